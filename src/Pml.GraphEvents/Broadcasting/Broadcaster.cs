@@ -1,0 +1,307 @@
+using System.Threading.Channels;
+
+namespace Pml.GraphEvents;
+
+/// <summary>
+/// The broadcaster behind <see cref="IGraphEventBroadcaster"/>. Publishers write to a bounded
+/// ingress channel; one pump task reads it, gives each event its id, encodes its frame once,
+/// keeps it for replay and offers the same frame to every subscriber's buffer with a
+/// non-blocking write. Nothing a subscriber does can make a publisher or another subscriber wait.
+/// </summary>
+internal sealed class Broadcaster : IGraphEventBroadcaster
+{
+    private readonly int _maxSubscribers;
+    private readonly int _subscriberBufferCapacity;
+    private readonly bool _dropOldest;
+    private readonly TimeProvider _timeProvider;
+    private readonly long _startTimestamp;
+    private readonly Channel<GraphEvent> _ingress;
+    private readonly Task _pump;
+    private readonly ITimer _heartbeatTimer;
+
+    // Guards the subscriber set, the replay ring and the last id together. Subscribe takes a
+    // consistent cut under it (replay up to id N, live from N + 1), and the pump takes it once
+    // per event for a few instructions, never while it delivers.
+    private readonly Lock _gate = new();
+    private readonly ReplayRing _ring;
+
+    // Copy-on-write: the pump iterates a snapshot without a lock while subscribes and disposals
+    // swap in a new array, so subscription changes cost O(N) once instead of a lock per frame.
+    private GraphEventSubscription[] _subscribers = [];
+    private long _lastId;
+    private int _disposed;
+
+    private long _eventsPublished;
+    private long _framesDelivered;
+    private long _subscribersEvicted;
+    private long _framesDropped;
+    private long _subscribesRefused;
+    private long _publishesRejected;
+
+    public Broadcaster(GraphEventsOptions options, TimeProvider timeProvider)
+    {
+        // Copied, not referenced: options are a mutable class and must not change under a running pump.
+        _maxSubscribers = options.MaxSubscribers;
+        _subscriberBufferCapacity = options.SubscriberBufferCapacity;
+        _dropOldest = options.SlowSubscriberPolicy == SlowSubscriberPolicy.DropOldest;
+        _timeProvider = timeProvider;
+        _startTimestamp = timeProvider.GetTimestamp();
+        _ring = new ReplayRing(options.ReplayCapacity);
+        _ingress = Channel.CreateBounded<GraphEvent>(new BoundedChannelOptions(options.IngressCapacity)
+        {
+            SingleReader = true,
+            SingleWriter = false,
+            FullMode = BoundedChannelFullMode.Wait,
+
+            // The pump's continuation must not run on a publisher's thread: publishing stays O(1).
+            AllowSynchronousContinuations = false,
+        });
+        _pump = Task.Run(PumpAsync);
+        _heartbeatTimer = timeProvider.CreateTimer(static state => ((Broadcaster)state!).Beat(), this, options.HeartbeatInterval, options.HeartbeatInterval);
+    }
+
+    public int SubscriberCount => Volatile.Read(ref _subscribers).Length;
+
+    public bool TryPublish(GraphEvent graphEvent)
+    {
+        CheckPublishable(graphEvent);
+        if (_ingress.Writer.TryWrite(graphEvent))
+        {
+            return true;
+        }
+
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        Interlocked.Increment(ref _publishesRejected);
+        return false;
+    }
+
+    public async ValueTask PublishAsync(GraphEvent graphEvent, CancellationToken cancellationToken = default)
+    {
+        CheckPublishable(graphEvent);
+        try
+        {
+            await _ingress.Writer.WriteAsync(graphEvent, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new ObjectDisposedException(GetType().FullName);
+        }
+    }
+
+    public SubscribeResult Subscribe(GraphEventSubscribeOptions? options = null)
+    {
+        var mask = ParseFilter(options?.EventTypes);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+        var subscription = new GraphEventSubscription(
+            this,
+            new SubscriberQueue(_subscriberBufferCapacity, _dropOldest),
+            mask,
+            _timeProvider);
+
+        int connectedClients;
+        ReplayPlan plan;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed != 0, this);
+
+            // Checked and added under one lock: concurrent subscribes can never overshoot the limit.
+            if (_subscribers.Length >= _maxSubscribers)
+            {
+                Interlocked.Increment(ref _subscribesRefused);
+                return new SubscribeResult(null, _maxSubscribers);
+            }
+
+            Volatile.Write(ref _subscribers, [.. _subscribers, subscription]);
+            connectedClients = _subscribers.Length;
+            plan = _ring.PlanResume(options?.LastEventId, _lastId, mask);
+        }
+
+        // Encoding happens outside the lock; the subscription is not handed out yet, so nobody
+        // reads it before Start, and the pump only touches its queue.
+        var now = _timeProvider.GetUtcNow();
+        var connected = SseFrameEncoder.CreateFrame(plan.StartId, new ConnectedEvent(subscription.ClientId, connectedClients, now));
+        var loss = plan.LostReason is null ? null : SseFrameEncoder.CreateFrame(null, new EventsLostEvent(plan.LostReason, plan.LostCount, now));
+        subscription.Start(connected, loss, plan.Replay, plan.LostCount ?? 0);
+        return new SubscribeResult(subscription, _maxSubscribers);
+    }
+
+    public GraphEventBroadcasterStatistics GetStatistics() => new(
+        SubscriberCount,
+        Interlocked.Read(ref _lastId),
+        Interlocked.Read(ref _eventsPublished),
+        Interlocked.Read(ref _framesDelivered),
+        Interlocked.Read(ref _subscribersEvicted),
+        Interlocked.Read(ref _framesDropped),
+        Interlocked.Read(ref _subscribesRefused),
+        Interlocked.Read(ref _publishesRejected));
+
+    internal void Unsubscribe(GraphEventSubscription subscription, SubscriptionEndReason reason)
+    {
+        if (!subscription.End(reason))
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            var current = _subscribers;
+            var index = Array.IndexOf(current, subscription);
+            if (index < 0)
+            {
+                return;
+            }
+
+            var next = new GraphEventSubscription[current.Length - 1];
+            Array.Copy(current, 0, next, 0, index);
+            Array.Copy(current, index + 1, next, index, current.Length - index - 1);
+            Volatile.Write(ref _subscribers, next);
+        }
+    }
+
+    private async Task PumpAsync()
+    {
+        var reader = _ingress.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var @event))
+            {
+                Dispatch(@event);
+            }
+        }
+    }
+
+    private void Dispatch(GraphEvent @event)
+    {
+        GraphEventFrame frame;
+        GraphEventSubscription[] subscribers;
+        if (@event is HeartbeatEvent)
+        {
+            // Heartbeats carry no id and are not kept for replay: they must not move a client's
+            // Last-Event-ID, and replaying a stale keep-alive would tell nobody anything.
+            frame = SseFrameEncoder.CreateFrame(null, @event);
+            subscribers = Volatile.Read(ref _subscribers);
+        }
+        else
+        {
+            // Only the pump writes _lastId, so it can read it without the lock.
+            var id = _lastId + 1;
+            frame = SseFrameEncoder.CreateFrame(id, @event);
+            lock (_gate)
+            {
+                _ring.Add(frame);
+                Volatile.Write(ref _lastId, id);
+                subscribers = _subscribers;
+            }
+        }
+
+        long delivered = 0;
+        foreach (var subscriber in subscribers)
+        {
+            if ((subscriber.Mask & frame.Kind) == 0)
+            {
+                continue;
+            }
+
+            switch (subscriber.Queue.TryEnqueue(frame))
+            {
+                case EnqueueResult.Enqueued:
+                    delivered++;
+                    break;
+                case EnqueueResult.DroppedOldest:
+                    delivered++;
+                    subscriber.AddLost(1);
+                    Interlocked.Increment(ref _framesDropped);
+                    break;
+                case EnqueueResult.Full:
+                    Interlocked.Increment(ref _subscribersEvicted);
+                    Unsubscribe(subscriber, SubscriptionEndReason.Lagging);
+                    break;
+                case EnqueueResult.Closed:
+                    break;
+            }
+        }
+
+        Interlocked.Add(ref _framesDelivered, delivered);
+        Interlocked.Increment(ref _eventsPublished);
+    }
+
+    private void Beat()
+    {
+        if (Volatile.Read(ref _disposed) != 0 || SubscriberCount == 0)
+        {
+            return;
+        }
+
+        var uptime = (long)_timeProvider.GetElapsedTime(_startTimestamp).TotalSeconds;
+
+        // A full ingress means the pump is behind on real events; a skipped keep-alive costs nothing.
+        _ingress.Writer.TryWrite(new HeartbeatEvent(SubscriberCount, uptime, _timeProvider.GetUtcNow()));
+    }
+
+    private static void CheckPublishable(GraphEvent graphEvent)
+    {
+        ArgumentNullException.ThrowIfNull(graphEvent);
+        if (graphEvent.Kind is GraphEventKind.Connected or GraphEventKind.EventsLost)
+        {
+            throw new ArgumentException($"'{graphEvent.EventType}' events are addressed to one subscriber and are created by the broadcaster; they cannot be published.", nameof(graphEvent));
+        }
+    }
+
+    private static GraphEventKind ParseFilter(IReadOnlyCollection<string>? eventTypes)
+    {
+        if (eventTypes is null)
+        {
+            return GraphEventKind.All;
+        }
+
+        var mask = GraphEventKind.Control;
+        List<string>? unknown = null;
+        foreach (var name in eventTypes)
+        {
+            if (GraphEventTypes.IsKnown(name))
+            {
+                mask |= GraphEventTypes.KindOf(name);
+            }
+            else
+            {
+                (unknown ??= []).Add(name);
+            }
+        }
+
+        if (unknown is not null)
+        {
+            throw new ArgumentException(
+                $"Unknown event type(s): {string.Join(", ", unknown.Select(n => $"'{n}'"))}. Known types: {string.Join(", ", GraphEventTypes.All)}.",
+                nameof(eventTypes));
+        }
+
+        return mask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _heartbeatTimer.DisposeAsync().ConfigureAwait(false);
+
+        // Deliver what was already accepted, then end every subscription.
+        _ingress.Writer.TryComplete();
+        await _pump.ConfigureAwait(false);
+        GraphEventSubscription[] subscribers;
+        lock (_gate)
+        {
+            subscribers = _subscribers;
+        }
+
+        foreach (var subscriber in subscribers)
+        {
+            Unsubscribe(subscriber, SubscriptionEndReason.BroadcasterDisposed);
+        }
+    }
+
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+}

@@ -1,0 +1,20 @@
+namespace Pml.GraphEvents;
+
+/// <summary>Counters of a broadcaster since it started.</summary>
+/// <param name="SubscriberCount">Subscribers connected now.</param>
+/// <param name="LastEventId">The id of the last broadcast event (0 before the first).</param>
+/// <param name="EventsPublished">Events the pump has broadcast, heartbeats included.</param>
+/// <param name="FramesDelivered">Frames handed to subscriber buffers.</param>
+/// <param name="SubscribersEvicted">Subscriptions ended because they lagged.</param>
+/// <param name="FramesDropped">Frames discarded by the drop-oldest policy.</param>
+/// <param name="SubscribesRefused">Subscribes refused at the subscriber limit.</param>
+/// <param name="PublishesRejected">Events refused by <c>TryPublish</c> because the ingress queue was full.</param>
+public readonly record struct GraphEventBroadcasterStatistics(
+    int SubscriberCount,
+    long LastEventId,
+    long EventsPublished,
+    long FramesDelivered,
+    long SubscribersEvicted,
+    long FramesDropped,
+    long SubscribesRefused,
+    long PublishesRejected);

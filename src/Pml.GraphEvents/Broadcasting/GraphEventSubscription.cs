@@ -1,0 +1,142 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
+namespace Pml.GraphEvents;
+
+/// <summary>
+/// One subscriber's view of the broadcast. Frames arrive in broadcast order: first
+/// <c>connected</c>, then any loss notice and replayed frames, then live frames. A subscription
+/// has a single reader. Dispose it to leave; it also ends when it lags
+/// (<see cref="SlowSubscriberPolicy.Disconnect"/>) or when the broadcaster is disposed, and then
+/// <see cref="WaitToReadAsync"/> returns <see langword="false"/> once the buffered frames are read.
+/// </summary>
+public sealed class GraphEventSubscription : IDisposable
+{
+    private readonly Broadcaster _owner;
+    private readonly SubscriberQueue _queue;
+    private readonly TimeProvider _timeProvider;
+
+    // The start of the stream, read before the live queue. Written once by Subscribe before the
+    // subscription is handed out, then touched only by the single reader.
+    private GraphEventFrame? _connected;
+    private GraphEventFrame? _resumeLoss;
+    private GraphEventFrame[] _replay = [];
+    private int _replayIndex;
+
+    private long _framesLost;
+    private int _endReason;
+
+    internal GraphEventSubscription(Broadcaster owner, SubscriberQueue queue, GraphEventKind mask, TimeProvider timeProvider)
+    {
+        _owner = owner;
+        _queue = queue;
+        Mask = mask;
+        _timeProvider = timeProvider;
+        ClientId = Guid.NewGuid().ToString();
+    }
+
+    /// <summary>This subscription's id, as sent in its <c>connected</c> frame.</summary>
+    public string ClientId { get; }
+
+    /// <summary>Why the subscription ended, or <see cref="SubscriptionEndReason.None"/> while it is live.</summary>
+    public SubscriptionEndReason EndReason => (SubscriptionEndReason)Volatile.Read(ref _endReason);
+
+    /// <summary>Events this subscriber is known to have missed (drop-oldest policy and resume gaps).</summary>
+    public long FramesLost => Interlocked.Read(ref _framesLost);
+
+    internal GraphEventKind Mask { get; }
+
+    internal SubscriberQueue Queue => _queue;
+
+    /// <summary>Takes the next frame if one is ready.</summary>
+    public bool TryRead([NotNullWhen(true)] out GraphEventFrame? frame)
+    {
+        if (_connected is not null)
+        {
+            frame = _connected;
+            _connected = null;
+            return true;
+        }
+
+        if (_resumeLoss is not null)
+        {
+            frame = _resumeLoss;
+            _resumeLoss = null;
+            return true;
+        }
+
+        if (_replayIndex < _replay.Length)
+        {
+            frame = _replay[_replayIndex];
+            _replay[_replayIndex++] = null!;
+            if (_replayIndex == _replay.Length)
+            {
+                _replay = [];
+                _replayIndex = 0;
+            }
+
+            return true;
+        }
+
+        if (!_queue.TryDequeue(out frame, out var lost))
+        {
+            return false;
+        }
+
+        if (frame is null)
+        {
+            // Encoded here, by this subscriber's reader, because the notice is for it alone.
+            frame = SseFrameEncoder.CreateFrame(null, new EventsLostEvent(EventsLostReasons.BufferOverflow, lost, _timeProvider.GetUtcNow()));
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Waits until a frame can be read (<see langword="true"/>) or the subscription has ended and
+    /// everything it held was read (<see langword="false"/>). Does not allocate when it waits.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="InvalidOperationException">Another wait on this subscription is pending.</exception>
+    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
+        _connected is not null || _resumeLoss is not null || _replayIndex < _replay.Length
+            ? new ValueTask<bool>(true)
+            : _queue.WaitToReadAsync(cancellationToken);
+
+    /// <summary>Reads every frame until the subscription ends or <paramref name="cancellationToken"/> is cancelled.</summary>
+    public async IAsyncEnumerable<GraphEventFrame> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (TryRead(out var frame))
+            {
+                yield return frame;
+            }
+        }
+    }
+
+    /// <summary>Leaves the broadcast. Idempotent.</summary>
+    public void Dispose() => _owner.Unsubscribe(this, SubscriptionEndReason.Disposed);
+
+    internal void Start(GraphEventFrame connected, GraphEventFrame? resumeLoss, GraphEventFrame[] replay, long lost)
+    {
+        _connected = connected;
+        _resumeLoss = resumeLoss;
+        _replay = replay;
+        _framesLost = lost;
+    }
+
+    internal void AddLost(long count) => Interlocked.Add(ref _framesLost, count);
+
+    /// <summary>Marks the end; the first reason wins.</summary>
+    internal bool End(SubscriptionEndReason reason)
+    {
+        if (Interlocked.CompareExchange(ref _endReason, (int)reason, (int)SubscriptionEndReason.None) != (int)SubscriptionEndReason.None)
+        {
+            return false;
+        }
+
+        _queue.Complete();
+        return true;
+    }
+}

@@ -1,0 +1,63 @@
+namespace Pml.GraphEvents;
+
+/// <summary>
+/// Settings of the broadcaster. Bound from the <c>GraphEvents</c> configuration section by
+/// <c>services.AddGraphEvents(configuration)</c>
+/// and validated when the host starts.
+/// </summary>
+public sealed class GraphEventsOptions
+{
+    /// <summary>The configuration section these options are bound from.</summary>
+    public const string SectionName = "GraphEvents";
+
+    /// <summary>Most subscribers at once; a further subscribe is refused. 1 to 100,000; default 100.</summary>
+    public int MaxSubscribers { get; set; } = 100;
+
+    /// <summary>
+    /// Events the publisher may queue ahead of the pump. When it is full, <c>TryPublish</c>
+    /// returns <see langword="false"/> and <c>PublishAsync</c> waits: it never waits for a
+    /// subscriber, only for the pump. 1 to 10,000,000; default 10,000.
+    /// </summary>
+    public int IngressCapacity { get; set; } = 10_000;
+
+    /// <summary>Frames buffered for each subscriber before <see cref="SlowSubscriberPolicy"/> applies. 1 to 1,000,000; default 1,024.</summary>
+    public int SubscriberBufferCapacity { get; set; } = 1_024;
+
+    /// <summary>Most recent events kept for Last-Event-ID replay. 1 to 1,000,000; default 1,024.</summary>
+    public int ReplayCapacity { get; set; } = 1_024;
+
+    /// <summary>How often every subscriber gets a <c>heartbeat</c>. More than zero and at most one day; default 30 seconds.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>What happens to a subscriber whose buffer is full. Default <see cref="SlowSubscriberPolicy.Disconnect"/>.</summary>
+    public SlowSubscriberPolicy SlowSubscriberPolicy { get; set; } = SlowSubscriberPolicy.Disconnect;
+
+    /// <summary>Every problem with these options, each naming the option; empty when they are valid.</summary>
+    internal List<string> Validate()
+    {
+        List<string> failures = [];
+        CheckRange(failures, nameof(MaxSubscribers), MaxSubscribers, 1, 100_000);
+        CheckRange(failures, nameof(IngressCapacity), IngressCapacity, 1, 10_000_000);
+        CheckRange(failures, nameof(SubscriberBufferCapacity), SubscriberBufferCapacity, 1, 1_000_000);
+        CheckRange(failures, nameof(ReplayCapacity), ReplayCapacity, 1, 1_000_000);
+        if (HeartbeatInterval <= TimeSpan.Zero || HeartbeatInterval > TimeSpan.FromDays(1))
+        {
+            failures.Add($"{SectionName}:{nameof(HeartbeatInterval)} must be more than zero and at most one day (was {HeartbeatInterval}).");
+        }
+
+        if (!Enum.IsDefined(SlowSubscriberPolicy))
+        {
+            failures.Add($"{SectionName}:{nameof(SlowSubscriberPolicy)} must be {nameof(SlowSubscriberPolicy.Disconnect)} or {nameof(SlowSubscriberPolicy.DropOldest)} (was {SlowSubscriberPolicy}).");
+        }
+
+        return failures;
+    }
+
+    private static void CheckRange(List<string> failures, string name, int value, int min, int max)
+    {
+        if (value < min || value > max)
+        {
+            failures.Add($"{SectionName}:{name} must be between {min:N0} and {max:N0} (was {value:N0}).");
+        }
+    }
+}

@@ -1,0 +1,254 @@
+using System.Threading.Tasks.Sources;
+
+namespace Pml.GraphEvents;
+
+/// <summary>
+/// One subscriber's bounded buffer: a single producer (the pump) and a single consumer (the
+/// subscriber). A stock bounded channel costs about 720 bytes idle and supports many readers and
+/// writers we never have; this one keeps an idle subscription small (no array until the first
+/// frame, then one that grows to the capacity) and reuses one <see cref="IValueTaskSource{TResult}"/>
+/// for every wait, so waiting allocates nothing.
+/// </summary>
+internal sealed class SubscriberQueue : IValueTaskSource<bool>
+{
+    private const int InitialArrayLength = 4;
+
+    // A plain lock: both sides hold it for a few instructions and there is at most one thread on
+    // each side, so it is nearly always uncontended, and it keeps count, lost and waiter consistent.
+    private readonly Lock _lock = new();
+    private readonly int _capacity;
+    private readonly bool _dropOldest;
+    private GraphEventFrame?[]? _items;
+    private int _head;
+    private int _count;
+    private long _lost;
+    private bool _completed;
+
+    private ManualResetValueTaskSourceCore<bool> _waiter;
+    private bool _hasWaiter;
+    private CancellationToken _waitToken;
+    private CancellationTokenRegistration _waitRegistration;
+
+    public SubscriberQueue(int capacity, bool dropOldest)
+    {
+        _capacity = capacity;
+        _dropOldest = dropOldest;
+
+        // The pump must never run a subscriber's continuation inline: that continuation may write
+        // to a socket, and every other subscriber would wait for it.
+        _waiter.RunContinuationsAsynchronously = true;
+    }
+
+    public bool IsCompleted
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _completed;
+            }
+        }
+    }
+
+    /// <summary>Called by the pump only.</summary>
+    public EnqueueResult TryEnqueue(GraphEventFrame frame)
+    {
+        var result = EnqueueResult.Enqueued;
+        bool wake;
+        lock (_lock)
+        {
+            if (_completed)
+            {
+                return EnqueueResult.Closed;
+            }
+
+            if (_count == _capacity)
+            {
+                if (!_dropOldest)
+                {
+                    return EnqueueResult.Full;
+                }
+
+                _items![_head] = null;
+                _head = (_head + 1) % _items.Length;
+                _count--;
+                _lost++;
+                result = EnqueueResult.DroppedOldest;
+            }
+
+            EnsureRoom();
+            _items![(_head + _count) % _items.Length] = frame;
+            _count++;
+            wake = _hasWaiter;
+            _hasWaiter = false;
+        }
+
+        if (wake)
+        {
+            Wake(true);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Takes the next frame; or, when frames were dropped since the last read, reports that count
+    /// first (with <paramref name="frame"/> <see langword="null"/>), atomically with the drops, so
+    /// the notice always comes before the first frame that follows the gap.
+    /// </summary>
+    public bool TryDequeue(out GraphEventFrame? frame, out long lost)
+    {
+        lock (_lock)
+        {
+            if (_lost > 0)
+            {
+                lost = _lost;
+                _lost = 0;
+                frame = null;
+                return true;
+            }
+
+            lost = 0;
+            if (_count == 0)
+            {
+                frame = null;
+                return false;
+            }
+
+            frame = _items![_head];
+            _items[_head] = null;
+            _head = (_head + 1) % _items.Length;
+            _count--;
+            return true;
+        }
+    }
+
+    /// <summary>Ends the queue; the consumer still reads what it holds, then sees the end.</summary>
+    public bool Complete()
+    {
+        bool wake;
+        bool hasItems;
+        lock (_lock)
+        {
+            if (_completed)
+            {
+                return false;
+            }
+
+            _completed = true;
+            wake = _hasWaiter;
+            _hasWaiter = false;
+            hasItems = _count > 0 || _lost > 0;
+        }
+
+        if (wake)
+        {
+            Wake(hasItems);
+        }
+
+        return true;
+    }
+
+    /// <summary>Completes with <see langword="true"/> when there is something to read, <see langword="false"/> at the end.</summary>
+    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<bool>(cancellationToken);
+        }
+
+        lock (_lock)
+        {
+            if (_count > 0 || _lost > 0)
+            {
+                return new ValueTask<bool>(true);
+            }
+
+            if (_completed)
+            {
+                return new ValueTask<bool>(false);
+            }
+
+            if (_hasWaiter)
+            {
+                throw new InvalidOperationException("A subscription has a single reader: another WaitToReadAsync is already pending.");
+            }
+
+            _waiter.Reset();
+            _hasWaiter = true;
+            _waitToken = cancellationToken;
+            if (cancellationToken.CanBeCanceled)
+            {
+                // Registered under the lock so that GetResult, which unregisters it, can never
+                // run before the field is set.
+                _waitRegistration = cancellationToken.UnsafeRegister(
+                    static (state, token) => ((SubscriberQueue)state!).CancelWait(token), this);
+            }
+
+            return new ValueTask<bool>(this, _waiter.Version);
+        }
+    }
+
+    private void CancelWait(CancellationToken token)
+    {
+        lock (_lock)
+        {
+            // A registration of an earlier wait may fire late; it may only cancel a wait that
+            // uses the same (now cancelled) token.
+            if (!_hasWaiter || _waitToken != token)
+            {
+                return;
+            }
+
+            _hasWaiter = false;
+        }
+
+        _waiter.SetException(new OperationCanceledException(token));
+    }
+
+    private void Wake(bool result) => _waiter.SetResult(result);
+
+    private void EnsureRoom()
+    {
+        if (_items is null)
+        {
+            _items = new GraphEventFrame?[Math.Min(InitialArrayLength, _capacity)];
+            return;
+        }
+
+        if (_count < _items.Length)
+        {
+            return;
+        }
+
+        var grown = new GraphEventFrame?[(int)Math.Min((long)_items.Length * 2, _capacity)];
+        for (var i = 0; i < _count; i++)
+        {
+            grown[i] = _items[(_head + i) % _items.Length];
+        }
+
+        _items = grown;
+        _head = 0;
+    }
+
+    bool IValueTaskSource<bool>.GetResult(short token)
+    {
+        _waitRegistration.Unregister();
+        _waitRegistration = default;
+        return _waiter.GetResult(token);
+    }
+
+    ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => _waiter.GetStatus(token);
+
+    void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _waiter.OnCompleted(continuation, state, token, flags);
+}
+
+/// <summary>What <see cref="SubscriberQueue.TryEnqueue"/> did with a frame.</summary>
+internal enum EnqueueResult
+{
+    Enqueued,
+    DroppedOldest,
+    Full,
+    Closed,
+}

@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Pml.GraphEvents;
+
+/// <summary>Registers the graph event broadcaster in a host's services.</summary>
+public static class GraphEventsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds a singleton broadcaster, available as <see cref="IGraphEventBroadcaster"/>,
+    /// <see cref="IGraphEventPublisher"/> and <see cref="IGraphEventSubscriber"/>. Options are
+    /// validated when the host starts; an invalid one stops start-up with a message naming it.
+    /// </summary>
+    /// <param name="services">The host's services.</param>
+    /// <param name="configure">Sets options in code; applied after any configuration binding.</param>
+    public static IGraphEventsBuilder AddGraphEvents(this IServiceCollection services, Action<GraphEventsOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<GraphEventsOptions>().ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GraphEventsOptions>, GraphEventsOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IGraphEventBroadcaster>(static provider =>
+        {
+            // Resolving options runs the validators, so a broadcaster never starts on bad options,
+            // even in a plain ServiceProvider that no host validates at start-up.
+            var value = provider.GetRequiredService<IOptions<GraphEventsOptions>>().Value;
+            return new Broadcaster(value, provider.GetRequiredService<TimeProvider>());
+        });
+        services.TryAddSingleton<IGraphEventPublisher>(static provider => provider.GetRequiredService<IGraphEventBroadcaster>());
+        services.TryAddSingleton<IGraphEventSubscriber>(static provider => provider.GetRequiredService<IGraphEventBroadcaster>());
+        return new GraphEventsBuilder(services);
+    }
+
+    /// <summary>
+    /// Adds the broadcaster with options bound from the <c>GraphEvents</c> section of
+    /// <paramref name="configuration"/> (for example <c>GraphEvents:MaxSubscribers</c>).
+    /// </summary>
+    /// <param name="services">The host's services.</param>
+    /// <param name="configuration">The configuration root (or any configuration that has a <c>GraphEvents</c> section).</param>
+    /// <param name="configure">Sets options in code after binding.</param>
+    public static IGraphEventsBuilder AddGraphEvents(this IServiceCollection services, IConfiguration configuration, Action<GraphEventsOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<GraphEventsOptions>().Bind(configuration.GetSection(GraphEventsOptions.SectionName));
+        return services.AddGraphEvents(configure);
+    }
+}

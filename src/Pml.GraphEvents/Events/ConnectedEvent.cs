@@ -1,0 +1,17 @@
+namespace Pml.GraphEvents;
+
+/// <summary>The first frame of every subscription, addressed to that subscriber only.</summary>
+/// <param name="ClientId">An id for this subscription, unique per broadcaster (a GUID).</param>
+/// <param name="ConnectedClients">Subscribers connected, including this one.</param>
+/// <param name="Timestamp">When the subscription started.</param>
+public sealed record ConnectedEvent(string ClientId, int ConnectedClients, DateTimeOffset Timestamp)
+    : GraphEvent(GraphEventTypes.Connected, Timestamp)
+{
+    /// <summary>An id for this subscription, unique per broadcaster (a GUID).</summary>
+    public string ClientId { get; init; } = ClientId ?? throw new ArgumentNullException(nameof(ClientId));
+
+    internal override GraphEventKind Kind => GraphEventKind.Connected;
+
+    internal override void WriteData(Utf8JsonWriter writer) =>
+        JsonSerializer.Serialize(writer, this, GraphEventJsonContext.Default.ConnectedEvent);
+}

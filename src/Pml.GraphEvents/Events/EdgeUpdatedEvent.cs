@@ -1,0 +1,29 @@
+namespace Pml.GraphEvents;
+
+/// <summary>An existing edge was observed again and its confidence raised.</summary>
+/// <param name="FromToolId">The tool that ran first.</param>
+/// <param name="ToToolId">The tool that depended on it.</param>
+/// <param name="OldConfidence">The confidence before this observation.</param>
+/// <param name="NewConfidence">The confidence after it.</param>
+/// <param name="ObservedCount">How many times the edge has been observed, this one included.</param>
+/// <param name="Timestamp">When the edge was updated.</param>
+public sealed record EdgeUpdatedEvent(
+    string FromToolId,
+    string ToToolId,
+    double OldConfidence,
+    double NewConfidence,
+    int ObservedCount,
+    DateTimeOffset Timestamp)
+    : GraphEvent(GraphEventTypes.EdgeUpdated, Timestamp)
+{
+    /// <summary>The tool that ran first.</summary>
+    public string FromToolId { get; init; } = FromToolId ?? throw new ArgumentNullException(nameof(FromToolId));
+
+    /// <summary>The tool that depended on it.</summary>
+    public string ToToolId { get; init; } = ToToolId ?? throw new ArgumentNullException(nameof(ToToolId));
+
+    internal override GraphEventKind Kind => GraphEventKind.EdgeUpdated;
+
+    internal override void WriteData(Utf8JsonWriter writer) =>
+        JsonSerializer.Serialize(writer, this, GraphEventJsonContext.Default.EdgeUpdatedEvent);
+}

@@ -1,0 +1,52 @@
+using System.Collections.Frozen;
+
+namespace Pml.GraphEvents;
+
+/// <summary>The fixed SSE event names of the wire schema (see docs/events.md).</summary>
+public static class GraphEventTypes
+{
+    /// <summary>First frame of every stream, sent to that client only.</summary>
+    public const string Connected = "connected";
+
+    /// <summary>The graph was loaded from its store.</summary>
+    public const string GraphSynced = "graph_synced";
+
+    /// <summary>A new tool-to-tool edge was learned.</summary>
+    public const string EdgeCreated = "edge_created";
+
+    /// <summary>An existing edge was observed again and its confidence raised.</summary>
+    public const string EdgeUpdated = "edge_updated";
+
+    /// <summary>A workflow execution was learned from.</summary>
+    public const string WorkflowExecuted = "workflow_executed";
+
+    /// <summary>Graph metrics were recomputed.</summary>
+    public const string MetricsUpdated = "metrics_updated";
+
+    /// <summary>Keep-alive sent every heartbeat interval.</summary>
+    public const string Heartbeat = "heartbeat";
+
+    /// <summary>This subscriber missed events (replay window exceeded, or its buffer overflowed): refetch a snapshot.</summary>
+    public const string EventsLost = "events_lost";
+
+    private static readonly FrozenDictionary<string, GraphEventKind> Kinds = new Dictionary<string, GraphEventKind>(StringComparer.Ordinal)
+    {
+        [Connected] = GraphEventKind.Connected,
+        [GraphSynced] = GraphEventKind.GraphSynced,
+        [EdgeCreated] = GraphEventKind.EdgeCreated,
+        [EdgeUpdated] = GraphEventKind.EdgeUpdated,
+        [WorkflowExecuted] = GraphEventKind.WorkflowExecuted,
+        [MetricsUpdated] = GraphEventKind.MetricsUpdated,
+        [Heartbeat] = GraphEventKind.Heartbeat,
+        [EventsLost] = GraphEventKind.EventsLost,
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    /// <summary>Every event name, in schema order.</summary>
+    public static IReadOnlyList<string> All { get; } =
+        [Connected, GraphSynced, EdgeCreated, EdgeUpdated, WorkflowExecuted, MetricsUpdated, Heartbeat, EventsLost];
+
+    /// <summary>Whether <paramref name="eventType"/> is one of the schema's event names (case-sensitive, as on the wire).</summary>
+    public static bool IsKnown(string? eventType) => eventType is not null && Kinds.ContainsKey(eventType);
+
+    internal static GraphEventKind KindOf(string eventType) => Kinds[eventType];
+}

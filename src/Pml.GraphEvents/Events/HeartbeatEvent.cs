@@ -1,0 +1,14 @@
+namespace Pml.GraphEvents;
+
+/// <summary>Keep-alive sent to every subscriber each heartbeat interval.</summary>
+/// <param name="ConnectedClients">Subscribers connected when it was sent.</param>
+/// <param name="UptimeSeconds">Whole seconds since the broadcaster started.</param>
+/// <param name="Timestamp">When it was sent.</param>
+public sealed record HeartbeatEvent(int ConnectedClients, long UptimeSeconds, DateTimeOffset Timestamp)
+    : GraphEvent(GraphEventTypes.Heartbeat, Timestamp)
+{
+    internal override GraphEventKind Kind => GraphEventKind.Heartbeat;
+
+    internal override void WriteData(Utf8JsonWriter writer) =>
+        JsonSerializer.Serialize(writer, this, GraphEventJsonContext.Default.HeartbeatEvent);
+}

@@ -1,0 +1,29 @@
+using System.Text.Json.Serialization;
+
+namespace Pml.GraphEvents;
+
+/// <summary>Graph metrics were recomputed.</summary>
+/// <param name="EdgeCount">Edges in the graph.</param>
+/// <param name="NodeCount">Tools in the graph.</param>
+/// <param name="Density">E / (N (N - 1)), 0 when N is at most 1.</param>
+/// <param name="PageRankTop10">The ten tools of highest PageRank, highest first (fewer when the graph is smaller).</param>
+/// <param name="CommunitiesCount">Louvain communities; an isolated tool is a community of its own.</param>
+/// <param name="Timestamp">When the metrics were computed.</param>
+public sealed record MetricsUpdatedEvent(
+    int EdgeCount,
+    int NodeCount,
+    double Density,
+    IReadOnlyList<ToolScore> PageRankTop10,
+    int CommunitiesCount,
+    DateTimeOffset Timestamp)
+    : GraphEvent(GraphEventTypes.MetricsUpdated, Timestamp)
+{
+    /// <summary>The ten tools of highest PageRank, highest first (fewer when the graph is smaller).</summary>
+    [JsonPropertyName("pagerank_top_10")]
+    public IReadOnlyList<ToolScore> PageRankTop10 { get; init; } = PageRankTop10 ?? throw new ArgumentNullException(nameof(PageRankTop10));
+
+    internal override GraphEventKind Kind => GraphEventKind.MetricsUpdated;
+
+    internal override void WriteData(Utf8JsonWriter writer) =>
+        JsonSerializer.Serialize(writer, this, GraphEventJsonContext.Default.MetricsUpdatedEvent);
+}

@@ -1,0 +1,39 @@
+namespace Pml.GraphEvents;
+
+/// <summary>
+/// One event as a subscriber receives it: the typed <see cref="Event"/> for in-process readers,
+/// and the complete Server-Sent Events frame in <see cref="Utf8Bytes"/> for anything that writes
+/// to a socket. A broadcast frame is encoded once and the same instance is handed to every
+/// subscriber; treat it as immutable.
+/// </summary>
+public sealed class GraphEventFrame
+{
+    private readonly byte[] _utf8;
+
+    internal GraphEventFrame(long? id, GraphEvent @event, byte[] utf8)
+    {
+        Id = id;
+        Event = @event;
+        _utf8 = utf8;
+    }
+
+    /// <summary>
+    /// The SSE <c>id:</c> of this frame, or <see langword="null"/> for frames that carry none
+    /// (heartbeats and loss notices, so that they never move a client's Last-Event-ID).
+    /// </summary>
+    public long? Id { get; }
+
+    /// <summary>The SSE event name, one of <see cref="GraphEventTypes"/>.</summary>
+    public string EventType => Event.EventType;
+
+    /// <summary>The event itself.</summary>
+    public GraphEvent Event { get; }
+
+    /// <summary>
+    /// The whole frame as UTF-8: the <c>id:</c> (when present), <c>event:</c> and <c>data:</c>
+    /// lines and the blank line that ends it. Write it to a stream as it is.
+    /// </summary>
+    public ReadOnlyMemory<byte> Utf8Bytes => _utf8;
+
+    internal GraphEventKind Kind => Event.Kind;
+}

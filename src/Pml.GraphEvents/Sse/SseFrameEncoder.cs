@@ -1,0 +1,105 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Text;
+
+namespace Pml.GraphEvents;
+
+/// <summary>
+/// Encodes Server-Sent Events frames (https://html.spec.whatwg.org/multipage/server-sent-events.html).
+/// Frames are built in a reusable per-thread buffer and copied once into an exact-size array, so
+/// encoding a broadcast event costs one allocation whatever the number of subscribers.
+/// </summary>
+/// <remarks>
+/// Nothing user-supplied reaches a field name: event names are the fixed <see cref="GraphEventTypes"/>,
+/// ids are numbers, and the <c>data:</c> value is compact JSON, in which the serializer escapes
+/// every CR and LF. So a hostile tool id can never end a line or start a new field.
+/// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "One instance per thread for the thread's lifetime; its writer holds no unmanaged resource.")]
+internal sealed class SseFrameEncoder
+{
+    [ThreadStatic]
+    private static SseFrameEncoder? t_current;
+
+    private readonly ArrayBufferWriter<byte> _buffer = new(512);
+    private readonly Utf8JsonWriter _json;
+
+    private SseFrameEncoder() => _json = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
+
+    /// <summary>Encodes <paramref name="event"/> as a frame with an optional <c>id:</c> line.</summary>
+    public static byte[] Encode(long? id, GraphEvent @event)
+    {
+        // One encoder per thread: the pump encodes broadcast frames while subscribe calls on other
+        // threads encode their own connected frames, and neither should lock or allocate a buffer.
+        var encoder = t_current ??= new SseFrameEncoder();
+        return encoder.EncodeCore(id, @event);
+    }
+
+    /// <summary>Creates a frame for <paramref name="event"/>, encoded once.</summary>
+    public static GraphEventFrame CreateFrame(long? id, GraphEvent @event) => new(id, @event, Encode(id, @event));
+
+    private byte[] EncodeCore(long? id, GraphEvent @event)
+    {
+        _buffer.ResetWrittenCount();
+        if (id is { } value)
+        {
+            Write("id: "u8);
+            WriteInt64(value);
+            Write("\n"u8);
+        }
+
+        Write("event: "u8);
+        WriteAscii(@event.EventType);
+        Write("\ndata: "u8);
+        _json.Reset(_buffer);
+        @event.WriteData(_json);
+        _json.Flush();
+        Write("\n\n"u8);
+        return _buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Writes a <c>retry:</c> line that tells EventSource how long to wait before reconnecting.</summary>
+    public static void WriteRetry(IBufferWriter<byte> output, TimeSpan delay)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        Span<byte> span = output.GetSpan(32);
+        "retry: "u8.CopyTo(span);
+        Utf8Formatter.TryFormat((long)delay.TotalMilliseconds, span[7..], out var digits);
+        span[7 + digits] = (byte)'\n';
+        output.Advance(8 + digits);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="text"/> as comment lines (<c>: text</c>), which every client ignores.
+    /// A line break in the text starts another comment line, so a comment cannot become a field.
+    /// </summary>
+    public static void WriteComment(IBufferWriter<byte> output, string text)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(text);
+        foreach (var line in text.AsSpan().EnumerateLines())
+        {
+            var span = output.GetSpan(3 + Encoding.UTF8.GetMaxByteCount(line.Length));
+            span[0] = (byte)':';
+            span[1] = (byte)' ';
+            var written = Encoding.UTF8.GetBytes(line, span[2..]);
+            span[2 + written] = (byte)'\n';
+            output.Advance(3 + written);
+        }
+    }
+
+    private void Write(ReadOnlySpan<byte> bytes) => _buffer.Write(bytes);
+
+    private void WriteInt64(long value)
+    {
+        var span = _buffer.GetSpan(20);
+        Utf8Formatter.TryFormat(value, span, out var written);
+        _buffer.Advance(written);
+    }
+
+    private void WriteAscii(string text)
+    {
+        var span = _buffer.GetSpan(text.Length);
+        var written = Encoding.ASCII.GetBytes(text, span);
+        _buffer.Advance(written);
+    }
+}

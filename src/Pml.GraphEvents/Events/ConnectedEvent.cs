@@ -7,9 +7,6 @@ namespace Pml.GraphEvents;
 public sealed record ConnectedEvent(string ClientId, int ConnectedClients, DateTimeOffset Timestamp)
     : GraphEvent(GraphEventTypes.Connected, Timestamp)
 {
-    /// <summary>An id for this subscription, unique per broadcaster (a GUID).</summary>
-    public string ClientId { get; init; } = ClientId ?? throw new ArgumentNullException(nameof(ClientId));
-
     internal override GraphEventKind Kind => GraphEventKind.Connected;
 
     internal override void WriteData(Utf8JsonWriter writer) =>

@@ -8,12 +8,6 @@ namespace Pml.GraphEvents;
 public sealed record EdgeCreatedEvent(string FromToolId, string ToToolId, double ConfidenceScore, DateTimeOffset Timestamp)
     : GraphEvent(GraphEventTypes.EdgeCreated, Timestamp)
 {
-    /// <summary>The tool that ran first.</summary>
-    public string FromToolId { get; init; } = FromToolId ?? throw new ArgumentNullException(nameof(FromToolId));
-
-    /// <summary>The tool that depended on it.</summary>
-    public string ToToolId { get; init; } = ToToolId ?? throw new ArgumentNullException(nameof(ToToolId));
-
     internal override GraphEventKind Kind => GraphEventKind.EdgeCreated;
 
     internal override void WriteData(Utf8JsonWriter writer) =>

@@ -16,12 +16,6 @@ public sealed record EdgeUpdatedEvent(
     DateTimeOffset Timestamp)
     : GraphEvent(GraphEventTypes.EdgeUpdated, Timestamp)
 {
-    /// <summary>The tool that ran first.</summary>
-    public string FromToolId { get; init; } = FromToolId ?? throw new ArgumentNullException(nameof(FromToolId));
-
-    /// <summary>The tool that depended on it.</summary>
-    public string ToToolId { get; init; } = ToToolId ?? throw new ArgumentNullException(nameof(ToToolId));
-
     internal override GraphEventKind Kind => GraphEventKind.EdgeUpdated;
 
     internal override void WriteData(Utf8JsonWriter writer) =>

@@ -11,9 +11,6 @@ namespace Pml.GraphEvents;
 public sealed record EventsLostEvent(string Reason, long? LostCount, DateTimeOffset Timestamp)
     : GraphEvent(GraphEventTypes.EventsLost, Timestamp)
 {
-    /// <summary>One of <see cref="EventsLostReasons"/>.</summary>
-    public string Reason { get; init; } = Reason ?? throw new ArgumentNullException(nameof(Reason));
-
     internal override GraphEventKind Kind => GraphEventKind.EventsLost;
 
     internal override void WriteData(Utf8JsonWriter writer) =>

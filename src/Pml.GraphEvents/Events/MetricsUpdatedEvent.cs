@@ -13,15 +13,11 @@ public sealed record MetricsUpdatedEvent(
     int EdgeCount,
     int NodeCount,
     double Density,
-    IReadOnlyList<ToolScore> PageRankTop10,
+    [property: JsonPropertyName("pagerank_top_10")] IReadOnlyList<ToolScore> PageRankTop10,
     int CommunitiesCount,
     DateTimeOffset Timestamp)
     : GraphEvent(GraphEventTypes.MetricsUpdated, Timestamp)
 {
-    /// <summary>The ten tools of highest PageRank, highest first (fewer when the graph is smaller).</summary>
-    [JsonPropertyName("pagerank_top_10")]
-    public IReadOnlyList<ToolScore> PageRankTop10 { get; init; } = PageRankTop10 ?? throw new ArgumentNullException(nameof(PageRankTop10));
-
     internal override GraphEventKind Kind => GraphEventKind.MetricsUpdated;
 
     internal override void WriteData(Utf8JsonWriter writer) =>

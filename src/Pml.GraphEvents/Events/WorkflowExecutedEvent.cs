@@ -14,12 +14,6 @@ public sealed record WorkflowExecutedEvent(
     DateTimeOffset Timestamp)
     : GraphEvent(GraphEventTypes.WorkflowExecuted, Timestamp)
 {
-    /// <summary>The execution's id.</summary>
-    public string WorkflowId { get; init; } = WorkflowId ?? throw new ArgumentNullException(nameof(WorkflowId));
-
-    /// <summary>The tools of the execution, in the order its tasks were given.</summary>
-    public IReadOnlyList<string> ToolIds { get; init; } = ToolIds ?? throw new ArgumentNullException(nameof(ToolIds));
-
     internal override GraphEventKind Kind => GraphEventKind.WorkflowExecuted;
 
     internal override void WriteData(Utf8JsonWriter writer) =>

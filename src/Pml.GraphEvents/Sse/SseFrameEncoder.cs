@@ -18,7 +18,7 @@ namespace Pml.GraphEvents;
 internal sealed class SseFrameEncoder
 {
     [ThreadStatic]
-    private static SseFrameEncoder? t_current;
+    private static SseFrameEncoder? _threadEncoder;
 
     private readonly ArrayBufferWriter<byte> _buffer = new(512);
     private readonly Utf8JsonWriter _json;
@@ -30,7 +30,7 @@ internal sealed class SseFrameEncoder
     {
         // One encoder per thread: the pump encodes broadcast frames while subscribe calls on other
         // threads encode their own connected frames, and neither should lock or allocate a buffer.
-        var encoder = t_current ??= new SseFrameEncoder();
+        var encoder = _threadEncoder ??= new SseFrameEncoder();
         return encoder.EncodeCore(id, @event);
     }
 

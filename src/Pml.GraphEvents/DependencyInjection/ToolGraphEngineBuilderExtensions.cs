@@ -1,0 +1,64 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Pml.GraphEvents;
+
+/// <summary>Registers the tool graph engine on top of <c>AddGraphEvents()</c>.</summary>
+public static class ToolGraphEngineBuilderExtensions
+{
+    /// <summary>
+    /// Adds a singleton <see cref="IToolGraphEngine"/> that publishes through the broadcaster, and
+    /// an <see cref="IToolGraphStore"/> unless the host registered one: a
+    /// <see cref="SqliteToolGraphStore"/> when <see cref="ToolGraphEngineOptions.SqliteDatabasePath"/>
+    /// is set, an <see cref="InMemoryToolGraphStore"/> otherwise. Options are validated when the host
+    /// starts. The graph starts empty: call <see cref="IToolGraphEngine.SyncAsync"/> to load the store.
+    /// </summary>
+    /// <param name="builder">What <c>AddGraphEvents()</c> returned.</param>
+    /// <param name="configure">Sets options in code; applied after any configuration binding.</param>
+    public static IGraphEventsBuilder AddToolGraphEngine(this IGraphEventsBuilder builder, Action<ToolGraphEngineOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        var options = services.AddOptions<ToolGraphEngineOptions>().ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ToolGraphEngineOptions>, ToolGraphEngineOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IToolGraphStore>(static provider =>
+        {
+            var path = provider.GetRequiredService<IOptions<ToolGraphEngineOptions>>().Value.SqliteDatabasePath;
+            return path is null ? new InMemoryToolGraphStore() : new SqliteToolGraphStore(path);
+        });
+        services.TryAddSingleton<IToolGraphEngine>(static provider =>
+        {
+            // Resolving options runs the validators, so an engine never starts on bad options.
+            var value = provider.GetRequiredService<IOptions<ToolGraphEngineOptions>>().Value;
+            return new ToolGraphEngineCore(
+                provider.GetRequiredService<IGraphEventPublisher>(),
+                provider.GetRequiredService<IToolGraphStore>(),
+                value,
+                provider.GetRequiredService<TimeProvider>());
+        });
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds the engine with options bound from the <c>GraphEvents:Engine</c> section of
+    /// <paramref name="configuration"/> (for example <c>GraphEvents:Engine:SqliteDatabasePath</c>).
+    /// </summary>
+    /// <param name="builder">What <c>AddGraphEvents()</c> returned.</param>
+    /// <param name="configuration">The configuration root (or any configuration that has a <c>GraphEvents:Engine</c> section).</param>
+    /// <param name="configure">Sets options in code after binding.</param>
+    public static IGraphEventsBuilder AddToolGraphEngine(this IGraphEventsBuilder builder, IConfiguration configuration, Action<ToolGraphEngineOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configuration);
+        builder.Services.AddOptions<ToolGraphEngineOptions>().Bind(configuration.GetSection(ToolGraphEngineOptions.SectionName));
+        return builder.AddToolGraphEngine(configure);
+    }
+}

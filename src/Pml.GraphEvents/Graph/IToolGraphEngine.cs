@@ -1,0 +1,61 @@
+namespace Pml.GraphEvents;
+
+/// <summary>
+/// The tool graph engine: learns tool-to-tool edges from workflow executions, keeps them in an
+/// <see cref="IToolGraphStore"/>, recomputes metrics, and publishes graph events.
+/// Create one with <see cref="ToolGraphEngine.Create"/> or <c>AddToolGraphEngine()</c>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Concurrency: one writer, many readers. Changes (<see cref="UpdateFromExecutionAsync"/>,
+/// <see cref="SyncAsync"/>, <see cref="RegisterToolsAsync"/>) may be called from any number of
+/// threads; they run one at a time, in the order they acquire the engine's writer lock, and each
+/// publishes all its events before the next starts, so the events of two executions never
+/// interleave. <see cref="Snapshot"/> never waits: it returns the latest immutable state, swapped
+/// in atomically after each change.
+/// </para>
+/// <para>
+/// Every change is stored before anything is published or made visible: when the store fails,
+/// the graph stays as it was, nothing is published, and the <see cref="ToolGraphStoreException"/>
+/// reaches the caller. Cancellation is honoured until the store commits; after that the change's
+/// events are published whatever the token says, so subscribers never miss a stored change.
+/// </para>
+/// </remarks>
+public interface IToolGraphEngine
+{
+    /// <summary>The current state of the graph. Never blocks; the object returned never changes.</summary>
+    ToolGraphSnapshot Snapshot { get; }
+
+    /// <summary>
+    /// Learns from one execution. For every task and every task it depends on, in task order, the
+    /// edge <c>dependency.Tool → task.Tool</c> is observed: an existing edge gets
+    /// <c>observed_count + 1</c> and confidence <c>min(old × 1.1, 1)</c> (<c>edge_updated</c>); a
+    /// new edge between known tools starts at 0.5, count 1 (<c>edge_created</c>). Self-loops are
+    /// skipped; edges with an unknown tool are skipped unless
+    /// <see cref="ToolGraphEngineOptions.AutoRegisterUnknownTools"/> is set. A dependency listed
+    /// twice (or the same pair of tools met twice) is observed twice. Then the change is stored,
+    /// metrics are recomputed, and <c>workflow_executed</c> then <c>metrics_updated</c> are published
+    /// after the edge events.
+    /// </summary>
+    /// <returns>The snapshot this execution produced.</returns>
+    /// <exception cref="ArgumentException">Two tasks share an id, or a task depends on a task id the execution does not have.</exception>
+    /// <exception cref="ToolGraphStoreException">The store failed; the graph is unchanged and nothing was published.</exception>
+    ValueTask<ToolGraphSnapshot> UpdateFromExecutionAsync(WorkflowExecution execution, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Replaces the graph with the store's contents: every tool, and the edges whose confidence is
+    /// above <see cref="ToolGraphEngineOptions.SyncConfidenceThreshold"/> and whose two tools
+    /// exist. Recomputes metrics and publishes <c>graph_synced</c> with the time the sync took.
+    /// </summary>
+    /// <returns>The snapshot loaded.</returns>
+    /// <exception cref="ToolGraphStoreException">The store cannot be read; the graph is unchanged and nothing was published.</exception>
+    ValueTask<ToolGraphSnapshot> SyncAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Adds tools to the graph, or replaces the name, server and metadata of tools it has. When
+    /// that adds a tool, metrics are recomputed and <c>metrics_updated</c> is published.
+    /// </summary>
+    /// <returns>The snapshot after the registration.</returns>
+    /// <exception cref="ToolGraphStoreException">The store failed; the graph is unchanged and nothing was published.</exception>
+    ValueTask<ToolGraphSnapshot> RegisterToolsAsync(IEnumerable<ToolNode> tools, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,402 @@
+using System.Collections.Immutable;
+using System.Diagnostics.CodeAnalysis;
+
+namespace Pml.GraphEvents;
+
+/// <summary>The engine behind <see cref="IToolGraphEngine"/>.</summary>
+[SuppressMessage("Reliability", "CA1001", Justification = "A SemaphoreSlim holds nothing to dispose unless its AvailableWaitHandle is used, which it never is here; an engine lives as long as its host.")]
+internal sealed class ToolGraphEngineCore : IToolGraphEngine
+{
+    internal const double InitialConfidence = 0.5;
+    internal const double Reinforcement = 1.1;
+    internal const double MaxConfidence = 1.0;
+
+    private readonly IGraphEventPublisher _publisher;
+    private readonly IToolGraphStore _store;
+    private readonly TimeProvider _timeProvider;
+    private readonly bool _autoRegister;
+    private readonly int _seed;
+    private readonly double _syncThreshold;
+
+    // One writer at a time. A change holds it from planning until its last event is queued, which
+    // is what keeps two executions' events from interleaving; awaiting it (rather than a lock)
+    // lets the holder await the store and the publisher.
+    private readonly SemaphoreSlim _writer = new(1, 1);
+
+    // Writer state, touched only while holding _writer. _nodes and _nodeIndex are shared with the
+    // snapshots and therefore replaced, never mutated; the edge array and index are private to the
+    // writer, and each snapshot gets its own copy of the edges.
+    private ImmutableArray<ToolNode> _nodes = [];
+    private Dictionary<string, int> _nodeIndex = new(StringComparer.Ordinal);
+    private EdgeData[] _edges = [];
+    private int _edgeCount;
+    private Dictionary<(int From, int To), int> _edgeIndex = [];
+    private long _version;
+
+    // Readers load it without a lock; the writer swaps in a complete new snapshot.
+    private ToolGraphSnapshot _snapshot = ToolGraphSnapshot.Empty;
+
+    public ToolGraphEngineCore(IGraphEventPublisher publisher, IToolGraphStore store, ToolGraphEngineOptions options, TimeProvider timeProvider)
+    {
+        _publisher = publisher;
+        _store = store;
+        _timeProvider = timeProvider;
+
+        // Copied, so that changing the options object later does not change a running engine.
+        _autoRegister = options.AutoRegisterUnknownTools;
+        _seed = options.CommunitySeed;
+        _syncThreshold = options.SyncConfidenceThreshold;
+    }
+
+    public ToolGraphSnapshot Snapshot => Volatile.Read(ref _snapshot);
+
+    public async ValueTask<ToolGraphSnapshot> UpdateFromExecutionAsync(WorkflowExecution execution, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(execution);
+        var toolOfTask = MapTasks(execution);
+
+        await _writer.WaitAsync(cancellationToken);
+        try
+        {
+            var plan = new ExecutionPlan(this);
+            if (_autoRegister)
+            {
+                // On first sight, in task order, even a tool that takes part in no edge.
+                foreach (var task in execution.Tasks)
+                {
+                    plan.Resolve(task.Tool);
+                }
+            }
+
+            foreach (var task in execution.Tasks)
+            {
+                foreach (var dependency in task.DependsOn)
+                {
+                    plan.Observe(toolOfTask[dependency], task.Tool);
+                }
+            }
+
+            if (plan.HasChanges)
+            {
+                // Stored first: if the store fails, nothing below runs and the graph is as it was.
+                await _store.SaveChangesAsync(plan.ToChanges(execution.Id), cancellationToken);
+                Apply(plan);
+                Publish(Compute());
+            }
+
+            // Past the commit, the change is real: publish it whatever the token says now.
+            var snapshot = _snapshot;
+            var now = _timeProvider.GetUtcNow();
+            foreach (var observation in plan.Observations)
+            {
+                GraphEvent edgeEvent = observation.Created
+                    ? new EdgeCreatedEvent(plan.ToolId(observation.From), plan.ToolId(observation.To), observation.NewConfidence, now)
+                    : new EdgeUpdatedEvent(plan.ToolId(observation.From), plan.ToolId(observation.To), observation.OldConfidence, observation.NewConfidence, observation.ObservedCount, now);
+                await _publisher.PublishAsync(edgeEvent, CancellationToken.None);
+            }
+
+            var toolIds = new string[execution.Tasks.Count];
+            for (var t = 0; t < toolIds.Length; t++)
+            {
+                toolIds[t] = execution.Tasks[t].Tool;
+            }
+
+            await _publisher.PublishAsync(new WorkflowExecutedEvent(execution.Id, toolIds, execution.Success, execution.ExecutionTimeMs, now), CancellationToken.None);
+            await _publisher.PublishAsync(MetricsEvent(snapshot.Metrics, now), CancellationToken.None);
+            return snapshot;
+        }
+        finally
+        {
+            _writer.Release();
+        }
+    }
+
+    public async ValueTask<ToolGraphSnapshot> SyncAsync(CancellationToken cancellationToken = default)
+    {
+        await _writer.WaitAsync(cancellationToken);
+        try
+        {
+            var started = _timeProvider.GetTimestamp();
+            var contents = await _store.LoadAsync(cancellationToken);
+
+            var nodeIndex = new Dictionary<string, int>(contents.Tools.Count, StringComparer.Ordinal);
+            var nodes = ImmutableArray.CreateBuilder<ToolNode>(contents.Tools.Count);
+            foreach (var tool in contents.Tools)
+            {
+                if (nodeIndex.TryGetValue(tool.Id, out var existing))
+                {
+                    nodes[existing] = tool;
+                }
+                else
+                {
+                    nodeIndex.Add(tool.Id, nodes.Count);
+                    nodes.Add(tool);
+                }
+            }
+
+            var edgeIndex = new Dictionary<(int From, int To), int>();
+            var edges = new List<EdgeData>();
+            foreach (var edge in contents.Edges)
+            {
+                if (edge.Confidence > _syncThreshold
+                    && nodeIndex.TryGetValue(edge.From, out var from)
+                    && nodeIndex.TryGetValue(edge.To, out var to)
+                    && from != to)
+                {
+                    var data = new EdgeData(from, to, edge.Confidence, edge.ObservedCount);
+                    if (edgeIndex.TryGetValue((from, to), out var e))
+                    {
+                        edges[e] = data;
+                    }
+                    else
+                    {
+                        edgeIndex.Add((from, to), edges.Count);
+                        edges.Add(data);
+                    }
+                }
+            }
+
+            _nodes = nodes.DrainToImmutable();
+            _nodeIndex = nodeIndex;
+            _edges = [.. edges];
+            _edgeCount = _edges.Length;
+            _edgeIndex = edgeIndex;
+            var snapshot = Publish(Compute());
+
+            var duration = _timeProvider.GetElapsedTime(started).TotalMilliseconds;
+            await _publisher.PublishAsync(
+                new GraphSyncedEvent(snapshot.Metrics.NodeCount, snapshot.Metrics.EdgeCount, duration, _timeProvider.GetUtcNow()),
+                CancellationToken.None);
+            return snapshot;
+        }
+        finally
+        {
+            _writer.Release();
+        }
+    }
+
+    public async ValueTask<ToolGraphSnapshot> RegisterToolsAsync(IEnumerable<ToolNode> tools, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tools);
+        var given = tools.ToArray();
+        foreach (var tool in given)
+        {
+            ArgumentNullException.ThrowIfNull(tool, nameof(tools));
+        }
+
+        await _writer.WaitAsync(cancellationToken);
+        try
+        {
+            if (given.Length == 0)
+            {
+                return _snapshot;
+            }
+
+            await _store.SaveChangesAsync(new ToolGraphChanges(null, given, []), cancellationToken);
+
+            var nodes = _nodes.ToBuilder();
+            var nodeIndex = new Dictionary<string, int>(_nodeIndex, StringComparer.Ordinal);
+            foreach (var tool in given)
+            {
+                if (nodeIndex.TryGetValue(tool.Id, out var existing))
+                {
+                    nodes[existing] = tool;
+                }
+                else
+                {
+                    nodeIndex.Add(tool.Id, nodes.Count);
+                    nodes.Add(tool);
+                }
+            }
+
+            var added = nodes.Count > _nodes.Length;
+            _nodes = nodes.DrainToImmutable();
+            _nodeIndex = nodeIndex;
+
+            // New names or metadata do not move any metric; a new tool does (node count, density, ranks).
+            var snapshot = Publish(added ? Compute() : _snapshot.MetricsResult);
+            if (added)
+            {
+                await _publisher.PublishAsync(MetricsEvent(snapshot.Metrics, _timeProvider.GetUtcNow()), CancellationToken.None);
+            }
+
+            return snapshot;
+        }
+        finally
+        {
+            _writer.Release();
+        }
+    }
+
+    private static Dictionary<string, string> MapTasks(WorkflowExecution execution)
+    {
+        var toolOfTask = new Dictionary<string, string>(execution.Tasks.Count, StringComparer.Ordinal);
+        foreach (var task in execution.Tasks)
+        {
+            ArgumentNullException.ThrowIfNull(task, nameof(execution));
+            if (!toolOfTask.TryAdd(task.Id, task.Tool))
+            {
+                throw new ArgumentException($"Execution '{execution.Id}' has two tasks with id '{task.Id}'.", nameof(execution));
+            }
+        }
+
+        foreach (var task in execution.Tasks)
+        {
+            foreach (var dependency in task.DependsOn)
+            {
+                if (dependency is null || !toolOfTask.ContainsKey(dependency))
+                {
+                    throw new ArgumentException($"Task '{task.Id}' of execution '{execution.Id}' depends on '{dependency}', which is not a task of that execution.", nameof(execution));
+                }
+            }
+        }
+
+        return toolOfTask;
+    }
+
+    private static MetricsUpdatedEvent MetricsEvent(ToolGraphMetrics metrics, DateTimeOffset now) =>
+        new(metrics.EdgeCount, metrics.NodeCount, metrics.Density, metrics.PageRankTop, metrics.CommunitiesCount, now);
+
+    private void Apply(ExecutionPlan plan)
+    {
+        if (plan.NewTools.Count > 0)
+        {
+            var nodeIndex = new Dictionary<string, int>(_nodeIndex, StringComparer.Ordinal);
+            foreach (var tool in plan.NewTools)
+            {
+                nodeIndex.Add(tool.Id, nodeIndex.Count);
+            }
+
+            _nodes = _nodes.AddRange(plan.NewTools);
+            _nodeIndex = nodeIndex;
+        }
+
+        foreach (var edge in plan.ChangedEdges)
+        {
+            if (_edgeIndex.TryGetValue((edge.From, edge.To), out var e))
+            {
+                _edges[e] = edge;
+            }
+            else
+            {
+                if (_edgeCount == _edges.Length)
+                {
+                    Array.Resize(ref _edges, Math.Max(16, _edges.Length * 2));
+                }
+
+                _edgeIndex.Add((edge.From, edge.To), _edgeCount);
+                _edges[_edgeCount++] = edge;
+            }
+        }
+    }
+
+    private GraphMetricsResult Compute() => GraphMetricsCalculator.Compute(_nodes, _edges.AsSpan(0, _edgeCount), _seed);
+
+    /// <summary>Makes the writer state, with <paramref name="metrics"/>, the current snapshot.</summary>
+    private ToolGraphSnapshot Publish(GraphMetricsResult metrics)
+    {
+        var snapshot = new ToolGraphSnapshot(++_version, _nodes, _nodeIndex, _edges.AsSpan(0, _edgeCount).ToArray(), metrics);
+        Volatile.Write(ref _snapshot, snapshot);
+        return snapshot;
+    }
+
+    /// <summary>One observed dependency, for its event.</summary>
+    private readonly record struct Observation(int From, int To, bool Created, double OldConfidence, double NewConfidence, int ObservedCount);
+
+    /// <summary>
+    /// What an execution will change, worked out against the writer state without touching it, so
+    /// that a store failure leaves nothing to undo.
+    /// </summary>
+    private sealed class ExecutionPlan(ToolGraphEngineCore engine)
+    {
+        private readonly Dictionary<string, int> _newToolIndex = new(StringComparer.Ordinal);
+        private readonly Dictionary<(int From, int To), int> _changedIndex = [];
+
+        public List<ToolNode> NewTools { get; } = [];
+
+        /// <summary>The final state of each edge the execution touched, in first-touch order.</summary>
+        public List<EdgeData> ChangedEdges { get; } = [];
+
+        public List<Observation> Observations { get; } = [];
+
+        public bool HasChanges => NewTools.Count > 0 || ChangedEdges.Count > 0;
+
+        /// <summary>The tool's ordinal, registering it when the options say so; -1 when it is unknown.</summary>
+        public int Resolve(string toolId)
+        {
+            if (engine._nodeIndex.TryGetValue(toolId, out var ordinal) || _newToolIndex.TryGetValue(toolId, out ordinal))
+            {
+                return ordinal;
+            }
+
+            if (!engine._autoRegister)
+            {
+                return -1;
+            }
+
+            ordinal = engine._nodes.Length + NewTools.Count;
+            _newToolIndex.Add(toolId, ordinal);
+            NewTools.Add(new ToolNode(toolId));
+            return ordinal;
+        }
+
+        public void Observe(string fromToolId, string toToolId)
+        {
+            if (string.Equals(fromToolId, toToolId, StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            var from = Resolve(fromToolId);
+            var to = Resolve(toToolId);
+            if (from < 0 || to < 0)
+            {
+                return;
+            }
+
+            EdgeData edge;
+            if (_changedIndex.TryGetValue((from, to), out var changed))
+            {
+                edge = Reinforce(ChangedEdges[changed]);
+                ChangedEdges[changed] = edge;
+            }
+            else
+            {
+                if (engine._edgeIndex.TryGetValue((from, to), out var e))
+                {
+                    edge = Reinforce(engine._edges[e]);
+                }
+                else
+                {
+                    edge = new EdgeData(from, to, InitialConfidence, 1);
+                    Observations.Add(new Observation(from, to, true, 0, InitialConfidence, 1));
+                }
+
+                _changedIndex.Add((from, to), ChangedEdges.Count);
+                ChangedEdges.Add(edge);
+            }
+        }
+
+        public string ToolId(int ordinal) =>
+            ordinal < engine._nodes.Length ? engine._nodes[ordinal].Id : NewTools[ordinal - engine._nodes.Length].Id;
+
+        public ToolGraphChanges ToChanges(string workflowId)
+        {
+            var edges = new ToolGraphEdge[ChangedEdges.Count];
+            for (var e = 0; e < edges.Length; e++)
+            {
+                var edge = ChangedEdges[e];
+                edges[e] = new ToolGraphEdge(ToolId(edge.From), ToolId(edge.To), edge.Confidence, edge.ObservedCount);
+            }
+
+            return new ToolGraphChanges(workflowId, [.. NewTools], edges);
+        }
+
+        private EdgeData Reinforce(EdgeData old)
+        {
+            var edge = old with { Confidence = Math.Min(old.Confidence * Reinforcement, MaxConfidence), ObservedCount = old.ObservedCount + 1 };
+            Observations.Add(new Observation(old.From, old.To, false, old.Confidence, edge.Confidence, edge.ObservedCount));
+            return edge;
+        }
+    }
+}

@@ -1,0 +1,47 @@
+namespace Pml.GraphEvents;
+
+/// <summary>
+/// Settings of the tool graph engine. Bound from the <c>GraphEvents:Engine</c> configuration
+/// section by <c>AddToolGraphEngine(configuration)</c> and validated when the host starts.
+/// </summary>
+public sealed class ToolGraphEngineOptions
+{
+    /// <summary>The configuration section these options are bound from.</summary>
+    public const string SectionName = "GraphEvents:Engine";
+
+    /// <summary>
+    /// When <see langword="false"/> (the default, as in the story), an execution's tools that the
+    /// graph does not know are ignored, with their edges. When <see langword="true"/>, they are
+    /// registered (id only) the first time an execution names them.
+    /// </summary>
+    public bool AutoRegisterUnknownTools { get; set; }
+
+    /// <summary>Seed of the Louvain node order: the same graph and seed always give the same communities. Default 42.</summary>
+    public int CommunitySeed { get; set; } = 42;
+
+    /// <summary>A sync loads only edges whose confidence is above this. 0 to 1; default 0.3, as in the story.</summary>
+    public double SyncConfidenceThreshold { get; set; } = 0.3;
+
+    /// <summary>
+    /// The SQLite database file of the default store, or <see langword="null"/> (the default) for an
+    /// in-memory store. Ignored when the host registers its own <see cref="IToolGraphStore"/>.
+    /// </summary>
+    public string? SqliteDatabasePath { get; set; }
+
+    /// <summary>Every problem with these options, each naming the option; empty when they are valid.</summary>
+    internal List<string> Validate()
+    {
+        List<string> failures = [];
+        if (!(SyncConfidenceThreshold >= 0 && SyncConfidenceThreshold <= 1))
+        {
+            failures.Add($"{SectionName}:{nameof(SyncConfidenceThreshold)} must be between 0 and 1 (was {SyncConfidenceThreshold}).");
+        }
+
+        if (SqliteDatabasePath is not null && string.IsNullOrWhiteSpace(SqliteDatabasePath))
+        {
+            failures.Add($"{SectionName}:{nameof(SqliteDatabasePath)} must be a file path, or absent for the in-memory store (was blank).");
+        }
+
+        return failures;
+    }
+}

@@ -1,0 +1,167 @@
+namespace Pml.GraphEvents.Tests.Graph;
+
+public sealed class SqliteToolGraphStoreTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("pml-graph-").FullName;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public async Task Round_trip_through_a_real_file_and_a_new_engine()
+    {
+        var path = Path.Combine(_directory, "graph.db");
+        using (var store = new SqliteToolGraphStore(path))
+        {
+            var engine = ToolGraphEngine.Create(new RecordingPublisher(), store);
+            await engine.RegisterToolsAsync(
+                [
+                    new ToolNode("a", "Alpha", "srv", new Dictionary<string, string> { ["kind"] = "search", ["quote"] = "say \"hi\"\n" }),
+                    new ToolNode("b"),
+                    new ToolNode("c"),
+                ],
+                Ct);
+            await engine.UpdateFromExecutionAsync(WorkflowExecution.Chain("w1", ["a", "b", "c"]), Ct);
+            await engine.UpdateFromExecutionAsync(WorkflowExecution.Chain("w2", ["a", "b"]), Ct);
+        }
+
+        Assert.True(File.Exists(path));
+        using var reopened = new SqliteToolGraphStore(path);
+        var engine2 = ToolGraphEngine.Create(new RecordingPublisher(), reopened);
+        var snapshot = await engine2.SyncAsync(Ct);
+
+        Assert.Equal(["a", "b", "c"], snapshot.Nodes.Select(n => n.Id));
+        var alpha = snapshot.Nodes[0];
+        Assert.Equal(("Alpha", "srv"), (alpha.Name, alpha.ServerId));
+        Assert.Equal("say \"hi\"\n", alpha.Metadata!["quote"]);
+        Assert.Null(snapshot.Nodes[1].Name);
+        Assert.True(snapshot.TryGetEdge("a", "b", out var ab));
+        Assert.Equal((0.55, 2), (Math.Round(ab.Confidence, 12), ab.ObservedCount));
+        Assert.True(snapshot.TryGetEdge("b", "c", out var bc));
+        Assert.Equal((0.5, 1), (bc.Confidence, bc.ObservedCount));
+    }
+
+    [Fact]
+    public async Task A_file_that_is_not_a_database_is_an_error_naming_it_and_the_file_is_left_alone()
+    {
+        var path = Path.Combine(_directory, "corrupt.db");
+        await File.WriteAllTextAsync(path, new string('x', 4096), Ct);
+        using var store = new SqliteToolGraphStore(path);
+        var events = new RecordingPublisher();
+        var engine = ToolGraphEngine.Create(events, store);
+
+        var error = await Assert.ThrowsAsync<ToolGraphStoreException>(async () => await engine.SyncAsync(Ct));
+
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
+        Assert.Equal(path, error.StorePath);
+        Assert.Same(ToolGraphSnapshot.Empty, engine.Snapshot);
+        Assert.Empty(events.Events);
+        Assert.Equal(new string('x', 4096), await File.ReadAllTextAsync(path, Ct));
+    }
+
+    [Fact]
+    public async Task A_graph_with_state_keeps_it_when_a_sync_from_a_corrupt_file_fails()
+    {
+        var goodPath = Path.Combine(_directory, "good.db");
+        var corruptPath = Path.Combine(_directory, "zeros.db");
+        await File.WriteAllBytesAsync(corruptPath, new byte[8192], Ct);
+        using var good = new SqliteToolGraphStore(goodPath);
+        using var corrupt = new SqliteToolGraphStore(corruptPath);
+        var store = new SwitchableStore(good);
+        var events = new RecordingPublisher();
+        var engine = ToolGraphEngine.Create(events, store);
+        await engine.RegisterToolsAsync([new ToolNode("a"), new ToolNode("b")], Ct);
+        await engine.UpdateFromExecutionAsync(WorkflowExecution.Chain("w1", ["a", "b"]), Ct);
+        var before = engine.Snapshot;
+        events.Clear();
+        store.Inner = corrupt;
+
+        var error = await Assert.ThrowsAsync<ToolGraphStoreException>(async () => await engine.SyncAsync(Ct));
+
+        Assert.Contains(corruptPath, error.Message, StringComparison.Ordinal);
+        Assert.Same(before, engine.Snapshot);
+        Assert.Empty(events.Events);
+    }
+
+    [Fact]
+    public async Task A_schema_it_does_not_know_is_an_error_naming_the_file()
+    {
+        var newer = Path.Combine(_directory, "newer.db");
+        await RawSqlAsync(newer, "CREATE TABLE tool (tool_id TEXT); PRAGMA user_version = 7;");
+        var foreign = Path.Combine(_directory, "foreign.db");
+        await RawSqlAsync(foreign, "CREATE TABLE customers (id INTEGER);");
+        var broken = Path.Combine(_directory, "broken.db");
+        await RawSqlAsync(broken, "CREATE TABLE tool (tool_id TEXT); PRAGMA user_version = 1;");
+
+        foreach (var path in new[] { newer, foreign, broken })
+        {
+            using var store = new SqliteToolGraphStore(path);
+            var error = await Assert.ThrowsAsync<ToolGraphStoreException>(async () => await store.LoadAsync(Ct));
+            Assert.Contains(path, error.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_process_that_stops_mid_write_loses_no_committed_execution()
+    {
+        // What is on disk at the instant of a crash is what a copy of the files holds if it is taken
+        // inside the transaction, after its writes and before its commit. Reopening that copy is
+        // reopening after the process died there.
+        var path = Path.Combine(_directory, "crash.db");
+        var crashCopy = Path.Combine(_directory, "crash-copy.db");
+        using var store = new SqliteToolGraphStore(path);
+        var engine = ToolGraphEngine.Create(new RecordingPublisher(), store);
+        await engine.RegisterToolsAsync(Enumerable.Range(0, 20).Select(i => new ToolNode($"t{i}")), Ct);
+        for (var i = 0; i < 50; i++)
+        {
+            await engine.UpdateFromExecutionAsync(WorkflowExecution.Chain($"w{i}", [$"t{i % 20}", $"t{(i + 1) % 20}", $"t{(i + 7) % 20}"]), Ct);
+        }
+
+        var committed = engine.Snapshot;
+        store.BeforeCommit = () =>
+        {
+            foreach (var suffix in new[] { string.Empty, "-wal" })
+            {
+                if (File.Exists(path + suffix))
+                {
+                    File.Copy(path + suffix, crashCopy + suffix, overwrite: true);
+                }
+            }
+
+            throw new IOException("Simulated crash before commit.");
+        };
+
+        await Assert.ThrowsAsync<IOException>(async () =>
+            await engine.UpdateFromExecutionAsync(WorkflowExecution.Chain("in-flight", ["t0", "t1", "t2", "t3", "t4", "t5"]), Ct));
+
+        Assert.Same(committed, engine.Snapshot);
+        foreach (var reopenedPath in new[] { crashCopy, path })
+        {
+            using var reopened = new SqliteToolGraphStore(reopenedPath);
+            var contents = await reopened.LoadAsync(Ct);
+            Assert.Equal(
+                committed.Edges.OrderBy(e => e.From, StringComparer.Ordinal).ThenBy(e => e.To, StringComparer.Ordinal),
+                contents.Edges.OrderBy(e => e.From, StringComparer.Ordinal).ThenBy(e => e.To, StringComparer.Ordinal));
+            Assert.Equal(20, contents.Tools.Count);
+        }
+    }
+
+    private static async Task RawSqlAsync(string path, string sql)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False");
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(Ct);
+    }
+
+    private sealed class SwitchableStore(IToolGraphStore inner) : IToolGraphStore
+    {
+        public IToolGraphStore Inner { get; set; } = inner;
+
+        public ValueTask<ToolGraphStoreContents> LoadAsync(CancellationToken cancellationToken = default) => Inner.LoadAsync(cancellationToken);
+
+        public ValueTask SaveChangesAsync(ToolGraphChanges changes, CancellationToken cancellationToken = default) => Inner.SaveChangesAsync(changes, cancellationToken);
+    }
+}

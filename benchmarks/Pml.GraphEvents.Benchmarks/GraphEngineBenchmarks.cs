@@ -1,0 +1,53 @@
+using BenchmarkDotNet.Attributes;
+
+namespace Pml.GraphEvents.Benchmarks;
+
+/// <summary>
+/// One workflow execution learned, with the full metrics recompute (density, weighted PageRank,
+/// Louvain) and its events published, at the story's scale and at five times it.
+/// </summary>
+[MemoryDiagnoser]
+public class GraphEngineBenchmarks
+{
+    private IGraphEventBroadcaster _broadcaster = null!;
+    private IToolGraphEngine _engine = null!;
+    private WorkflowExecution[] _executions = null!;
+    private int _next;
+
+    [Params("200/2000", "1000/10000")]
+    public string ToolsAndEdges { get; set; } = "200/2000";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var parts = ToolsAndEdges.Split('/');
+        var tools = int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture);
+        var edges = int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+        var random = new Random(42);
+        var nodes = Enumerable.Range(0, tools).Select(i => new ToolNode($"server{i % 10}:tool{i}")).ToArray();
+        var seen = new HashSet<(int, int)>();
+        var edgeList = new List<ToolGraphEdge>(edges);
+        while (edgeList.Count < edges)
+        {
+            var (from, to) = (random.Next(tools), random.Next(tools));
+            if (from != to && seen.Add((from, to)))
+            {
+                edgeList.Add(new ToolGraphEdge(nodes[from].Id, nodes[to].Id, 0.31 + (random.NextDouble() * 0.69), random.Next(1, 20)));
+            }
+        }
+
+        _broadcaster = GraphEventBroadcaster.Create();
+        _engine = ToolGraphEngine.Create(_broadcaster, new InMemoryToolGraphStore(nodes, edgeList));
+        _engine.SyncAsync().AsTask().GetAwaiter().GetResult();
+        _executions = Enumerable.Range(0, 1_024)
+            .Select(i => WorkflowExecution.Chain($"e{i}", Enumerable.Range(0, 3).Select(_ => nodes[random.Next(tools)].Id).Distinct(), true, 42))
+            .ToArray();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _broadcaster.Dispose();
+
+    [Benchmark]
+    public async Task<ToolGraphSnapshot> UpdateFromExecution() =>
+        await _engine.UpdateFromExecutionAsync(_executions[_next++ & 1023]);
+}

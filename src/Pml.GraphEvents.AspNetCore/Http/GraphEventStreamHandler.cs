@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -18,6 +19,7 @@ internal sealed class GraphEventStreamHandler
     private readonly TimeSpan _retryAfter;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly CancellationToken _stopping;
 
     public GraphEventStreamHandler(
         IGraphEventSubscriber subscriber,
@@ -25,7 +27,8 @@ internal sealed class GraphEventStreamHandler
         ICorsPolicyProvider corsPolicyProvider,
         IOptions<GraphEventStreamOptions> options,
         TimeProvider timeProvider,
-        ILogger<GraphEventStreamHandler> logger)
+        ILogger<GraphEventStreamHandler> logger,
+        IHostApplicationLifetime? lifetime = null)
     {
         var value = options.Value;
         _subscriber = subscriber;
@@ -42,6 +45,7 @@ internal sealed class GraphEventStreamHandler
         _retryAfter = value.RetryAfter;
         _timeProvider = timeProvider;
         _logger = logger;
+        _stopping = lifetime?.ApplicationStopping ?? CancellationToken.None;
     }
 
     public async Task HandleAsync(HttpContext context)
@@ -122,8 +126,12 @@ internal sealed class GraphEventStreamHandler
                 GraphEventStreamLog.Connected(_logger, subscription.ClientId, remoteIp, lastEventId, types is null ? "all" : string.Join(",", types), _subscriber.SubscriberCount);
             }
 
+            // A stream never ends by itself, and a host that stops waits for running requests:
+            // ending streams when the application stops keeps shutdown from waiting for its timeout.
+            using var ended = CancellationTokenSource.CreateLinkedTokenSource(aborted, _stopping);
+
             // The writer sends the headers with retry: and the connected frame at once.
-            result = await subscription.WriteToAsync(response.BodyWriter, _writerOptions, aborted).ConfigureAwait(false);
+            result = await subscription.WriteToAsync(response.BodyWriter, _writerOptions, ended.Token).ConfigureAwait(false);
         }
         finally
         {

@@ -9,6 +9,7 @@ internal sealed class SseClient : IAsyncDisposable
 
     private readonly IAsyncEnumerator<SseItem<string>> _items;
     private readonly CancellationTokenSource _cts;
+    private Task<bool>? _pending;
 
     private SseClient(HttpResponseMessage response, Stream body, CancellationTokenSource cts)
     {
@@ -35,7 +36,7 @@ internal sealed class SseClient : IAsyncDisposable
     /// <summary>The next event, or <see langword="null"/> at the end of the stream.</summary>
     public async Task<SseItem<string>?> NextAsync()
     {
-        var next = _items.MoveNextAsync().AsTask();
+        var next = _pending = _items.MoveNextAsync().AsTask();
         if (await Task.WhenAny(next, Task.Delay(Deadline, TestContext.Current.CancellationToken)) != next)
         {
             await _cts.CancelAsync();
@@ -67,15 +68,21 @@ internal sealed class SseClient : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _cts.CancelAsync();
+        Response.Dispose();
+
+        // A read in flight (another task's) must finish before the enumerator may be disposed.
         try
         {
-            await _items.DisposeAsync();
+            if (_pending is not null)
+            {
+                await _pending;
+            }
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or HttpRequestException)
         {
         }
 
-        Response.Dispose();
+        await _items.DisposeAsync();
         _cts.Dispose();
     }
 }

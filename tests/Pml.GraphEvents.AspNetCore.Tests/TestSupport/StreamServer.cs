@@ -18,7 +18,7 @@ internal sealed class StreamServer : IAsyncDisposable
         App = app;
         BaseAddress = baseAddress;
         Broadcaster = app.Services.GetRequiredService<IGraphEventBroadcaster>();
-        Client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1_000, PooledConnectionLifetime = TimeSpan.Zero })
+        Client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1_000, MaxResponseDrainSize = 0 })
         {
             BaseAddress = baseAddress,
             Timeout = Timeout.InfiniteTimeSpan,

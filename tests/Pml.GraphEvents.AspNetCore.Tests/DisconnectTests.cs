@@ -50,4 +50,17 @@ public sealed class DisconnectTests
         await Eventually.HoldsAsync(() => server.Broadcaster.SubscriberCount == 0, "every subscription ended");
         Assert.Equal(0, server.Broadcaster.GetStatistics().SubscribesRefused);
     }
+
+    [Fact]
+    public async Task Stopping_the_host_ends_open_streams_instead_of_waiting_for_the_shutdown_timeout()
+    {
+        var server = await StreamServer.StartAsync();
+        await using var client = await SseClient.OpenAsync(server.Client, server.StreamUri());
+        await client.ReadAsync();
+
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        await server.DisposeAsync();
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"Stopping took {stopwatch.Elapsed}.");
+        Assert.Null(await client.NextAsync());
+    }
 }

@@ -17,13 +17,13 @@ public sealed class StalledClientTests
     /// fills in time and the write timeout is what evicts it.
     /// </summary>
     [Theory]
-    [InlineData(64, true)]
-    [InlineData(4096, false)]
-    public async Task A_client_that_stops_reading_is_evicted_while_99_others_get_everything(int subscriberBuffer, bool byLag)
+    [InlineData(64, 30_000, true)]
+    [InlineData(4096, 500, false)]
+    public async Task A_client_that_stops_reading_is_evicted_while_99_others_get_everything(int subscriberBuffer, int writeTimeoutMs, bool byLag)
     {
         await using var server = await StreamServer.StartAsync(
             events: o => o.SubscriberBufferCapacity = subscriberBuffer,
-            stream: o => o.WriteTimeout = TimeSpan.FromMilliseconds(500));
+            stream: o => o.WriteTimeout = TimeSpan.FromMilliseconds(writeTimeoutMs));
 
         // Connected, request sent, never read: its TCP window fills and the server's flush blocks.
         using var stalled = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };

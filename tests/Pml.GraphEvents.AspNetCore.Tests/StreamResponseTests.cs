@@ -138,6 +138,7 @@ public sealed class StreamResponseTests
 
         Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
         Assert.Equal(["GET", "OPTIONS"], response.Content.Headers.Allow);
+        Assert.Equal(["Origin"], response.Headers.Vary);
         Assert.Equal(0, server.Broadcaster.SubscriberCount);
     }
 

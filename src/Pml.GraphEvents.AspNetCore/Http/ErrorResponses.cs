@@ -53,6 +53,12 @@ internal static class ErrorResponses
     {
         response.StatusCode = StatusCodes.Status405MethodNotAllowed;
         response.Headers.Allow = HttpMethodsAllowed.AllowHeader;
+
+        // Like every answer on the stream path, so a cache keyed on the URL never mixes origins.
+        if (!response.Headers.Vary.Any(static v => v is not null && v.Contains("Origin", StringComparison.OrdinalIgnoreCase)))
+        {
+            response.Headers.Append("Vary", "Origin");
+        }
     }
 
     private static async Task WriteJsonAsync(HttpResponse response, Action<Utf8JsonWriter> body, CancellationToken cancellationToken)

@@ -184,6 +184,10 @@ public static class GraphEventStreamWriter
             {
                 ArrayPool<long>.Shared.Return(stamps);
             }
+
+            // Even when something unexpected escapes: a subscription nobody reads would sit in
+            // the broadcast until it lagged.
+            subscription.Dispose();
         }
 
         if (reason == GraphEventStreamEndReason.WriteTimedOut)
@@ -191,7 +195,6 @@ public static class GraphEventStreamWriter
             metrics.WriteTimedOut();
         }
 
-        subscription.Dispose();
         return new GraphEventStreamResult(reason, subscription.EndReason, framesWritten, bytesWritten);
     }
 

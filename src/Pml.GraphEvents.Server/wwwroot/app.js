@@ -349,9 +349,12 @@
         n.x = Math.min(WIDTH - 20, Math.max(20, n.x + n.vx));
         n.y = Math.min(HEIGHT - 14, Math.max(14, n.y + n.vy));
       }
-      alpha *= 0.985;
+      alpha *= 0.98;
       draw();
     }
+    // A hook for screenshots and tests: the drawing has stopped moving.
+    const settled = String(alpha <= 0.005);
+    if (svg.dataset.settled !== settled) svg.dataset.settled = settled;
     requestAnimationFrame(step);
   }
 

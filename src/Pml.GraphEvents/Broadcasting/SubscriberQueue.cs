@@ -39,17 +39,6 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
         _waiter.RunContinuationsAsynchronously = true;
     }
 
-    public bool IsCompleted
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _completed;
-            }
-        }
-    }
-
     /// <summary>Called by the pump only.</summary>
     public EnqueueResult TryEnqueue(GraphEventFrame frame)
     {
@@ -242,13 +231,4 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
 
     void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _waiter.OnCompleted(continuation, state, token, flags);
-}
-
-/// <summary>What <see cref="SubscriberQueue.TryEnqueue"/> did with a frame.</summary>
-internal enum EnqueueResult
-{
-    Enqueued,
-    DroppedOldest,
-    Full,
-    Closed,
 }

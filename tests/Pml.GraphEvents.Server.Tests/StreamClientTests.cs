@@ -33,7 +33,15 @@ public sealed class StreamClientTests
         // The broadcaster outlives both HTTP servers, as in a host whose web front restarts: its
         // replay window then holds what was published while nobody could connect.
         await using var broadcaster = GraphEventBroadcaster.Create(new GraphEventsOptions { ReplayCapacity = 1_024 });
-        void Share(Microsoft.AspNetCore.Builder.WebApplicationBuilder builder) => builder.Services.Replace(ServiceDescriptor.Singleton(broadcaster));
+        void Share(Microsoft.AspNetCore.Builder.WebApplicationBuilder builder)
+        {
+            // Instances, not factories: the container disposes what a factory returned, and the
+            // first server's shutdown would dispose the broadcaster the second one needs.
+            builder.Services.Replace(ServiceDescriptor.Singleton(broadcaster));
+            builder.Services.Replace(ServiceDescriptor.Singleton<IGraphEventPublisher>(broadcaster));
+            builder.Services.Replace(ServiceDescriptor.Singleton<IGraphEventSubscriber>(broadcaster));
+        }
+
         using var database = new TempDatabase();
         var first = await RunningServer.StartAsync(database.Path, settings: Settings, configure: Share);
         var port = first.Port;
@@ -48,6 +56,7 @@ public sealed class StreamClientTests
                 received.Writer.TryWrite(e);
             }
         }, Token);
+        await WaitForAsync(received.Reader, e => e is ConnectedEvent);
 
         await Post(first, """{"execution_id":"before","tool_ids":["git:status","git:commit"]}""");
         await WaitForAsync(received.Reader, e => e is WorkflowExecutedEvent { WorkflowId: "before" });
@@ -87,6 +96,7 @@ public sealed class StreamClientTests
                 received.Writer.TryWrite(e);
             }
         }, Token);
+        await WaitForAsync(received.Reader, e => e is ConnectedEvent);
 
         for (var i = 0; i < 5; i++)
         {

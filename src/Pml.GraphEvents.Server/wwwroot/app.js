@@ -324,7 +324,7 @@
           let dy = a.y - b.y;
           let d2 = dx * dx + dy * dy;
           if (d2 < 1) { dx = Math.random() - 0.5; dy = Math.random() - 0.5; d2 = 1; }
-          const force = (1800 / d2) * alpha;
+          const force = (4200 / d2) * alpha;
           const d = Math.sqrt(d2);
           a.vx += (dx / d) * force; a.vy += (dy / d) * force;
           b.vx -= (dx / d) * force; b.vy -= (dy / d) * force;
@@ -338,13 +338,13 @@
         const dx = b.x - a.x;
         const dy = b.y - a.y;
         const d = Math.max(1, Math.sqrt(dx * dx + dy * dy));
-        const force = (d - 70) * 0.02 * (0.5 + e.confidence) * alpha;
+        const force = (d - 95) * 0.02 * (0.5 + e.confidence) * alpha;
         a.vx += (dx / d) * force; a.vy += (dy / d) * force;
         b.vx -= (dx / d) * force; b.vy -= (dy / d) * force;
       }
       for (const n of list) {
-        n.vx += (WIDTH / 2 - n.x) * 0.004 * alpha;
-        n.vy += (HEIGHT / 2 - n.y) * 0.006 * alpha;
+        n.vx += (WIDTH / 2 - n.x) * 0.0025 * alpha;
+        n.vy += (HEIGHT / 2 - n.y) * 0.004 * alpha;
         n.vx *= 0.6; n.vy *= 0.6;
         n.x = Math.min(WIDTH - 20, Math.max(20, n.x + n.vx));
         n.y = Math.min(HEIGHT - 14, Math.max(14, n.y + n.vy));

@@ -18,6 +18,7 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
     private readonly Channel<GraphEvent> _ingress;
     private readonly Task _pump;
     private readonly ITimer _heartbeatTimer;
+    private readonly GraphEventsMetrics _metrics;
 
     // Guards the subscriber set, the replay ring and the last id together. Subscribe takes a
     // consistent cut under it (replay up to id N, live from N + 1), and the pump takes it once
@@ -38,7 +39,7 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
     private long _subscribesRefused;
     private long _publishesRejected;
 
-    public Broadcaster(GraphEventsOptions options, TimeProvider timeProvider)
+    public Broadcaster(GraphEventsOptions options, TimeProvider timeProvider, GraphEventsMetrics? metrics = null)
     {
         // Copied, not referenced: options are a mutable class and must not change under a running pump.
         _maxSubscribers = options.MaxSubscribers;
@@ -58,7 +59,15 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
         });
         _pump = Task.Run(PumpAsync);
         _heartbeatTimer = timeProvider.CreateTimer(static state => ((Broadcaster)state!).Beat(), this, options.HeartbeatInterval, options.HeartbeatInterval);
+        _metrics = metrics ?? GraphEventsMetrics.Shared;
+        _metrics.Attach(this);
     }
+
+    /// <summary>The instruments this broadcaster reports to; stream writers record delivery on them too.</summary>
+    internal GraphEventsMetrics Metrics => _metrics;
+
+    /// <summary>The clock of dispatch timestamps, so a writer measures latency on the same clock.</summary>
+    internal TimeProvider TimeProvider => _timeProvider;
 
     public int SubscriberCount => Volatile.Read(ref _subscribers).Length;
 
@@ -179,14 +188,14 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
         {
             // Heartbeats carry no id and are not kept for replay: they must not move a client's
             // Last-Event-ID, and replaying a stale keep-alive would tell nobody anything.
-            frame = SseFrameEncoder.CreateFrame(null, @event);
+            frame = SseFrameEncoder.CreateFrame(null, @event, _timeProvider.GetTimestamp());
             subscribers = Volatile.Read(ref _subscribers);
         }
         else
         {
             // Only the pump writes _lastId, so it can read it without the lock.
             var id = _lastId + 1;
-            frame = SseFrameEncoder.CreateFrame(id, @event);
+            frame = SseFrameEncoder.CreateFrame(id, @event, _timeProvider.GetTimestamp());
             lock (_gate)
             {
                 _ring.Add(frame);
@@ -287,6 +296,7 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
         }
 
         await _heartbeatTimer.DisposeAsync().ConfigureAwait(false);
+        _metrics.Detach(this);
 
         // Deliver what was already accepted, then end every subscription.
         _ingress.Writer.TryComplete();

@@ -48,6 +48,8 @@ public sealed class GraphEventSubscription : IDisposable
 
     internal SubscriberQueue Queue => _queue;
 
+    internal Broadcaster Owner => _owner;
+
     /// <summary>Takes the next frame if one is ready.</summary>
     public bool TryRead([NotNullWhen(true)] out GraphEventFrame? frame)
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -31,7 +32,9 @@ public static class GraphEventsServiceCollectionExtensions
             // Resolving options runs the validators, so a broadcaster never starts on bad options,
             // even in a plain ServiceProvider that no host validates at start-up.
             var value = provider.GetRequiredService<IOptions<GraphEventsOptions>>().Value;
-            return new Broadcaster(value, provider.GetRequiredService<TimeProvider>());
+            var meterFactory = provider.GetService<IMeterFactory>();
+            var metrics = meterFactory is null ? null : new GraphEventsMetrics(meterFactory);
+            return new Broadcaster(value, provider.GetRequiredService<TimeProvider>(), metrics);
         });
         services.TryAddSingleton<IGraphEventPublisher>(static provider => provider.GetRequiredService<IGraphEventBroadcaster>());
         services.TryAddSingleton<IGraphEventSubscriber>(static provider => provider.GetRequiredService<IGraphEventBroadcaster>());

@@ -36,4 +36,12 @@ public sealed class GraphEventFrame
     public ReadOnlyMemory<byte> Utf8Bytes => _utf8;
 
     internal GraphEventKind Kind => Event.Kind;
+
+    /// <summary>
+    /// The broadcaster's <see cref="TimeProvider.GetTimestamp"/> when the pump dispatched this
+    /// frame, or 0 for frames addressed to one subscriber. A field on the shared frame, set once
+    /// before the frame is handed out, so measuring publish-to-write latency costs no
+    /// per-subscriber allocation.
+    /// </summary>
+    internal long DispatchTimestamp { get; init; }
 }

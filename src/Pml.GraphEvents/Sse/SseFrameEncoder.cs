@@ -35,7 +35,8 @@ internal sealed class SseFrameEncoder
     }
 
     /// <summary>Creates a frame for <paramref name="event"/>, encoded once.</summary>
-    public static GraphEventFrame CreateFrame(long? id, GraphEvent @event) => new(id, @event, Encode(id, @event));
+    public static GraphEventFrame CreateFrame(long? id, GraphEvent @event, long dispatchTimestamp = 0) =>
+        new(id, @event, Encode(id, @event)) { DispatchTimestamp = dispatchTimestamp };
 
     private byte[] EncodeCore(long? id, GraphEvent @event)
     {

@@ -1,0 +1,40 @@
+using Microsoft.AspNetCore.Cors.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Pml.GraphEvents.AspNetCore;
+
+/// <summary>Registers what <c>MapGraphEventStream</c> needs.</summary>
+public static class GraphEventStreamBuilderExtensions
+{
+    /// <summary>
+    /// Adds the HTTP stream endpoint's services: its options, bound from the
+    /// <c>GraphEvents:Stream</c> configuration section when the host has configuration and
+    /// validated at start-up, and its CORS policy (<see cref="GraphEventStreamOptions.CorsPolicyName"/>).
+    /// Call after <c>services.AddGraphEvents()</c>: <c>services.AddGraphEvents().AddGraphEventStream()</c>.
+    /// </summary>
+    /// <param name="builder">The builder <c>AddGraphEvents</c> returned.</param>
+    /// <param name="configure">Sets options in code; applied after configuration binding.</param>
+    public static IGraphEventsBuilder AddGraphEventStream(this IGraphEventsBuilder builder, Action<GraphEventStreamOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        var options = services.AddOptions<GraphEventStreamOptions>().ValidateOnStart();
+        if (services.Any(static d => d.ServiceType == typeof(Microsoft.Extensions.Configuration.IConfiguration)))
+        {
+            options.BindConfiguration(GraphEventStreamOptions.SectionName);
+        }
+
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GraphEventStreamOptions>, GraphEventStreamOptionsValidator>());
+        services.AddCors();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<CorsOptions>, GraphEventStreamCorsSetup>());
+        services.TryAddSingleton<GraphEventStreamHandler>();
+        return builder;
+    }
+}

@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+
+namespace Pml.GraphEvents.AspNetCore;
+
+/// <summary>Source-generated log messages of the stream endpoint: no formatting cost when a level is off.</summary>
+internal static partial class GraphEventStreamLog
+{
+    [LoggerMessage(1, LogLevel.Information, "Event stream client {ClientId} connected from {RemoteIp} (Last-Event-ID {LastEventId}, types {Types}); {Subscribers} subscribers")]
+    public static partial void Connected(ILogger logger, string clientId, string? remoteIp, long? lastEventId, string types, int subscribers);
+
+    [LoggerMessage(2, LogLevel.Information, "Event stream client {ClientId} disconnected: {EndReason} (subscription {SubscriptionEndReason}) after {Frames} frames, {Bytes} bytes in {Duration}")]
+    public static partial void Disconnected(ILogger logger, string clientId, GraphEventStreamEndReason endReason, SubscriptionEndReason subscriptionEndReason, long frames, long bytes, TimeSpan duration);
+
+    [LoggerMessage(3, LogLevel.Warning, "Event stream client {ClientId} evicted: {Reason}. It reads too slowly or stopped reading; it may reconnect with Last-Event-ID")]
+    public static partial void Evicted(ILogger logger, string clientId, string reason);
+
+    [LoggerMessage(4, LogLevel.Warning, "Event stream client from {RemoteIp} refused: the limit of {MaxSubscribers} subscribers is reached")]
+    public static partial void Refused(ILogger logger, string? remoteIp, int maxSubscribers);
+
+    [LoggerMessage(5, LogLevel.Debug, "Ignored a malformed Last-Event-ID {LastEventId}: the client starts with live events")]
+    public static partial void MalformedLastEventId(ILogger logger, string lastEventId);
+
+    [LoggerMessage(6, LogLevel.Debug, "Refused an event stream request: {Error}")]
+    public static partial void BadTypes(ILogger logger, string error);
+}

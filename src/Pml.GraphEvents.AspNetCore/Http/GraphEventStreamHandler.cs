@@ -1,0 +1,169 @@
+using Microsoft.AspNetCore.Cors.Infrastructure;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace Pml.GraphEvents.AspNetCore;
+
+/// <summary>Answers <c>GET</c> (the stream) and CORS preflights on the stream path.</summary>
+internal sealed class GraphEventStreamHandler
+{
+    private readonly IGraphEventSubscriber _subscriber;
+    private readonly ICorsService _corsService;
+    private readonly ICorsPolicyProvider _corsPolicyProvider;
+    private readonly CorsPolicy _fallbackPolicy;
+    private readonly GraphEventStreamWriterOptions _writerOptions;
+    private readonly TimeSpan _retryAfter;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly CancellationToken _stopping;
+
+    public GraphEventStreamHandler(
+        IGraphEventSubscriber subscriber,
+        ICorsService corsService,
+        ICorsPolicyProvider corsPolicyProvider,
+        IOptions<GraphEventStreamOptions> options,
+        TimeProvider timeProvider,
+        ILogger<GraphEventStreamHandler> logger,
+        IHostApplicationLifetime? lifetime = null)
+    {
+        var value = options.Value;
+        _subscriber = subscriber;
+        _corsService = corsService;
+        _corsPolicyProvider = corsPolicyProvider;
+        _fallbackPolicy = GraphEventStreamCorsSetup.Build(value);
+        _writerOptions = new GraphEventStreamWriterOptions
+        {
+            RetryInterval = value.RetryInterval,
+            WriteTimeout = value.WriteTimeout,
+            MaxBatchBytes = value.MaxBatchBytes,
+            TimeProvider = timeProvider,
+        };
+        _retryAfter = value.RetryAfter;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _stopping = lifetime?.ApplicationStopping ?? CancellationToken.None;
+    }
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var response = context.Response;
+        var aborted = context.RequestAborted;
+
+        // CORS is applied here rather than by the CORS middleware, so the endpoint is right
+        // without app.UseCors(), and every answer (503 and 400 included) carries the headers
+        // that let a cross-origin page read it.
+        var policy = await _corsPolicyProvider.GetPolicyAsync(context, GraphEventStreamOptions.CorsPolicyName).ConfigureAwait(false) ?? _fallbackPolicy;
+        var cors = _corsService.EvaluatePolicy(context, policy);
+        _corsService.ApplyResult(cors, response);
+        AddVaryOrigin(response.Headers);
+        if (cors.IsPreflightRequest)
+        {
+            response.StatusCode = StatusCodes.Status204NoContent;
+            return;
+        }
+
+        if (!HttpMethods.IsGet(request.Method))
+        {
+            ErrorResponses.MethodNotAllowed(response);
+            return;
+        }
+
+        if (!StreamRequestParser.TryParseTypes(request, out var types, out var typesError, out var unknown))
+        {
+            GraphEventStreamLog.BadTypes(_logger, typesError);
+            await ErrorResponses.WriteBadTypesAsync(response, typesError, unknown, aborted).ConfigureAwait(false);
+            return;
+        }
+
+        var lastEventId = StreamRequestParser.LastEventId(request, out var rawLastEventId);
+        if (lastEventId is null && rawLastEventId is not null && _logger.IsEnabled(LogLevel.Debug))
+        {
+            GraphEventStreamLog.MalformedLastEventId(_logger, rawLastEventId.Length > 64 ? rawLastEventId[..64] + "…" : rawLastEventId);
+        }
+
+        SubscribeResult subscribed;
+        try
+        {
+            subscribed = _subscriber.Subscribe(new GraphEventSubscribeOptions { LastEventId = lastEventId, EventTypes = types });
+        }
+        catch (ObjectDisposedException)
+        {
+            // The host is stopping: ask the client to come back, as at the limit.
+            await ErrorResponses.WriteShuttingDownAsync(response, _retryAfter, aborted).ConfigureAwait(false);
+            return;
+        }
+
+        var remoteIp = context.Connection.RemoteIpAddress?.ToString();
+        if (!subscribed.IsAccepted)
+        {
+            GraphEventStreamLog.Refused(_logger, remoteIp, subscribed.MaxSubscribers);
+            await ErrorResponses.WriteTooManyClientsAsync(response, subscribed.MaxSubscribers, _retryAfter, aborted).ConfigureAwait(false);
+            return;
+        }
+
+        var subscription = subscribed.Subscription;
+        var started = _timeProvider.GetTimestamp();
+        GraphEventStreamResult result;
+        try
+        {
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = "text/event-stream";
+            var headers = response.Headers;
+            headers.CacheControl = "no-cache";
+
+            // nginx buffers proxied responses unless told otherwise; an SSE stream must not wait
+            // in a proxy buffer. Identity keeps response compression, which buffers, away.
+            headers["X-Accel-Buffering"] = "no";
+            headers.ContentEncoding = "identity";
+            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            if (_logger.IsEnabled(LogLevel.Information))
+            {
+                GraphEventStreamLog.Connected(_logger, subscription.ClientId, remoteIp, lastEventId, types is null ? "all" : string.Join(",", types), _subscriber.SubscriberCount);
+            }
+
+            // A stream never ends by itself, and a host that stops waits for running requests:
+            // ending streams when the application stops keeps shutdown from waiting for its timeout.
+            using var ended = CancellationTokenSource.CreateLinkedTokenSource(aborted, _stopping);
+
+            // The writer sends the headers with retry: and the connected frame at once.
+            result = await subscription.WriteToAsync(response.BodyWriter, _writerOptions, ended.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Whatever happened, the subscription must not outlive the request.
+            subscription.Dispose();
+        }
+
+        if (result.EndReason == GraphEventStreamEndReason.WriteTimedOut)
+        {
+            GraphEventStreamLog.Evicted(_logger, subscription.ClientId, "write timeout");
+            context.Abort();
+        }
+        else if (result.SubscriptionEndReason == SubscriptionEndReason.Lagging)
+        {
+            GraphEventStreamLog.Evicted(_logger, subscription.ClientId, "lagging");
+        }
+
+        GraphEventStreamLog.Disconnected(_logger, subscription.ClientId, result.EndReason, result.SubscriptionEndReason, result.FramesWritten, result.BytesWritten, _timeProvider.GetElapsedTime(started));
+    }
+
+    private static void AddVaryOrigin(IHeaderDictionary headers)
+    {
+        // Always, not only when an origin was allowed: a cache must not serve an answer made
+        // for one origin (or for none) to another.
+        foreach (var value in headers.Vary)
+        {
+            if (value is not null && value.Contains(HeaderNames.Origin, StringComparison.OrdinalIgnoreCase))
+            {
+                return;
+            }
+        }
+
+        headers.Append(HeaderNames.Vary, HeaderNames.Origin);
+    }
+}

@@ -1,0 +1,20 @@
+namespace Pml.GraphEvents;
+
+/// <summary>Why <see cref="GraphEventStreamWriter"/> stopped writing a stream.</summary>
+public enum GraphEventStreamEndReason
+{
+    /// <summary>
+    /// The subscription ended (disposed, lagging or broadcaster disposed; see
+    /// <see cref="GraphEventStreamResult.SubscriptionEndReason"/>) and every frame it held was written.
+    /// </summary>
+    SubscriptionEnded = 1,
+
+    /// <summary>The cancellation token fired, typically because the client disconnected.</summary>
+    Cancelled = 2,
+
+    /// <summary>A flush took longer than <see cref="GraphEventStreamWriterOptions.WriteTimeout"/>: the client stopped reading.</summary>
+    WriteTimedOut = 3,
+
+    /// <summary>The output was closed or failed (its reader completed, or the connection was reset).</summary>
+    OutputClosed = 4,
+}

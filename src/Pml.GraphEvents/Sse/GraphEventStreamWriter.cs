@@ -1,0 +1,219 @@
+using System.Buffers;
+using System.ComponentModel;
+using System.Globalization;
+using System.IO.Pipelines;
+
+namespace Pml.GraphEvents;
+
+/// <summary>
+/// Writes a <see cref="GraphEventSubscription"/> as a Server-Sent Events stream to any
+/// <see cref="PipeWriter"/> or <see cref="Stream"/>, so that any host can serve it: ASP.NET Core,
+/// <c>HttpListener</c>, a raw socket. The host sends the response headers; this writes the body.
+/// </summary>
+/// <remarks>
+/// The stream opens with <c>retry:</c> and the <c>connected</c> frame, flushed at once so a client
+/// knows it is connected before any event happens. After that, every frame that is ready is
+/// copied into the output and the batch is flushed once: a burst of events costs one write
+/// system call, not one per event. Heartbeats come through the subscription like any event, so
+/// this is the stream's only writer.
+/// </remarks>
+public static class GraphEventStreamWriter
+{
+    // Bounds one batch so that one flush never holds more than a predictable amount, and so the
+    // latency stamps of a batch fit a small rented array.
+    private const int MaxBatchFrames = 256;
+
+    private static readonly GraphEventStreamWriterOptions DefaultOptions = new();
+
+    /// <summary>
+    /// Writes <paramref name="subscription"/> to <paramref name="output"/> until the subscription
+    /// ends, <paramref name="cancellationToken"/> fires, a flush times out or the output closes.
+    /// Then disposes the subscription, so a stream that stopped leaves the broadcast at once.
+    /// Does not complete <paramref name="output"/>.
+    /// </summary>
+    /// <param name="subscription">A new subscription: its <c>connected</c> frame is written first.</param>
+    /// <param name="output">The response body.</param>
+    /// <param name="options">Retry interval, write timeout and batch size; defaults when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Ends the stream, typically when the client disconnects.</param>
+    /// <returns>Why and where the stream ended. Never throws for a client that went away.</returns>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
+    public static Task<GraphEventStreamResult> WriteToAsync(
+        this GraphEventSubscription subscription,
+        PipeWriter output,
+        GraphEventStreamWriterOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(subscription);
+        ArgumentNullException.ThrowIfNull(output);
+        options = Validated(options);
+        return WriteCoreAsync(subscription, output, options, cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="subscription"/> to <paramref name="output"/>, as
+    /// <see cref="WriteToAsync(GraphEventSubscription, PipeWriter, GraphEventStreamWriterOptions?, CancellationToken)"/>
+    /// does. Leaves <paramref name="output"/> open.
+    /// </summary>
+    /// <param name="subscription">A new subscription: its <c>connected</c> frame is written first.</param>
+    /// <param name="output">The response body stream.</param>
+    /// <param name="options">Retry interval, write timeout and batch size; defaults when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Ends the stream, typically when the client disconnects.</param>
+    /// <returns>Why and where the stream ended. Never throws for a client that went away.</returns>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
+    public static async Task<GraphEventStreamResult> WriteToAsync(
+        this GraphEventSubscription subscription,
+        Stream output,
+        GraphEventStreamWriterOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(subscription);
+        ArgumentNullException.ThrowIfNull(output);
+        options = Validated(options);
+        var writer = PipeWriter.Create(output, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true));
+        var result = await WriteCoreAsync(subscription, writer, options, cancellationToken).ConfigureAwait(false);
+
+        // Completing without an error would flush what is still buffered, and after a timeout or
+        // a reset that flush could block or throw; everything that should reach the client has.
+        await writer.CompleteAsync(result.EndReason == GraphEventStreamEndReason.SubscriptionEnded ? null : new OperationCanceledException()).ConfigureAwait(false);
+        return result;
+    }
+
+    private static GraphEventStreamWriterOptions Validated(GraphEventStreamWriterOptions? options)
+    {
+        options ??= DefaultOptions;
+        var failures = options.Validate();
+        if (failures.Count > 0)
+        {
+            throw new ArgumentException(string.Join(" ", failures), nameof(options));
+        }
+
+        return options;
+    }
+
+    private static async Task<GraphEventStreamResult> WriteCoreAsync(
+        GraphEventSubscription subscription,
+        PipeWriter output,
+        GraphEventStreamWriterOptions options,
+        CancellationToken cancellationToken)
+    {
+        var owner = subscription.Owner;
+        var metrics = owner.Metrics;
+        var clock = owner.TimeProvider;
+        var writeTimeout = options.WriteTimeout;
+        var maxBatchBytes = options.MaxBatchBytes;
+
+        // Frames dispatched before the stream started are replayed ones: their age says how old
+        // the client's Last-Event-ID was, not how fast delivery is, so they are not measured.
+        var streamStart = clock.GetTimestamp();
+        var stamps = metrics.LatencyEnabled ? ArrayPool<long>.Shared.Rent(MaxBatchFrames) : null;
+
+        // One source for the whole stream, armed around each flush only: a per-write timeout
+        // without a timer or a linked source per write. The caller's token is chained into it,
+        // so a single token serves both the flush and the wait for the next frame.
+        using var flushTimeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, options.TimeProvider ?? TimeProvider.System);
+        using var callerRegistration = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), flushTimeout);
+        var token = flushTimeout.Token;
+
+        GraphEventStreamEndReason reason;
+        long framesWritten = 0;
+        long bytesWritten = 0;
+        try
+        {
+            long pendingBytes = WriteRetry(output, options.RetryInterval);
+            var pendingFrames = 0;
+            while (true)
+            {
+                while (pendingBytes < maxBatchBytes && pendingFrames < MaxBatchFrames && subscription.TryRead(out var frame))
+                {
+                    var bytes = frame.Utf8Bytes.Span;
+                    output.Write(bytes);
+                    pendingBytes += bytes.Length;
+                    if (stamps is not null)
+                    {
+                        stamps[pendingFrames] = frame.DispatchTimestamp;
+                    }
+
+                    pendingFrames++;
+                }
+
+                if (pendingBytes > 0)
+                {
+                    flushTimeout.CancelAfter(writeTimeout);
+                    var flushed = await output.FlushAsync(token).ConfigureAwait(false);
+                    flushTimeout.CancelAfter(Timeout.InfiniteTimeSpan);
+                    if (flushed.IsCompleted || flushed.IsCanceled)
+                    {
+                        reason = flushed.IsCompleted ? GraphEventStreamEndReason.OutputClosed : GraphEventStreamEndReason.Cancelled;
+                        break;
+                    }
+
+                    framesWritten += pendingFrames;
+                    bytesWritten += pendingBytes;
+                    if (stamps is not null)
+                    {
+                        RecordLatency(metrics, clock, stamps.AsSpan(0, pendingFrames), streamStart);
+                    }
+
+                    pendingBytes = 0;
+                    pendingFrames = 0;
+                }
+
+                // Completes at once, without allocating, when more was ready than one batch held.
+                if (!await subscription.WaitToReadAsync(token).ConfigureAwait(false))
+                {
+                    reason = GraphEventStreamEndReason.SubscriptionEnded;
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // The timeout is armed only around a flush, so a cancelled token that the caller did
+            // not cancel means a flush ran out of time.
+            reason = cancellationToken.IsCancellationRequested ? GraphEventStreamEndReason.Cancelled : GraphEventStreamEndReason.WriteTimedOut;
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or Win32Exception)
+        {
+            // The connection was reset or the host tore the response down (HttpListener reports
+            // it as a Win32Exception): the client is gone, which is an ordinary end of a stream.
+            reason = GraphEventStreamEndReason.OutputClosed;
+        }
+        finally
+        {
+            if (stamps is not null)
+            {
+                ArrayPool<long>.Shared.Return(stamps);
+            }
+
+            // Even when something unexpected escapes: a subscription nobody reads would sit in
+            // the broadcast until it lagged.
+            subscription.Dispose();
+        }
+
+        if (reason == GraphEventStreamEndReason.WriteTimedOut)
+        {
+            metrics.WriteTimedOut();
+        }
+
+        return new GraphEventStreamResult(reason, subscription.EndReason, framesWritten, bytesWritten);
+    }
+
+    private static int WriteRetry(PipeWriter output, TimeSpan retryInterval)
+    {
+        SseFrameEncoder.WriteRetry(output, retryInterval);
+        return "retry: \n".Length + ((long)retryInterval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture).Length;
+    }
+
+    private static void RecordLatency(GraphEventsMetrics metrics, TimeProvider clock, ReadOnlySpan<long> stamps, long streamStart)
+    {
+        var now = clock.GetTimestamp();
+        foreach (var stamp in stamps)
+        {
+            // 0: a frame for this subscriber alone (connected, a loss notice), not a dispatched one.
+            if (stamp != 0 && stamp >= streamStart)
+            {
+                metrics.RecordLatency(clock.GetElapsedTime(stamp, now));
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using Microsoft.Extensions.Time.Testing;
+using Pml.GraphEvents.Tests.TestSupport;
+
+namespace Pml.GraphEvents.Tests.Sse;
+
+public sealed class GraphEventStreamWriterTests
+{
+    [Fact]
+    public async Task The_stream_opens_with_retry_and_the_connected_frame_flushed_before_any_event()
+    {
+        await using var broadcaster = GraphEventBroadcaster.Create();
+        var subscription = broadcaster.Subscribe().Subscription!;
+        var pipe = new Pipe();
+        var writing = subscription.WriteToAsync(pipe.Writer, cancellationToken: TestContext.Current.CancellationToken);
+
+        var text = await ReadUntilAsync(pipe.Reader, "\n\n");
+        Assert.StartsWith("retry: 3000\nid: 0\nevent: connected\ndata: {\"client_id\":\"" + subscription.ClientId + "\",\"connected_clients\":1,", text, StringComparison.Ordinal);
+        Assert.False(writing.IsCompleted);
+
+        subscription.Dispose();
+        var result = await writing;
+        Assert.Equal(GraphEventStreamEndReason.SubscriptionEnded, result.EndReason);
+        Assert.Equal(SubscriptionEndReason.Disposed, result.SubscriptionEndReason);
+        Assert.Equal(1, result.FramesWritten);
+        Assert.Equal(Encoding.UTF8.GetByteCount(text), result.BytesWritten);
+    }
+
+    [Fact]
+    public async Task Frames_ready_together_are_written_as_one_batch_with_one_flush()
+    {
+        await using var broadcaster = GraphEventBroadcaster.Create();
+        var subscription = broadcaster.Subscribe().Subscription!;
+        for (var i = 0; i < 10; i++)
+        {
+            await broadcaster.PublishAsync(SampleEvents.Edge(i), TestContext.Current.CancellationToken);
+        }
+
+        await SubscriptionReading.EventuallyAsync(() => broadcaster.GetStatistics().FramesDelivered == 10, "10 frames buffered");
+
+        // Ended but not yet read: the writer still writes everything it holds, then ends.
+        subscription.Dispose();
+        var output = new CountingWriter();
+        var result = await subscription.WriteToAsync(output, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, output.Flushes);
+        Assert.Equal(11, result.FramesWritten);
+        var text = Encoding.UTF8.GetString(output.Written.WrittenSpan);
+        Assert.StartsWith("retry: 3000\nid: 0\nevent: connected\n", text, StringComparison.Ordinal);
+        Assert.EndsWith("id: 10\nevent: edge_created\ndata: {\"from_tool_id\":\"tool:9\",\"to_tool_id\":\"tool:10\",\"confidence_score\":0.5,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_batch_stops_at_the_byte_budget_and_the_rest_follows_in_the_next()
+    {
+        await using var broadcaster = GraphEventBroadcaster.Create();
+        var subscription = broadcaster.Subscribe().Subscription!;
+        for (var i = 0; i < 100; i++)
+        {
+            await broadcaster.PublishAsync(SampleEvents.Edge(i), TestContext.Current.CancellationToken);
+        }
+
+        await SubscriptionReading.EventuallyAsync(() => broadcaster.GetStatistics().FramesDelivered == 100, "100 frames buffered");
+        subscription.Dispose();
+        var output = new CountingWriter();
+        var result = await subscription.WriteToAsync(output, new GraphEventStreamWriterOptions { MaxBatchBytes = 1024 }, TestContext.Current.CancellationToken);
+
+        Assert.Equal(101, result.FramesWritten);
+        Assert.InRange(output.Flushes, 2, 100);
+        Assert.Equal(output.Written.WrittenCount, result.BytesWritten);
+    }
+
+    [Fact]
+    public async Task The_token_ends_the_stream_and_the_subscription_at_once()
+    {
+        await using var broadcaster = GraphEventBroadcaster.Create();
+        var subscription = broadcaster.Subscribe().Subscription!;
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var pipe = new Pipe();
+        var writing = subscription.WriteToAsync(pipe.Writer, cancellationToken: cts.Token);
+        await ReadUntilAsync(pipe.Reader, "\n\n");
+
+        await cts.CancelAsync();
+        var result = await writing;
+
+        Assert.Equal(GraphEventStreamEndReason.Cancelled, result.EndReason);
+        Assert.Equal(SubscriptionEndReason.Disposed, result.SubscriptionEndReason);
+        Assert.Equal(0, broadcaster.SubscriberCount);
+    }
+
+    [Fact]
+    public async Task A_flush_that_never_completes_is_abandoned_after_the_write_timeout()
+    {
+        var time = new FakeTimeProvider(SampleEvents.Timestamp);
+        await using var broadcaster = GraphEventBroadcaster.Create(timeProvider: time);
+        var subscription = broadcaster.Subscribe().Subscription!;
+
+        // A client that never reads: once the pipe holds 1 KB, every flush waits for a reader.
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 1024, resumeWriterThreshold: 512));
+        var options = new GraphEventStreamWriterOptions { WriteTimeout = TimeSpan.FromSeconds(5), TimeProvider = time };
+        var writing = subscription.WriteToAsync(pipe.Writer, options, TestContext.Current.CancellationToken);
+        for (var i = 0; i < 50; i++)
+        {
+            await broadcaster.PublishAsync(SampleEvents.Edge(i), TestContext.Current.CancellationToken);
+        }
+
+        await SubscriptionReading.EventuallyAsync(() => pipe.Writer.UnflushedBytes == 0 && time.GetUtcNow() >= SampleEvents.Timestamp && !writing.IsCompleted && broadcaster.GetStatistics().FramesDelivered == 50, "a flush is pending");
+        time.Advance(TimeSpan.FromSeconds(4));
+        Assert.False(writing.IsCompleted);
+        for (var i = 0; i < 100 && !writing.IsCompleted; i++)
+        {
+            // The timeout is armed when the flush starts, which may be after the first advance.
+            time.Advance(TimeSpan.FromSeconds(5));
+            await Task.WhenAny(writing, Task.Delay(10, TestContext.Current.CancellationToken));
+        }
+
+        var result = await writing;
+        Assert.Equal(GraphEventStreamEndReason.WriteTimedOut, result.EndReason);
+        Assert.Equal(0, broadcaster.SubscriberCount);
+    }
+
+    [Theory]
+    [InlineData(nameof(GraphEventStreamWriterOptions.RetryInterval))]
+    [InlineData(nameof(GraphEventStreamWriterOptions.WriteTimeout))]
+    [InlineData(nameof(GraphEventStreamWriterOptions.MaxBatchBytes))]
+    public async Task Invalid_options_are_refused_with_a_message_naming_the_option(string option)
+    {
+        await using var broadcaster = GraphEventBroadcaster.Create();
+        using var subscription = broadcaster.Subscribe().Subscription!;
+        var options = new GraphEventStreamWriterOptions();
+        switch (option)
+        {
+            case nameof(GraphEventStreamWriterOptions.RetryInterval): options.RetryInterval = TimeSpan.Zero; break;
+            case nameof(GraphEventStreamWriterOptions.WriteTimeout): options.WriteTimeout = TimeSpan.FromDays(2); break;
+            default: options.MaxBatchBytes = 10; break;
+        }
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => subscription.WriteToAsync(new Pipe().Writer, options, TestContext.Current.CancellationToken));
+        Assert.Contains(option, error.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> ReadUntilAsync(PipeReader reader, string terminator)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(SubscriptionReading.Deadline);
+        while (true)
+        {
+            var read = await reader.ReadAsync(timeout.Token);
+            var text = Encoding.UTF8.GetString(read.Buffer);
+            if (text.Contains(terminator, StringComparison.Ordinal) || read.IsCompleted)
+            {
+                reader.AdvanceTo(read.Buffer.End);
+                return text;
+            }
+
+            reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+        }
+    }
+
+    /// <summary>Keeps everything written and counts flushes.</summary>
+    private sealed class CountingWriter : PipeWriter
+    {
+        public ArrayBufferWriter<byte> Written { get; } = new();
+
+        public int Flushes { get; private set; }
+
+        public override void Advance(int bytes) => Written.Advance(bytes);
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => Written.GetMemory(sizeHint);
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => Written.GetSpan(sizeHint);
+
+        public override void CancelPendingFlush()
+        {
+        }
+
+        public override void Complete(Exception? exception = null)
+        {
+        }
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+        {
+            Flushes++;
+            return new ValueTask<FlushResult>(new FlushResult(false, false));
+        }
+    }
+}

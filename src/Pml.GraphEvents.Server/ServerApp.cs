@@ -1,5 +1,6 @@
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
+using Pml.GraphEvents.AspNetCore;
 
 namespace Pml.GraphEvents.Server;
 
@@ -37,7 +38,9 @@ public static class ServerApp
         builder.Services.AddSingleton(SampleCatalog.Load());
         builder.Services.AddSingleton<IToolGraphStore>(provider =>
             new SqliteToolGraphStore(Path.GetFullPath(provider.GetRequiredService<IOptions<ServerOptions>>().Value.DatabasePath)));
-        builder.Services.AddGraphEvents(builder.Configuration).AddToolGraphEngine(builder.Configuration);
+        builder.Services.AddGraphEvents(builder.Configuration)
+            .AddToolGraphEngine(builder.Configuration)
+            .AddGraphEventStream();
         builder.Services.AddHostedService<GraphInitializer>();
         builder.Services.AddHostedService<ConditionalSimulator>();
         builder.Services.AddSingleton<WorkflowSimulator>();
@@ -61,6 +64,7 @@ public static class ServerApp
 
         var app = builder.Build();
         app.UseStatusCodePages();
+        app.UseCors();
 
         // The page is embedded in the assembly: no build step, nothing from a CDN, and it is
         // served the same from any working directory (tests run the server in-process).
@@ -72,6 +76,7 @@ public static class ServerApp
             OnPrepareResponse = static context => context.Context.Response.Headers.CacheControl = "no-cache",
         });
 
+        app.MapGraphEventStream("/events/stream");
         app.MapReadEndpoints();
         app.MapIngest("/executions");
         return app;

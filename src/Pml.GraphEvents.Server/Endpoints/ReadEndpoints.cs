@@ -1,3 +1,5 @@
+using Pml.GraphEvents.AspNetCore;
+
 namespace Pml.GraphEvents.Server;
 
 /// <summary><c>GET /graph</c> and <c>GET /healthz</c>.</summary>
@@ -10,7 +12,7 @@ internal static class ReadEndpoints
             // A snapshot is current only for an instant: never let a cache serve an old one.
             context.Response.Headers.CacheControl = "no-store";
             return Results.Json(GraphResponse.From(engine.Snapshot), ServerJsonContext.Default.GraphResponse);
-        });
+        }).RequireCors(GraphEventStreamOptions.CorsPolicyName); // a dashboard served elsewhere reads the snapshot with the stream
 
         endpoints.MapGet("/healthz", (IToolGraphEngine engine, IGraphEventBroadcaster broadcaster) =>
         {

@@ -170,7 +170,7 @@ public sealed partial class GraphEventStreamClient
 
             failedAttempts = received ? 0 : failedAttempts + 1;
             var delay = retryAfter ?? Backoff(serverRetry ?? _options.ReconnectDelay, failedAttempts);
-            LogReconnecting(StreamUri, delay);
+            LogReconnecting(StreamUri, (long)delay.TotalMilliseconds);
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -232,7 +232,7 @@ public sealed partial class GraphEventStreamClient
         !cancellationToken.IsCancellationRequested
         && ex is HttpRequestException or IOException or OperationCanceledException or ObjectDisposedException;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Connected to {Uri} (last event id {LastEventId})")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connected to {Uri} (resuming after event id {LastEventId}; empty for none)")]
     private partial void LogConnected(Uri uri, long? lastEventId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot connect to {Uri}: {Reason}")]
@@ -247,8 +247,8 @@ public sealed partial class GraphEventStreamClient
     [LoggerMessage(Level = LogLevel.Information, Message = "The server closed the stream from {Uri}")]
     private partial void LogStreamEnded(Uri uri);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Reconnecting to {Uri} in {Delay}")]
-    private partial void LogReconnecting(Uri uri, TimeSpan delay);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconnecting to {Uri} in {DelayMs} ms")]
+    private partial void LogReconnecting(Uri uri, long delayMs);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped a malformed '{EventType}' frame: {Reason}")]
     private partial void LogMalformed(string eventType, string reason);

@@ -63,6 +63,7 @@ public static class ServerApp
         }
 
         var app = builder.Build();
+        app.UseExceptionHandler(); // a failing store answers 500 problem details, not an empty body
         app.UseStatusCodePages();
         app.UseCors();
 

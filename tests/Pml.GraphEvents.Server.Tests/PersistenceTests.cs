@@ -32,6 +32,25 @@ public sealed class PersistenceTests
         Assert.Equal(2, edge.ObservedCount);
         Assert.Equal(0.55, edge.Confidence, 10);
 
+        // Loading it was announced: the replay window starts with graph_synced.
+        using (var subscription = second.Services.GetRequiredService<IGraphEventBroadcaster>().Subscribe(new GraphEventSubscribeOptions { LastEventId = 0 }).Subscription!)
+        {
+            GraphSyncedEvent? synced = null;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
+            timeout.CancelAfter(Eventually.Deadline);
+            await foreach (var frame in subscription.ReadAllAsync(timeout.Token))
+            {
+                if (frame.Event is GraphSyncedEvent found)
+                {
+                    synced = found;
+                    break;
+                }
+            }
+
+            Assert.NotNull(synced);
+            Assert.Equal((49, 2), (synced.NodeCount, synced.EdgeCount));
+        }
+
         using var client = second.CreateClient();
         using var graph = JsonDocument.Parse(await client.GetStringAsync("graph", Token));
         Assert.Equal(2, graph.RootElement.GetProperty("metrics").GetProperty("edge_count").GetInt32());

@@ -1,11 +1,10 @@
-using Pml.GraphEvents;
 using Pml.GraphEvents.Server;
 
-var builder = WebApplication.CreateSlimBuilder(args);
-builder.Services.AddGraphEvents(builder.Configuration);
-builder.Services.AddHostedService<DemoPublisher>();
+if (args is ["tail", .. var tailArgs])
+{
+    return await TailCommand.RunAsync(tailArgs);
+}
 
-var app = builder.Build();
-app.MapGet("/healthz", () => Results.Text("ok"));
-app.MapGet("/stats", (IGraphEventBroadcaster broadcaster) => Results.Json(broadcaster.GetStatistics()));
-app.Run();
+await using var app = ServerApp.Build(args);
+await app.RunAsync();
+return 0;

@@ -1,0 +1,182 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection;
+using Pml.GraphEvents.Server.Tests.TestSupport;
+
+namespace Pml.GraphEvents.Server.Tests;
+
+/// <summary>POST /executions against the real server: the story's shape, the chain shorthand, and every refusal.</summary>
+public sealed class IngestTests : IAsyncLifetime
+{
+    private readonly TempDatabase _database = new();
+    private RunningServer _server = null!;
+    private HttpClient _http = null!;
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _server = await RunningServer.StartAsync(_database.Path, settings: new Dictionary<string, string> { ["Server:MaxBodyBytes"] = "4096" });
+        _http = _server.CreateClient();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        await _server.DisposeAsync();
+        _database.Dispose();
+    }
+
+    [Fact]
+    public async Task A_dag_execution_in_the_storys_shape_is_accepted_and_learned()
+    {
+        var response = await _http.PostAsync(
+            "executions",
+            RunningServer.Json("""{"execution_id":"e1","dag_structure":{"tasks":[{"id":"t1","tool":"git:status"},{"id":"t2","tool":"git:commit","depends_on":["t1"]}]},"success":true,"execution_time_ms":42}"""),
+            Token);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Token));
+        Assert.Equal(["e1"], body.RootElement.GetProperty("accepted").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(0, body.RootElement.GetProperty("unknown_tools").GetArrayLength());
+
+        var graph = await GetGraphAsync();
+        var edge = Assert.Single(graph.RootElement.GetProperty("edges").EnumerateArray());
+        Assert.Equal("git:status", edge.GetProperty("from").GetString());
+        Assert.Equal("git:commit", edge.GetProperty("to").GetString());
+        Assert.Equal(0.5, edge.GetProperty("confidence").GetDouble());
+    }
+
+    [Fact]
+    public async Task An_array_with_the_chain_shorthand_is_accepted_in_order()
+    {
+        var response = await _http.PostAsync(
+            "executions",
+            RunningServer.Json("""
+                [
+                  {"execution_id":"e2","tool_ids":["git:status","git:diff","git:commit"],"success":true,"execution_time_ms":12},
+                  {"execution_id":"e3","tool_ids":["git:status","git:diff"]}
+                ]
+                """),
+            Token);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Token));
+        Assert.Equal(["e2", "e3"], body.RootElement.GetProperty("accepted").EnumerateArray().Select(e => e.GetString()));
+
+        var snapshot = _server.Services.GetRequiredService<IToolGraphEngine>().Snapshot;
+        Assert.True(snapshot.TryGetEdge("git:status", "git:diff", out var twice));
+        Assert.Equal(2, twice.ObservedCount);
+        Assert.True(snapshot.TryGetEdge("git:diff", "git:commit", out _));
+        Assert.False(snapshot.TryGetEdge("git:status", "git:commit", out _));
+    }
+
+    [Fact]
+    public async Task Unknown_tools_are_accepted_reported_and_their_edges_skipped()
+    {
+        var response = await _http.PostAsync(
+            "executions",
+            RunningServer.Json("""{"execution_id":"e4","tool_ids":["git:status","acme:deploy","git:commit"]}"""),
+            Token);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Token));
+        Assert.Equal(["acme:deploy"], body.RootElement.GetProperty("unknown_tools").EnumerateArray().Select(e => e.GetString()));
+        var snapshot = _server.Services.GetRequiredService<IToolGraphEngine>().Snapshot;
+        Assert.False(snapshot.ContainsTool("acme:deploy"));
+        Assert.Empty(snapshot.Edges);
+    }
+
+    [Fact]
+    public async Task Invalid_json_is_a_400_problem()
+    {
+        var response = await _http.PostAsync("executions", RunningServer.Json("""{"execution_id": "e1", """), Token);
+
+        var errors = await AssertValidationProblemAsync(response);
+        Assert.Contains("not valid JSON", errors["$"][0], StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"dag_structure":{"tasks":[{"id":"t1","tool":"git:status"}]}}""", "execution_id")]
+    [InlineData("""{"execution_id":"e1"}""", "dag_structure")]
+    [InlineData("""{"execution_id":"e1","dag_structure":{"tasks":[{"id":"t1","tool":""}]}}""", "dag_structure.tasks[0].tool")]
+    [InlineData("""{"execution_id":"e1","dag_structure":{"tasks":[{"id":"t1","tool":"git:status","depends_on":["t9"]}]}}""", "dag_structure.tasks[0].depends_on[0]")]
+    [InlineData("""{"execution_id":"e1","dag_structure":{"tasks":[{"id":"t1","tool":"a"},{"id":"t1","tool":"b"}]}}""", "dag_structure.tasks[1].id")]
+    [InlineData("""{"execution_id":"e1","dag_structure":{"tasks":[]}}""", "dag_structure.tasks")]
+    [InlineData("""{"execution_id":"e1","tool_ids":["git:status",7]}""", "tool_ids[1]")]
+    [InlineData("""{"execution_id":"e1","tool_ids":["a"],"success":"yes"}""", "success")]
+    [InlineData("""{"execution_id":"e1","tool_ids":["a"],"execution_time_ms":-1}""", "execution_time_ms")]
+    [InlineData("""{"execution_id":"e1","tool_ids":["a"],"dag_structure":{"tasks":[{"id":"t","tool":"a"}]}}""", "tool_ids")]
+    [InlineData("""[{"execution_id":"ok","tool_ids":["a"]},{"tool_ids":["a"]}]""", "[1].execution_id")]
+    [InlineData("""[]""", "$")]
+    [InlineData("""42""", "$")]
+    public async Task A_bad_field_is_a_400_problem_naming_it(string json, string field)
+    {
+        var response = await _http.PostAsync("executions", RunningServer.Json(json), Token);
+
+        var errors = await AssertValidationProblemAsync(response);
+        Assert.Contains(field, errors.Keys);
+        Assert.Empty(_server.Services.GetRequiredService<IToolGraphEngine>().Snapshot.Edges);
+    }
+
+    [Fact]
+    public async Task A_body_over_the_limit_is_a_413_with_or_without_content_length()
+    {
+        var big = $$"""{"execution_id":"e1","tool_ids":["git:status"],"padding":"{{new string('x', 5000)}}"}""";
+
+        var declared = await _http.PostAsync("executions", RunningServer.Json(big), Token);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, declared.StatusCode);
+        Assert.Equal("application/problem+json", declared.Content.Headers.ContentType?.MediaType);
+
+        // Chunked: no Content-Length to refuse up front, so the limit applies while reading.
+        using var chunked = new StreamContent(new NonSeekableStream(System.Text.Encoding.UTF8.GetBytes(big)));
+        chunked.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        var streamed = await _http.PostAsync("executions", chunked, Token);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, streamed.StatusCode);
+        Assert.Empty(_server.Services.GetRequiredService<IToolGraphEngine>().Snapshot.Edges);
+    }
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData(null)]
+    public async Task A_wrong_content_type_is_a_415(string? contentType)
+    {
+        using var content = new ByteArrayContent("""{"execution_id":"e1","tool_ids":["git:status","git:commit"]}"""u8.ToArray());
+        if (contentType is not null)
+        {
+            content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+        }
+
+        var response = await _http.PostAsync("executions", content, Token);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Json_with_a_charset_is_accepted()
+    {
+        using var content = new StringContent("""{"execution_id":"e1","tool_ids":["git:status","git:commit"]}""", System.Text.Encoding.UTF8, "application/json");
+        var response = await _http.PostAsync("executions", content, Token);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+    }
+
+    private async Task<JsonDocument> GetGraphAsync() =>
+        JsonDocument.Parse(await _http.GetStringAsync("graph", Token));
+
+    private static async Task<Dictionary<string, string[]>> AssertValidationProblemAsync(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Token));
+        return body.RootElement.GetProperty("errors").EnumerateObject()
+            .ToDictionary(p => p.Name, p => p.Value.EnumerateArray().Select(v => v.GetString()!).ToArray());
+    }
+
+    /// <summary>Makes HttpClient send the body chunked, with no Content-Length.</summary>
+    private sealed class NonSeekableStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override bool CanSeek => false;
+    }
+}

@@ -29,7 +29,7 @@ command="${1:-test}"
 [ $# -gt 0 ] && shift
 case "$command" in
   test)
-    ensure_packages curl:curl
+    ensure_packages curl:curl redis-server:redis-server
     dotnet test Pml.GraphEvents.sln "$@"
     ;;
   run)

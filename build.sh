@@ -29,7 +29,7 @@ command="${1:-test}"
 [ $# -gt 0 ] && shift
 case "$command" in
   test)
-    ensure_packages curl:curl chromium:chromium
+    ensure_packages curl:curl chromium:chromium redis-server:redis-server
     # Test projects one at a time: the browser, load and stalled-client tests each want the two
     # cores of a CI machine to themselves; tests inside a project still run in parallel.
     dotnet test Pml.GraphEvents.sln --max-parallel-test-modules 1 "$@"

@@ -11,7 +11,7 @@ namespace Pml.GraphEvents.Package.Tests;
 /// </summary>
 public sealed class PackageConsumerTests : IDisposable
 {
-    private static readonly string[] Packages = ["Pml.GraphEvents", "Pml.GraphEvents.AspNetCore"];
+    private static readonly string[] Packages = ["Pml.GraphEvents", "Pml.GraphEvents.AspNetCore", "Pml.GraphEvents.Redis"];
 
     private readonly string _root = Directory.CreateTempSubdirectory("pml-package-test-").FullName;
 
@@ -103,6 +103,7 @@ public sealed class PackageConsumerTests : IDisposable
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="Pml.GraphEvents.AspNetCore" Version="{version}" />
+                <PackageReference Include="Pml.GraphEvents.Redis" Version="{version}" />
               </ItemGroup>
             </Project>
             """);
@@ -111,10 +112,17 @@ public sealed class PackageConsumerTests : IDisposable
             using Microsoft.AspNetCore.Hosting.Server.Features;
             using Pml.GraphEvents;
             using Pml.GraphEvents.AspNetCore;
+            using Pml.GraphEvents.Redis;
 
             var builder = WebApplication.CreateSlimBuilder(args);
             builder.WebHost.UseUrls("http://127.0.0.1:0");
             builder.Services.AddGraphEvents().AddGraphEventStream();
+            if (args.Contains("--redis"))
+            {
+                // Compiles against the Redis package's API; the test runs without a Redis server.
+                builder.Services.AddGraphEvents().AddRedisBackplane("127.0.0.1:6390");
+            }
+
             var app = builder.Build();
             app.MapGraphEventStream("/events/stream");
             await app.StartAsync();

@@ -15,7 +15,8 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
     private readonly bool _dropOldest;
     private readonly TimeProvider _timeProvider;
     private readonly long _startTimestamp;
-    private readonly Channel<GraphEvent> _ingress;
+    private readonly Channel<IngressItem> _ingress;
+    private readonly IGraphEventBackplane? _backplane;
     private readonly Task _pump;
     private readonly ITimer _heartbeatTimer;
     private readonly GraphEventsMetrics _metrics;
@@ -39,7 +40,7 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
     private long _subscribesRefused;
     private long _publishesRejected;
 
-    public Broadcaster(GraphEventsOptions options, TimeProvider timeProvider, GraphEventsMetrics? metrics = null)
+    public Broadcaster(GraphEventsOptions options, TimeProvider timeProvider, GraphEventsMetrics? metrics = null, IGraphEventBackplane? backplane = null)
     {
         // Copied, not referenced: options are a mutable class and must not change under a running pump.
         _maxSubscribers = options.MaxSubscribers;
@@ -48,7 +49,7 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
         _timeProvider = timeProvider;
         _startTimestamp = timeProvider.GetTimestamp();
         _ring = new ReplayRing(options.ReplayCapacity);
-        _ingress = Channel.CreateBounded<GraphEvent>(new BoundedChannelOptions(options.IngressCapacity)
+        _ingress = Channel.CreateBounded<IngressItem>(new BoundedChannelOptions(options.IngressCapacity)
         {
             SingleReader = true,
             SingleWriter = false,
@@ -61,6 +62,8 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
         _heartbeatTimer = timeProvider.CreateTimer(static state => ((Broadcaster)state!).Beat(), this, options.HeartbeatInterval, options.HeartbeatInterval);
         _metrics = metrics ?? GraphEventsMetrics.Shared;
         _metrics.Attach(this);
+        _backplane = backplane;
+        backplane?.Attach(this);
     }
 
     /// <summary>The instruments this broadcaster reports to; stream writers record delivery on them too.</summary>
@@ -74,7 +77,10 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
     public bool TryPublish(GraphEvent graphEvent)
     {
         CheckPublishable(graphEvent);
-        if (_ingress.Writer.TryWrite(graphEvent))
+
+        // Behind a backplane the shared log numbers events, and this host receives its own back
+        // from it; one null check is all the single-host path pays for that.
+        if (_backplane is null ? _ingress.Writer.TryWrite(new IngressItem(graphEvent, 0)) : TryPublishToBackplane(graphEvent))
         {
             return true;
         }
@@ -89,12 +95,54 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
         CheckPublishable(graphEvent);
         try
         {
-            await _ingress.Writer.WriteAsync(graphEvent, cancellationToken).ConfigureAwait(false);
+            if (_backplane is null)
+            {
+                await _ingress.Writer.WriteAsync(new IngressItem(graphEvent, 0), cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+                await _backplane.PublishAsync(graphEvent, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (ChannelClosedException)
         {
             throw new ObjectDisposedException(GetType().FullName);
         }
+    }
+
+    /// <summary>
+    /// Sets where a backplane's log starts for this host: every id up to <paramref name="afterId"/>
+    /// was issued before it began reading, so a resume from before it is asked of the backplane.
+    /// Called by the backplane once, before its first <see cref="WriteSequencedAsync"/>.
+    /// </summary>
+    internal void StartSequenceAfter(long afterId)
+    {
+        lock (_gate)
+        {
+            if (Volatile.Read(ref _lastId) == 0)
+            {
+                _ring.Floor = afterId;
+                Volatile.Write(ref _lastId, afterId);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Queues an event the backplane read from the shared log, under the log's <paramref name="id"/>.
+    /// Waits while the ingress is full, so a backlog stays in the log instead of in memory.
+    /// </summary>
+    /// <exception cref="ChannelClosedException">The broadcaster was disposed.</exception>
+    internal ValueTask WriteSequencedAsync(long id, GraphEvent graphEvent, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(id);
+        return _ingress.Writer.WriteAsync(new IngressItem(graphEvent, id), cancellationToken);
+    }
+
+    private bool TryPublishToBackplane(GraphEvent graphEvent)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return _backplane!.TryPublish(graphEvent);
     }
 
     public SubscribeResult Subscribe(GraphEventSubscribeOptions? options = null)
@@ -123,7 +171,7 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
 
             Volatile.Write(ref _subscribers, [.. _subscribers, subscription]);
             connectedClients = _subscribers.Length;
-            plan = _ring.PlanResume(options?.LastEventId, _lastId, mask);
+            plan = _ring.PlanResume(options?.LastEventId, _lastId, mask, _backplane);
         }
 
         // Encoding happens outside the lock; the subscription is not handed out yet, so nobody
@@ -131,7 +179,8 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
         var now = _timeProvider.GetUtcNow();
         var connected = SseFrameEncoder.CreateFrame(plan.StartId, new ConnectedEvent(subscription.ClientId, connectedClients, now));
         var loss = plan.LostReason is null ? null : SseFrameEncoder.CreateFrame(null, new EventsLostEvent(plan.LostReason, plan.LostCount, now));
-        subscription.Start(connected, loss, plan.Replay, plan.LostCount ?? 0);
+        var gap = plan.GapThrough == 0 ? null : _backplane!.FetchAsync(plan.StartId, plan.GapThrough, mask);
+        subscription.Start(connected, loss, plan.Replay, plan.LostCount ?? 0, gap, plan.SkipThrough);
         return new SubscribeResult(subscription, _maxSubscribers);
     }
 
@@ -173,14 +222,14 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
         var reader = _ingress.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (reader.TryRead(out var @event))
+            while (reader.TryRead(out var item))
             {
-                Dispatch(@event);
+                Dispatch(item.Event, item.Id);
             }
         }
     }
 
-    private void Dispatch(GraphEvent @event)
+    private void Dispatch(GraphEvent @event, long sequencedId)
     {
         GraphEventFrame frame;
         GraphEventSubscription[] subscribers;
@@ -193,8 +242,20 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
         }
         else
         {
-            // Only the pump writes _lastId, so it can read it without the lock.
+            // Only the pump writes _lastId once events flow, so it can read it without the lock.
             var id = _lastId + 1;
+            if (sequencedId != 0)
+            {
+                // The backplane's log numbers this event. Its ids only increase; one that does not
+                // (a log read again after a failure) was delivered already and must not be again.
+                if (sequencedId <= _lastId)
+                {
+                    return;
+                }
+
+                id = sequencedId;
+            }
+
             frame = SseFrameEncoder.CreateFrame(id, @event, _timeProvider.GetTimestamp());
             lock (_gate)
             {
@@ -245,7 +306,7 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
         var uptime = (long)_timeProvider.GetElapsedTime(_startTimestamp).TotalSeconds;
 
         // A full ingress means the pump is behind on real events; a skipped keep-alive costs nothing.
-        _ingress.Writer.TryWrite(new HeartbeatEvent(SubscriberCount, uptime, _timeProvider.GetUtcNow()));
+        _ingress.Writer.TryWrite(new IngressItem(new HeartbeatEvent(SubscriberCount, uptime, _timeProvider.GetUtcNow()), 0));
     }
 
     private static void CheckPublishable(GraphEvent graphEvent)

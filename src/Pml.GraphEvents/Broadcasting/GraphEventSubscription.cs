@@ -23,6 +23,12 @@ public sealed class GraphEventSubscription : IDisposable
     private GraphEventFrame[] _replay = [];
     private int _replayIndex;
 
+    // Behind a backplane only: the older part of a resume, fetched from the shared log, which must
+    // be read before _replay; and the id up to which live frames are already with the client (it
+    // came from a host that was ahead of this one).
+    private Task<GraphEventFrame[]>? _gap;
+    private long _skipThrough;
+
     private long _framesLost;
     private int _endReason;
 
@@ -67,6 +73,17 @@ public sealed class GraphEventSubscription : IDisposable
             return true;
         }
 
+        if (_gap is not null)
+        {
+            if (!_gap.IsCompleted)
+            {
+                frame = null;
+                return false;
+            }
+
+            TakeGap();
+        }
+
         if (_replayIndex < _replay.Length)
         {
             frame = _replay[_replayIndex];
@@ -83,6 +100,20 @@ public sealed class GraphEventSubscription : IDisposable
         if (!_queue.TryDequeue(out frame, out var lost))
         {
             return false;
+        }
+
+        while (_skipThrough != 0 && frame is not null && frame.Id is { } id)
+        {
+            if (id > _skipThrough)
+            {
+                _skipThrough = 0;
+                break;
+            }
+
+            if (!_queue.TryDequeue(out frame, out lost))
+            {
+                return false;
+            }
         }
 
         if (frame is null)
@@ -103,6 +134,7 @@ public sealed class GraphEventSubscription : IDisposable
     public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
         _connected is not null || _resumeLoss is not null || _replayIndex < _replay.Length
             ? new ValueTask<bool>(true)
+            : _gap is not null ? WaitForGapAsync(cancellationToken)
             : _queue.WaitToReadAsync(cancellationToken);
 
     /// <summary>Reads every frame until the subscription ends or <paramref name="cancellationToken"/> is cancelled.</summary>
@@ -120,12 +152,40 @@ public sealed class GraphEventSubscription : IDisposable
     /// <summary>Leaves the broadcast. Idempotent.</summary>
     public void Dispose() => _owner.Unsubscribe(this, SubscriptionEndReason.Disposed);
 
-    internal void Start(GraphEventFrame connected, GraphEventFrame? resumeLoss, GraphEventFrame[] replay, long lost)
+    internal void Start(GraphEventFrame connected, GraphEventFrame? resumeLoss, GraphEventFrame[] replay, long lost, Task<GraphEventFrame[]>? gap = null, long skipThrough = 0)
     {
         _connected = connected;
         _resumeLoss = resumeLoss;
         _replay = replay;
         _framesLost = lost;
+        _gap = gap;
+        _skipThrough = skipThrough;
+    }
+
+    private async ValueTask<bool> WaitForGapAsync(CancellationToken cancellationToken)
+    {
+        // The backplane's fetch never faults (a failure becomes an events_lost frame), so waiting
+        // for it is safe; the cancellation only stops this wait, not the fetch.
+        await _gap!.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    private void TakeGap()
+    {
+        var gap = _gap!.GetAwaiter().GetResult();
+        _gap = null;
+        if (gap.Length == 0)
+        {
+            return;
+        }
+
+        if (gap[0].Event is EventsLostEvent { LostCount: { } count })
+        {
+            AddLost(count);
+        }
+
+        _replay = [.. gap, .. _replay.AsSpan(_replayIndex)];
+        _replayIndex = 0;
     }
 
     internal void AddLost(long count) => Interlocked.Add(ref _framesLost, count);

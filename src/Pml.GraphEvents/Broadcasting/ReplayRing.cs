@@ -1,8 +1,11 @@
 namespace Pml.GraphEvents;
 
 /// <summary>
-/// The most recent broadcast frames, for Last-Event-ID replay. Ids are consecutive, so finding
-/// the frames after an id is arithmetic, not a search. Not thread-safe: the broadcaster guards it.
+/// The most recent broadcast frames, for Last-Event-ID replay. Ids only increase, but they are
+/// consecutive only on a single host: behind a backplane they are the shared stream's ids, with
+/// gaps. So frames are found by binary search, and the ring remembers its <see cref="Floor"/>, the
+/// newest id it no longer (or never) held, which tells "older than the window" exactly in both
+/// cases. Not thread-safe: the broadcaster guards it.
 /// </summary>
 internal sealed class ReplayRing
 {
@@ -12,21 +15,33 @@ internal sealed class ReplayRing
 
     public ReplayRing(int capacity) => _frames = new GraphEventFrame[capacity];
 
+    /// <summary>
+    /// Every id up to this one is not in the ring: evicted, or (behind a backplane) published
+    /// before this host started reading. 0 on a single host until the first eviction.
+    /// </summary>
+    public long Floor { get; set; }
+
     public void Add(GraphEventFrame frame)
     {
-        _frames[_next] = frame;
-        _next = (_next + 1) % _frames.Length;
-        if (_count < _frames.Length)
+        if (_count == _frames.Length)
+        {
+            Floor = _frames[_next].Id!.Value;
+        }
+        else
         {
             _count++;
         }
+
+        _frames[_next] = frame;
+        _next = (_next + 1) % _frames.Length;
     }
 
     /// <summary>
     /// Plans the start of a subscription that already has every event up to <paramref name="lastEventId"/>,
-    /// when <paramref name="newestId"/> is the last id issued.
+    /// when <paramref name="newestId"/> is the last id issued. With a <paramref name="backplane"/>,
+    /// ids the ring cannot answer for are asked of it instead of being reported lost.
     /// </summary>
-    public ReplayPlan PlanResume(long? lastEventId, long newestId, GraphEventKind mask)
+    public ReplayPlan PlanResume(long? lastEventId, long newestId, GraphEventKind mask, IGraphEventBackplane? backplane = null)
     {
         if (lastEventId is not { } last || last == newestId)
         {
@@ -35,38 +50,75 @@ internal sealed class ReplayRing
 
         if (last > newestId || last < 0)
         {
+            // Behind a backplane, another host may have delivered an id this host has not read yet
+            // (a client that moved): start there and skip what it already has as it arrives.
+            if (backplane is not null && last > newestId && backplane.MayHaveIssued(last))
+            {
+                return new ReplayPlan(last, [], null, null) { SkipThrough = last };
+            }
+
             // An id this stream never issued: typically the server restarted and ids began again.
             return new ReplayPlan(newestId, [], EventsLostReasons.UnknownLastEventId, null);
         }
 
-        var oldestId = _count == 0 ? newestId + 1 : newestId - _count + 1;
         string? reason = null;
         long? lost = null;
-        if (last < oldestId - 1)
+        var startId = last;
+        var gap = false;
+        if (last < Floor)
         {
-            reason = EventsLostReasons.ReplayWindowExceeded;
-            lost = oldestId - 1 - last;
-            last = oldestId - 1;
+            if (backplane is not null)
+            {
+                // The shared stream may still hold (last, Floor]; the backplane fetches it, and says
+                // when it cannot, before the ring's frames are read.
+                gap = true;
+            }
+            else
+            {
+                // Single host: ids are consecutive, so the count is exact.
+                reason = EventsLostReasons.ReplayWindowExceeded;
+                lost = Floor - last;
+                startId = Floor;
+            }
+
+            last = Floor;
         }
 
-        var replay = new List<GraphEventFrame>((int)(newestId - last));
-        for (var id = last + 1; id <= newestId; id++)
+        var first = FirstIndexAfter(last);
+        var replay = new List<GraphEventFrame>(_count - first);
+        for (var i = first; i < _count; i++)
         {
-            var frame = _frames[IndexOf(id, newestId)];
+            var frame = At(i);
             if ((frame.Kind & mask) != 0)
             {
                 replay.Add(frame);
             }
         }
 
-        return new ReplayPlan(last, [.. replay], reason, lost);
+        return new ReplayPlan(startId, [.. replay], reason, lost) { GapThrough = gap ? Floor : 0 };
     }
 
-    private int IndexOf(long id, long newestId)
+    /// <summary>The frame at <paramref name="index"/> in age order, 0 being the oldest.</summary>
+    private GraphEventFrame At(int index) => _frames[(_next - _count + index + _frames.Length) % _frames.Length];
+
+    /// <summary>The age-order index of the first frame whose id is greater than <paramref name="id"/>; binary search.</summary>
+    private int FirstIndexAfter(long id)
     {
-        var newestIndex = (_next - 1 + _frames.Length) % _frames.Length;
-        var back = (int)(newestId - id);
-        return (newestIndex - back + _frames.Length) % _frames.Length;
+        int low = 0, high = _count;
+        while (low < high)
+        {
+            var mid = (int)((uint)(low + high) >> 1);
+            if (At(mid).Id!.Value <= id)
+            {
+                low = mid + 1;
+            }
+            else
+            {
+                high = mid;
+            }
+        }
+
+        return low;
     }
 }
 
@@ -75,4 +127,11 @@ internal sealed class ReplayRing
 /// <param name="Replay">Frames to deliver before live ones.</param>
 /// <param name="LostReason">An <see cref="EventsLostReasons"/> value when events cannot be replayed.</param>
 /// <param name="LostCount">How many, when known.</param>
-internal readonly record struct ReplayPlan(long StartId, GraphEventFrame[] Replay, string? LostReason, long? LostCount);
+internal readonly record struct ReplayPlan(long StartId, GraphEventFrame[] Replay, string? LostReason, long? LostCount)
+{
+    /// <summary>When not 0, the backplane must supply the events after <see cref="StartId"/> up to this id, before <see cref="Replay"/>.</summary>
+    public long GapThrough { get; init; }
+
+    /// <summary>When not 0, live frames up to this id are already with the client and are skipped.</summary>
+    public long SkipThrough { get; init; }
+}

@@ -34,7 +34,10 @@ public static class GraphEventsServiceCollectionExtensions
             var value = provider.GetRequiredService<IOptions<GraphEventsOptions>>().Value;
             var meterFactory = provider.GetService<IMeterFactory>();
             var metrics = meterFactory is null ? null : new GraphEventsMetrics(meterFactory);
-            return new Broadcaster(value, provider.GetRequiredService<TimeProvider>(), metrics);
+
+            // A scale-out add-on (AddRedisBackplane) registers a backplane; without one, the
+            // broadcaster numbers events itself.
+            return new Broadcaster(value, provider.GetRequiredService<TimeProvider>(), metrics, provider.GetService<IGraphEventBackplane>());
         });
         services.TryAddSingleton<IGraphEventPublisher>(static provider => provider.GetRequiredService<IGraphEventBroadcaster>());
         services.TryAddSingleton<IGraphEventSubscriber>(static provider => provider.GetRequiredService<IGraphEventBroadcaster>());

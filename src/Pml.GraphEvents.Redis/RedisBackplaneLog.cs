@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+
+namespace Pml.GraphEvents.Redis;
+
+/// <summary>The backplane's log messages (category <c>Pml.GraphEvents.Redis.RedisBackplane</c>).</summary>
+internal static partial class RedisBackplaneLog
+{
+    [LoggerMessage(1, LogLevel.Information, "Redis backplane reading stream '{StreamKey}' after id {StreamId}.")]
+    public static partial void Started(ILogger logger, string streamKey, string streamId);
+
+    [LoggerMessage(2, LogLevel.Warning, "Redis backplane cannot {Operation}; retrying. Events published meanwhile wait in the outage buffer.")]
+    public static partial void Unavailable(ILogger logger, string operation, Exception exception);
+
+    [LoggerMessage(3, LogLevel.Information, "Redis backplane can {Operation} again.")]
+    public static partial void Recovered(ILogger logger, string operation);
+
+    [LoggerMessage(4, LogLevel.Warning, "Redis backplane outage buffer is full ({Capacity} events): the oldest waiting event was dropped ({Dropped} so far).")]
+    public static partial void Dropped(ILogger logger, int capacity, long dropped);
+
+    [LoggerMessage(5, LogLevel.Warning, "Redis backplane skipped stream entry {StreamId}: {Problem}.")]
+    public static partial void SkippedEntry(ILogger logger, string streamId, string problem);
+
+    [LoggerMessage(6, LogLevel.Warning, "Redis backplane could not replay ids after {AfterId} for a resuming client; it is told it lost events.")]
+    public static partial void FetchFailed(ILogger logger, long afterId, Exception exception);
+}

@@ -1,0 +1,109 @@
+using StackExchange.Redis;
+
+namespace Pml.GraphEvents.Redis;
+
+/// <summary>
+/// Settings of the Redis Streams backplane. Bound from the <c>GraphEvents:Redis</c> configuration
+/// section by <c>AddRedisBackplane(configuration)</c> and validated when the host starts.
+/// </summary>
+public sealed class RedisBackplaneOptions
+{
+    /// <summary>The configuration section these options are bound from.</summary>
+    public const string SectionName = "GraphEvents:Redis";
+
+    /// <summary>
+    /// A StackExchange.Redis configuration string, for example <c>redis.internal:6379,password=…</c>.
+    /// Required unless <see cref="ConfigurationOptions"/> is set, which wins.
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>The connection settings as an object, for what a string cannot say (certificates, callbacks). Wins over <see cref="ConnectionString"/>.</summary>
+    public ConfigurationOptions? ConfigurationOptions { get; set; }
+
+    /// <summary>
+    /// The Redis Stream every instance appends to and reads. Instances that share it share their
+    /// events. <c>&lt;StreamKey&gt;:producers</c> and the channel <c>&lt;StreamKey&gt;:notify</c> go
+    /// with it; in Redis Cluster, put a hash tag in it (<c>{pml:graph-events}</c>) so they share a slot.
+    /// Default <c>pml:graph-events</c>.
+    /// </summary>
+    public string StreamKey { get; set; } = "pml:graph-events";
+
+    /// <summary>
+    /// Entries the stream keeps (trimmed with <c>XADD MAXLEN ~</c>, so a little more may stay): how far
+    /// back a client can resume on an instance whose own replay ring is shorter. 1 to 10,000,000;
+    /// <see langword="null"/> (the default): <c>GraphEvents:ReplayCapacity</c>.
+    /// </summary>
+    public int? MaxLength { get; set; }
+
+    /// <summary>
+    /// How often an instance reads the stream when no notification arrived. Every append also
+    /// notifies every instance over pub/sub, which is what keeps the delivery latency at one
+    /// round trip; this poll only bounds the delay when a notification is lost (a pub/sub
+    /// connection that dropped). 1 ms to 1 minute; default 250 ms.
+    /// </summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Events published on this instance that may wait for Redis, for example during an outage.
+    /// When it is full the oldest waiting event is dropped (and counted), so publishing never blocks
+    /// on Redis. 1 to 10,000,000; default 10,000.
+    /// </summary>
+    public int OutageBufferCapacity { get; set; } = 10_000;
+
+    /// <summary>
+    /// How long host start-up waits for Redis to tell where the stream is, before it goes on
+    /// without (the backplane keeps connecting). Zero to 5 minutes; default 5 seconds.
+    /// </summary>
+    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Every problem with these options, each naming the option; empty when they are valid.</summary>
+    internal List<string> Validate()
+    {
+        List<string> failures = [];
+        if (ConfigurationOptions is null)
+        {
+            if (string.IsNullOrWhiteSpace(ConnectionString))
+            {
+                failures.Add($"{SectionName}:{nameof(ConnectionString)} is required (or set {nameof(ConfigurationOptions)} in code).");
+            }
+            else
+            {
+                try
+                {
+                    ConfigurationOptions.Parse(ConnectionString);
+                }
+                catch (ArgumentException ex)
+                {
+                    failures.Add($"{SectionName}:{nameof(ConnectionString)} is not a valid Redis configuration string: {ex.Message}");
+                }
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(StreamKey))
+        {
+            failures.Add($"{SectionName}:{nameof(StreamKey)} must not be empty.");
+        }
+
+        if (MaxLength is < 1 or > 10_000_000)
+        {
+            failures.Add($"{SectionName}:{nameof(MaxLength)} must be between 1 and 10,000,000 (was {MaxLength:N0}).");
+        }
+
+        if (PollInterval < TimeSpan.FromMilliseconds(1) || PollInterval > TimeSpan.FromMinutes(1))
+        {
+            failures.Add($"{SectionName}:{nameof(PollInterval)} must be between 1 ms and 1 minute (was {PollInterval}).");
+        }
+
+        if (OutageBufferCapacity is < 1 or > 10_000_000)
+        {
+            failures.Add($"{SectionName}:{nameof(OutageBufferCapacity)} must be between 1 and 10,000,000 (was {OutageBufferCapacity:N0}).");
+        }
+
+        if (StartTimeout < TimeSpan.Zero || StartTimeout > TimeSpan.FromMinutes(5))
+        {
+            failures.Add($"{SectionName}:{nameof(StartTimeout)} must be between zero and 5 minutes (was {StartTimeout}).");
+        }
+
+        return failures;
+    }
+}

@@ -1,0 +1,46 @@
+using Pml.GraphEvents.Tests.TestSupport;
+
+namespace Pml.GraphEvents.Tests.Broadcasting;
+
+/// <summary>Ids given by a backplane: increasing, with gaps, starting where the shared log was.</summary>
+public sealed class SequencedIdTests
+{
+    [Fact]
+    public async Task Events_keep_the_ids_they_were_given_and_resume_finds_them_by_search()
+    {
+        await using var broadcaster = new Broadcaster(new GraphEventsOptions { ReplayCapacity = 4 }, TimeProvider.System);
+        broadcaster.StartSequenceAfter(1_000);
+        long[] ids = [1_010, 1_020, 1_030, 1_040, 1_050, 1_060];
+        foreach (var id in ids)
+        {
+            await broadcaster.WriteSequencedAsync(id, SampleEvents.Edge((int)id), TestContext.Current.CancellationToken);
+        }
+
+        await SubscriptionReading.EventuallyAsync(() => broadcaster.GetStatistics().LastEventId == 1_060, "six events");
+
+        using var between = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 1_035 }).Subscription!;
+        var frames = await between.ReadAsync(1 + 3);
+        Assert.Equal(1_035, frames[0].Id);
+        Assert.Equal([1_040L, 1_050, 1_060], frames.Skip(1).Select(f => f.Id!.Value));
+
+        // 1,020 was evicted (the ring holds 1,030 to 1,060): older than the window, reported.
+        using var old = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 1_010 }).Subscription!;
+        var oldFrames = await old.ReadAsync(2);
+        Assert.Equal(GraphEventTypes.EventsLost, oldFrames[1].EventType);
+    }
+
+    [Fact]
+    public async Task An_id_already_broadcast_is_not_broadcast_again()
+    {
+        await using var broadcaster = new Broadcaster(new GraphEventsOptions(), TimeProvider.System);
+        using var subscription = broadcaster.Subscribe().Subscription!;
+        await broadcaster.WriteSequencedAsync(5, SampleEvents.Edge(1), TestContext.Current.CancellationToken);
+        await broadcaster.WriteSequencedAsync(5, SampleEvents.Edge(2), TestContext.Current.CancellationToken);
+        await broadcaster.WriteSequencedAsync(3, SampleEvents.Edge(3), TestContext.Current.CancellationToken);
+        await broadcaster.WriteSequencedAsync(9, SampleEvents.Edge(4), TestContext.Current.CancellationToken);
+
+        var frames = await subscription.ReadAsync(3);
+        Assert.Equal([5L, 9], frames.Skip(1).Select(f => f.Id!.Value));
+        Assert.False(subscription.TryRead(out _));
+    }
+}

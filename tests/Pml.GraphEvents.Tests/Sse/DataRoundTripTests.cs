@@ -1,0 +1,30 @@
+using Pml.GraphEvents.Tests.TestSupport;
+
+namespace Pml.GraphEvents.Tests.Sse;
+
+/// <summary>What a backplane stores (type and data JSON) gives back the same event.</summary>
+public sealed class DataRoundTripTests
+{
+    [Fact]
+    public void Every_broadcast_event_reads_back_from_its_data_json()
+    {
+        foreach (var graphEvent in SampleEvents.All())
+        {
+            var json = GraphEventSerializer.SerializeData(graphEvent);
+            var read = GraphEventSerializer.DeserializeData(graphEvent.EventType, json);
+            if (graphEvent.Kind is GraphEventKind.Connected or GraphEventKind.Heartbeat or GraphEventKind.EventsLost)
+            {
+                Assert.Null(read);
+                continue;
+            }
+
+            Assert.NotNull(read);
+            Assert.Equal(graphEvent.GetType(), read.GetType());
+            Assert.Equal(SseFrameEncoder.Encode(7, graphEvent), SseFrameEncoder.Encode(7, read));
+        }
+    }
+
+    [Fact]
+    public void An_unknown_type_reads_as_nothing() =>
+        Assert.Null(GraphEventSerializer.DeserializeData("bogus", "{}"u8));
+}

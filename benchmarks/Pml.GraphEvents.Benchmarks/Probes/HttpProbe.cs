@@ -87,21 +87,14 @@ internal static class HttpProbe
             }
         });
 
-        var interval = Stopwatch.Frequency / rate;
-        var start = Stopwatch.GetTimestamp();
+        var pacer = new Pacer(rate);
         for (var i = 1; i <= total; i++)
         {
-            var due = start + (i * interval);
-            while (Stopwatch.GetTimestamp() < due)
-            {
-                Thread.Sleep(due - Stopwatch.GetTimestamp() > interval / 2 ? 1 : 0);
-            }
-
-            Volatile.Write(ref publishedAt[i], Stopwatch.GetTimestamp());
+            Volatile.Write(ref publishedAt[i], pacer.WaitFor(i));
             await server.PublishAsync(name, SmallEvent, CancellationToken.None);
         }
 
-        var elapsed = Stopwatch.GetElapsedTime(start);
+        var elapsed = Stopwatch.GetElapsedTime(pacer.Start);
         await readers.WaitForAsync((long)clients * total, TimeSpan.FromMinutes(2));
         return samples.Summarize(total / elapsed.TotalSeconds);
     }
@@ -131,17 +124,11 @@ internal static class HttpProbe
         await using var readers = await server.ConnectAsync(client, name, 99, static (_, _) => { }, alreadyConnected: 1);
         var bigEvent = new EdgeCreatedEvent(new string('a', 1_000), new string('b', 1_000), 0.5, DateTimeOffset.UnixEpoch);
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(4));
-        var interval = Stopwatch.Frequency / 1_000;
-        var start = Stopwatch.GetTimestamp();
+        var pacer = new Pacer(1_000);
         long published = 0;
         while (!deadline.IsCancellationRequested)
         {
-            var due = start + ((published + 1) * interval);
-            while (Stopwatch.GetTimestamp() < due)
-            {
-                Thread.Sleep(due - Stopwatch.GetTimestamp() > interval / 2 ? 1 : 0);
-            }
-
+            pacer.WaitFor(published + 1);
             try
             {
                 await server.PublishAsync(name, bigEvent, deadline.Token);
@@ -155,7 +142,7 @@ internal static class HttpProbe
 
         // Let what was published arrive, then count.
         var complete = await readers.TryWaitForAsync(99 * published, TimeSpan.FromSeconds(5));
-        var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        var seconds = Stopwatch.GetElapsedTime(pacer.Start).TotalSeconds;
         return (published, readers.Delivered, seconds, complete);
     }
 

@@ -103,21 +103,14 @@ internal static class Probes
         });
 
         var graphEvent = new EdgeCreatedEvent("filesystem:read_file", "git:commit", 0.5, DateTimeOffset.UnixEpoch);
-        var interval = Stopwatch.Frequency / eventsPerSecond;
-        var start = Stopwatch.GetTimestamp();
+        var pacer = new Pacer(eventsPerSecond);
         for (var i = 1; i <= total; i++)
         {
-            var due = start + (i * interval);
-            while (Stopwatch.GetTimestamp() < due)
-            {
-                Thread.Sleep(due - Stopwatch.GetTimestamp() > interval / 2 ? 1 : 0);
-            }
-
-            Volatile.Write(ref publishedAt[i], Stopwatch.GetTimestamp());
+            Volatile.Write(ref publishedAt[i], pacer.WaitFor(i));
             await candidate.PublishAsync(graphEvent, i);
         }
 
-        var elapsed = Stopwatch.GetElapsedTime(start);
+        var elapsed = Stopwatch.GetElapsedTime(pacer.Start);
         if (!done.Wait(TimeSpan.FromMinutes(2)))
         {
             throw new TimeoutException($"{name} at {subscribers}: {Interlocked.Read(ref remaining)} deliveries missing.");

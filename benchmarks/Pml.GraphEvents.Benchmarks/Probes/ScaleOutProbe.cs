@@ -99,21 +99,14 @@ internal static class ScaleOutProbe
             }
         });
 
-        var interval = Stopwatch.Frequency / eventsPerSecond;
-        var start = Stopwatch.GetTimestamp();
+        var pacer = new Pacer(eventsPerSecond);
         for (var i = 1; i <= total; i++)
         {
-            var due = start + (i * interval);
-            while (Stopwatch.GetTimestamp() < due)
-            {
-                Thread.Sleep(due - Stopwatch.GetTimestamp() > interval / 2 ? 1 : 0);
-            }
-
-            publishedAt[i] = Stopwatch.GetTimestamp();
+            publishedAt[i] = pacer.WaitFor(i);
             hostA.TryPublish(new EdgeCreatedEvent(i.ToString(CultureInfo.InvariantCulture), "b", 0.5, DateTimeOffset.UnixEpoch));
         }
 
-        var elapsed = Stopwatch.GetElapsedTime(start);
+        var elapsed = Stopwatch.GetElapsedTime(pacer.Start);
         await reader.WaitAsync(TimeSpan.FromSeconds(60));
         Array.Sort(samples, 0, count);
         double Micros(double percentile) => samples[Math.Min(count - 1, (int)(percentile * count))] * 1_000_000.0 / Stopwatch.Frequency;

@@ -12,6 +12,7 @@ internal sealed class RecordingStream : IAsyncDisposable
     private readonly MemoryStream _bytes = new();
     private readonly HttpResponseMessage _response;
     private readonly Task _reading;
+    private int _disposed;
 
     private RecordingStream(HttpResponseMessage response, Stream body, CancellationTokenSource cts)
     {
@@ -68,6 +69,11 @@ internal sealed class RecordingStream : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await _cts.CancelAsync();
         _response.Dispose();
         try

@@ -155,7 +155,7 @@ public sealed class RestartTests
     /// <summary>The library's own client, reconnecting with Last-Event-ID, read in the background.</summary>
     private sealed class ClientReader
     {
-                private readonly List<GraphEvent> _seen = [];
+        private readonly List<GraphEvent> _seen = [];
 
         public ClientReader(HttpClient http, Uri uri, CancellationToken cancellationToken)
         {

@@ -21,6 +21,15 @@ internal static class ExecutionPayloadParser
     public static (List<WorkflowExecution>? Executions, Dictionary<string, string[]> Errors) Parse(ReadOnlyMemory<byte> utf8)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+
+        // JsonDocument checks the structure but not the UTF-8 inside strings: GetString would
+        // throw on it later, and the client would get a 500 for a bad body.
+        if (!System.Text.Unicode.Utf8.IsValid(utf8.Span))
+        {
+            errors["$"] = ["The body is not valid UTF-8."];
+            return (null, errors);
+        }
+
         JsonDocument document;
         try
         {
@@ -234,7 +243,21 @@ internal static class ExecutionPayloadParser
 
     private static string? ReadIdValue(JsonElement value, string path, Dictionary<string, string[]> errors)
     {
-        var text = value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        string? text = null;
+        if (value.ValueKind == JsonValueKind.String)
+        {
+            try
+            {
+                text = value.GetString();
+            }
+            catch (InvalidOperationException)
+            {
+                // An escaped lone surrogate ("\ud800") is valid JSON but not text; GetString refuses it.
+                Add(errors, path, "Must be valid Unicode text (a lone surrogate is not).");
+                return null;
+            }
+        }
+
         if (string.IsNullOrWhiteSpace(text) || text.Length > MaxIdLength)
         {
             Add(errors, path, $"Must be a non-empty string of at most {MaxIdLength} characters.");

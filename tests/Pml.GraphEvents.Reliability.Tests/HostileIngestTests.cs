@@ -1,0 +1,234 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Pml.GraphEvents.Reliability.Tests.TestSupport;
+
+namespace Pml.GraphEvents.Reliability.Tests;
+
+/// <summary>
+/// Hostile bodies on <c>POST /executions</c>: each is refused with a clear 4xx or learned safely,
+/// the server keeps serving, and no frame any client receives is malformed.
+/// </summary>
+public sealed class HostileIngestTests
+{
+    private static readonly string[] InjectingToolIds =
+    [
+        "line\nbreak",
+        "carriage\rreturn",
+        "crlf\r\n\r\ndata: {}",
+        "nul\0byte",
+        "event: x",
+        "x\n\nevent: edge_created\ndata: {\"forged\":true}\n\n",
+        "id: 999999\nretry: 1",
+        "next\u0085line\u2028separator\u2029paragraph",
+        "<script>alert(1)</script>",
+        "quote\"back\\slash",
+    ];
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Tool_ids_that_try_to_inject_frames_travel_as_data_and_no_frame_breaks()
+    {
+        await using var watched = await WatchedServer.StartAsync();
+        var client = watched.Server.Client;
+        var ids = InjectingToolIds;
+        for (var i = 0; i < ids.Length; i++)
+        {
+            var body = JsonSerializer.Serialize(new { execution_id = $"inject-{i}", tool_ids = new[] { "safe:start", ids[i] } });
+            using var response = await client.PostAsync("executions", ReliabilityServer.Json(body), Token);
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+
+        foreach (var frames in await watched.VerifyWitnessesAsync(ids.Length))
+        {
+            // Every hostile id came back exactly, inside the JSON of its frame.
+            var edges = frames.Where(f => f.EventType == "edge_created")
+                .Select(f => JsonDocument.Parse(f.Data).RootElement.GetProperty("to_tool_id").GetString())
+                .ToList();
+            Assert.Equal(ids, edges);
+            Assert.DoesNotContain(frames, f => f.EventType == "x");
+        }
+    }
+
+    [Fact]
+    public async Task A_one_megabyte_tool_id_is_refused_at_ingest_and_streams_intact_when_a_library_user_publishes_it()
+    {
+        await using var watched = await WatchedServer.StartAsync();
+        var huge = new string('\n', 512 * 1024) + new string('x', 512 * 1024);
+        var body = JsonSerializer.Serialize(new { execution_id = "huge", tool_ids = new[] { "a", huge } });
+        using (var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json(body), Token))
+        {
+            // 6 MB of JSON once the newlines are escaped: over the body limit.
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        }
+
+        using (var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json(JsonSerializer.Serialize(new { execution_id = "long", tool_ids = new[] { "a", new string('x', 300_000) } })), Token))
+        {
+            await AssertProblemAsync(response, HttpStatusCode.BadRequest, "tool_ids[1]");
+        }
+
+        // The ingest caps ids at 256 characters; the library does not, and must still frame it.
+        await watched.Server.Broadcaster.PublishAsync(new WorkflowExecutedEvent("huge", ["a", huge], true, 1, DateTimeOffset.UtcNow), Token);
+        foreach (var frames in await watched.VerifyWitnessesAsync(1))
+        {
+            var executed = Assert.Single(frames, f => f.EventType == "workflow_executed");
+            Assert.Equal(huge, JsonDocument.Parse(executed.Data).RootElement.GetProperty("tool_ids")[1].GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Lone_surrogates_in_tool_ids_get_400_and_do_not_break_the_stream()
+    {
+        await using var watched = await WatchedServer.StartAsync();
+
+        // Valid JSON escapes, invalid UTF-16: a string System.Text.Json reads but cannot write as is.
+        // Regression: this answered 500 (JsonElement.GetString threw).
+        using (var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json("""{"execution_id":"surrogate","tool_ids":["a","\ud800x"]}"""), Token))
+        {
+            await AssertProblemAsync(response, HttpStatusCode.BadRequest, "tool_ids[1]");
+        }
+
+        using (var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json("""{"execution_id":"after","tool_ids":["a","b"]}"""), Token))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+
+        foreach (var frames in await watched.VerifyWitnessesAsync(1))
+        {
+            Assert.Contains(frames, f => f.EventType == "workflow_executed" && f.Data.Contains("\"after\"", StringComparison.Ordinal));
+        }
+    }
+
+    public static readonly TheoryData<string, byte[]> InvalidUtf8 = new()
+    {
+        { "a lone continuation byte", [.. "{\"execution_id\":\"e\",\"tool_ids\":[\"a\",\""u8, 0x80, .. "\"]}"u8] },
+        { "an overlong slash", [.. "{\"execution_id\":\"e\",\"tool_ids\":[\"a\",\""u8, 0xC0, 0xAF, .. "\"]}"u8] },
+        { "an encoded surrogate", [.. "{\"execution_id\":\"e\",\"tool_ids\":[\"a\",\""u8, 0xED, 0xA0, 0x80, .. "\"]}"u8] },
+        { "a truncated sequence", [.. "{\"execution_id\":\"e\",\"tool_ids\":[\"a\",\""u8, 0xE2, 0x82, .. "\"]}"u8] },
+        { "0xFF", [.. "{\"execution_id\":\""u8, 0xFF, .. "\",\"tool_ids\":[\"a\",\"b\"]}"u8] },
+    };
+
+    /// <summary>Regression: each of these answered 500 (JsonElement.GetString threw on the invalid bytes).</summary>
+    [Theory]
+    [MemberData(nameof(InvalidUtf8))]
+    public async Task Invalid_utf8_bodies_get_400(string what, byte[] body)
+    {
+        await using var watched = await WatchedServer.StartAsync();
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var response = await watched.Server.Client.PostAsync("executions", content, Token);
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "$", what);
+        await watched.VerifyWitnessesAsync(0);
+    }
+
+    public static readonly TheoryData<string, string, string> WrongBodies = new()
+    {
+        { "negative duration", """{"execution_id":"e","tool_ids":["a","b"],"execution_time_ms":-5}""", "execution_time_ms" },
+        { "duration as a string", """{"execution_id":"e","tool_ids":["a","b"],"execution_time_ms":"12"}""", "execution_time_ms" },
+        { "huge duration", """{"execution_id":"e","tool_ids":["a","b"],"execution_time_ms":1e400}""", "execution_time_ms" },
+        { "success as a string", """{"execution_id":"e","tool_ids":["a","b"],"success":"yes"}""", "success" },
+        { "id as a number", """{"execution_id":42,"tool_ids":["a","b"]}""", "execution_id" },
+        { "tool ids as a string", """{"execution_id":"e","tool_ids":"a,b"}""", "tool_ids" },
+        { "tool id null", """{"execution_id":"e","tool_ids":["a",null]}""", "tool_ids[1]" },
+        { "tool id an object", """{"execution_id":"e","tool_ids":["a",{"$ref":"x"}]}""", "tool_ids[1]" },
+        { "empty tool id", """{"execution_id":"e","tool_ids":["a",""]}""", "tool_ids[1]" },
+        { "no tools", """{"execution_id":"e","tool_ids":[]}""", "tool_ids" },
+        { "tasks not an array", """{"execution_id":"e","dag_structure":{"tasks":{"id":"t"}}}""", "dag_structure.tasks" },
+        { "depends_on a string", """{"execution_id":"e","dag_structure":{"tasks":[{"id":"t1","tool":"a","depends_on":"t0"}]}}""", "dag_structure.tasks[0].depends_on" },
+        { "depends_on an unknown task", """{"execution_id":"e","dag_structure":{"tasks":[{"id":"t1","tool":"a","depends_on":["t9"]}]}}""", "dag_structure.tasks[0].depends_on[0]" },
+        { "a task id twice", """{"execution_id":"e","dag_structure":{"tasks":[{"id":"t","tool":"a"},{"id":"t","tool":"b"}]}}""", "dag_structure.tasks[1].id" },
+        { "a bare number", "42", "$" },
+        { "an empty array", "[]", "$" },
+        { "NaN", """{"execution_id":"e","tool_ids":["a","b"],"execution_time_ms":NaN}""", "$" },
+        { "trailing garbage", """{"execution_id":"e","tool_ids":["a","b"]} {}""", "$" },
+        { "a comment", """{"execution_id":"e", /* x */ "tool_ids":["a","b"]}""", "$" },
+        { "nested 10,000 deep", new string('[', 10_000) + new string(']', 10_000), "$" },
+        { "an object nested 10,000 deep", string.Concat(Enumerable.Repeat("{\"a\":", 10_000)) + "1" + new string('}', 10_000), "$" },
+        { "an empty body", "", "$" },
+    };
+
+    [Theory]
+    [MemberData(nameof(WrongBodies))]
+    public async Task Malformed_executions_get_400_naming_the_field(string what, string body, string field)
+    {
+        await using var watched = await WatchedServer.StartAsync();
+        using var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json(body), Token);
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, field, what);
+        Assert.Empty(watched.Engine.Snapshot.Edges);
+        await watched.VerifyWitnessesAsync(0);
+    }
+
+    [Fact]
+    public async Task Cyclic_and_self_dependencies_are_learned_as_plain_edges_without_hanging()
+    {
+        await using var watched = await WatchedServer.StartAsync();
+        const string Cycle = """
+            {"execution_id":"cycle","dag_structure":{"tasks":[
+              {"id":"t1","tool":"a","depends_on":["t3"]},
+              {"id":"t2","tool":"b","depends_on":["t1"]},
+              {"id":"t3","tool":"c","depends_on":["t2"]},
+              {"id":"t4","tool":"d","depends_on":["t4"]}]}}
+            """;
+        using var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json(Cycle), Token);
+
+        // The engine learns "B ran after A" pairs and never walks the DAG, so a cycle is three
+        // edges, and a task depending on itself is a self-loop, which is skipped.
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var edges = watched.Engine.Snapshot.Edges.Select(e => $"{e.From}->{e.To}").Order(StringComparer.Ordinal);
+        Assert.Equal(["a->b", "b->c", "c->a"], edges);
+        await watched.VerifyWitnessesAsync(1);
+    }
+
+    [Fact]
+    public async Task Ten_megabyte_bodies_get_413_declared_or_chunked()
+    {
+        await using var watched = await WatchedServer.StartAsync();
+        var tenMegabytes = Encoding.UTF8.GetBytes("{\"execution_id\":\"e\",\"tool_ids\":[\"a\",\"" + new string('x', 10 * 1024 * 1024) + "\"]}");
+
+        using (var declared = new ByteArrayContent(tenMegabytes))
+        {
+            declared.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            using var response = await watched.Server.Client.PostAsync("executions", declared, Token);
+            await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, null, "with Content-Length");
+        }
+
+        // No Content-Length: the limit is enforced while reading.
+        using (var chunked = new StreamContent(new NonSeekableStream(tenMegabytes)))
+        {
+            chunked.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            using var request = new HttpRequestMessage(HttpMethod.Post, "executions") { Content = chunked };
+            request.Headers.TransferEncodingChunked = true;
+            try
+            {
+                using var response = await watched.Server.Client.SendAsync(request, Token);
+                await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, null, "chunked");
+            }
+            catch (HttpRequestException)
+            {
+                // Also acceptable: the server answered 413 and closed before the client finished sending.
+            }
+        }
+
+        await watched.VerifyWitnessesAsync(0);
+    }
+
+    private static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string? field, string? what = null)
+    {
+        var text = await response.Content.ReadAsStringAsync(Token);
+        Assert.True(status == response.StatusCode, $"{what}: expected {(int)status}, got {(int)response.StatusCode}: {text}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(text);
+        if (field is not null)
+        {
+            var errors = problem.RootElement.GetProperty("errors");
+            Assert.True(errors.TryGetProperty(field, out _), $"{what}: no error for '{field}' in {text}");
+        }
+    }
+
+    /// <summary>A stream with no length, so HttpClient sends the body chunked.</summary>
+    private sealed class NonSeekableStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override bool CanSeek => false;
+    }
+}

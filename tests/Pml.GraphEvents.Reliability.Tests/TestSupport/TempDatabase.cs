@@ -1,0 +1,22 @@
+namespace Pml.GraphEvents.Reliability.Tests.TestSupport;
+
+/// <summary>A SQLite path in a fresh temporary directory, deleted with the directory.</summary>
+internal sealed class TempDatabase : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("pml-graph-reliability-").FullName;
+
+    public string Path => System.IO.Path.Combine(_directory, "graph.db");
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still held by a connection being torn down; the OS cleans temp directories.
+        }
+    }
+}

@@ -48,7 +48,7 @@ internal sealed class RecordingStream : IAsyncDisposable
         return SseFrameChecker.Check(copy);
     }
 
-    /// <summary>How many complete frames have arrived, without checking them (cheap enough to poll).</summary>
+    /// <summary>How many complete frames of a type have arrived, without checking them (cheap enough to poll).</summary>
     public int CountFrames(string eventType)
     {
         lock (_bytes)
@@ -59,8 +59,17 @@ internal sealed class RecordingStream : IAsyncDisposable
             int at;
             while ((at = span.IndexOf(marker)) >= 0)
             {
-                count++;
+                // A frame counts once its blank line has arrived: a large frame's header comes
+                // well before its end, and a caller that then parses it must find it complete.
                 span = span[(at + marker.Length)..];
+                var end = span.IndexOf("\n\n"u8);
+                if (end < 0)
+                {
+                    break;
+                }
+
+                count++;
+                span = span[(end + 2)..];
             }
 
             return count;

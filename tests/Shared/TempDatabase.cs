@@ -1,9 +1,9 @@
-namespace Pml.GraphEvents.Server.Tests.TestSupport;
+namespace Pml.GraphEvents.Testing;
 
 /// <summary>A SQLite path in a fresh temporary directory, deleted with the directory.</summary>
 internal sealed class TempDatabase : IDisposable
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("pml-graph-server-tests-").FullName;
+    private readonly string _directory = Directory.CreateTempSubdirectory("pml-graph-tests-").FullName;
 
     public string Path => System.IO.Path.Combine(_directory, "graph.db");
 

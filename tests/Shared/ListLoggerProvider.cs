@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace Pml.GraphEvents.Reliability.Tests.TestSupport;
+namespace Pml.GraphEvents.Testing;
 
 /// <summary>Keeps every log entry of the library, to check what an operator would see (evictions, refusals).</summary>
 internal sealed class ListLoggerProvider : ILoggerProvider

@@ -1,6 +1,6 @@
 using System.Net.ServerSentEvents;
 
-namespace Pml.GraphEvents.AspNetCore.Tests.TestSupport;
+namespace Pml.GraphEvents.Testing;
 
 /// <summary>One open stream read with the framework's <see cref="SseParser"/>, every read bounded by a deadline.</summary>
 internal sealed class SseClient : IAsyncDisposable

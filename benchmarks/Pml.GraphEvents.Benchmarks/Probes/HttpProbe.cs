@@ -309,6 +309,9 @@ internal static class HttpProbe
         /// <summary>Opens <paramref name="count"/> streams and waits until the server has them all.</summary>
         public async Task<Readers> ConnectAsync(HttpClient client, string name, int count, Action<long, long> received, int alreadyConnected = 0)
         {
+            // The previous run's streams close asynchronously after their readers are cancelled;
+            // counting them as this run's clients would start publishing too early.
+            await WaitForClientsAsync(name, alreadyConnected);
             var readers = new Readers(received);
             var url = new Uri(Address, PathOf(name)).ToString();
             for (var i = 0; i < count; i++)

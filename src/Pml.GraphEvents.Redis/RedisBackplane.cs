@@ -286,6 +286,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
         RedisValue? cursor = null;
         Task<bool>? doorbell = null;
         var failing = false;
+        var subscribed = false;
 
         // Each producer's last sequence passed on: after Redis lost its data and a producer's
         // retried batch was appended again, the copy is not delivered a second time.
@@ -296,9 +297,15 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
             {
                 try
                 {
+                    if (!subscribed)
+                    {
+                        // Once: a retry after a failure below must not add a second handler.
+                        await redis.GetSubscriber().SubscribeAsync(_notify, (_, _) => _doorbell.Writer.TryWrite(true)).ConfigureAwait(false);
+                        subscribed = true;
+                    }
+
                     if (cursor is null)
                     {
-                        await redis.GetSubscriber().SubscribeAsync(_notify, (_, _) => _doorbell.Writer.TryWrite(true)).ConfigureAwait(false);
 
                         // Start after the newest entry: older ones were broadcast before this
                         // instance existed; a client that resumes from one is served by FetchAsync.
@@ -352,8 +359,10 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
                         RedisBackplaneLog.Recovered(_logger, "read the stream");
                     }
                 }
-                catch (Exception ex) when (ex is RedisException or TimeoutException)
+                catch (Exception ex) when (ex is not OperationCanceledException and not ChannelClosedException)
                 {
+                    // Whatever went wrong (Redis away, or something unexpected in the stream), this
+                    // loop is the only way events reach this host's clients: log it, wait, go on.
                     if (!failing)
                     {
                         failing = true;
@@ -426,7 +435,12 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
                     producer = field.Value;
                     break;
                 case "s":
-                    sequence = (long)field.Value;
+                    if (!field.Value.TryParse(out sequence))
+                    {
+                        RedisBackplaneLog.SkippedEntry(_logger, streamId, "its sequence is not a number");
+                        return false;
+                    }
+
                     break;
             }
         }
@@ -441,8 +455,9 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
         {
             graphEvent = GraphEventSerializer.DeserializeData(type, data);
         }
-        catch (System.Text.Json.JsonException)
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
         {
+            // Handled below: an entry this version cannot read is skipped, never fatal.
         }
 
         if (graphEvent is null)

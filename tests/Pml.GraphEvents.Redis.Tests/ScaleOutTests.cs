@@ -181,6 +181,31 @@ public sealed class ScaleOutTests
     }
 
     [Fact]
+    public async Task Entries_this_version_cannot_read_are_skipped_and_delivery_goes_on()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var key = NewStreamKey();
+        await using var a = await ScaleOutHost.StartAsync(redis, key);
+        await using var onA = await a.OpenAsync();
+        await onA.ReadAsync();
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        var db = admin.GetDatabase();
+
+        // Hand-made or foreign entries: no fields it knows, a sequence that is not a number, an
+        // unknown type, data that is not JSON. None may stop the reader, which is this host's
+        // only way to deliver events, its own included.
+        await db.StreamAddAsync(key, [new NameValueEntry("x", "y")]);
+        await db.StreamAddAsync(key, [new NameValueEntry("t", "edge_created"), new NameValueEntry("d", "{}"), new NameValueEntry("p", "someone"), new NameValueEntry("s", "not-a-number")]);
+        await db.StreamAddAsync(key, [new NameValueEntry("t", "edge_deleted"), new NameValueEntry("d", "{}")]);
+        await db.StreamAddAsync(key, [new NameValueEntry("t", "edge_created"), new NameValueEntry("d", "not json")]);
+        await a.Broadcaster.PublishAsync(Events.Edge("after"), TestContext.Current.CancellationToken);
+
+        var next = await onA.ReadAsync();
+        Assert.Equal(GraphEventTypes.EdgeCreated, next.EventType);
+        Assert.Equal("after", Events.FromTool(next));
+    }
+
+    [Fact]
     public async Task Heartbeats_stay_local_and_never_reach_the_stream()
     {
         await using var redis = await RedisServer.StartNewAsync();

@@ -150,6 +150,14 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
         var mask = ParseFilter(options?.EventTypes);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 
+        // A stampede at the limit is refused before anything is allocated; the check under the
+        // lock below is the one that decides.
+        if (Volatile.Read(ref _subscribers).Length >= _maxSubscribers)
+        {
+            Interlocked.Increment(ref _subscribesRefused);
+            return new SubscribeResult(null, _maxSubscribers);
+        }
+
         var subscription = new GraphEventSubscription(
             this,
             new SubscriberQueue(_subscriberBufferCapacity, _dropOldest),
@@ -171,7 +179,7 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
 
             Volatile.Write(ref _subscribers, [.. _subscribers, subscription]);
             connectedClients = _subscribers.Length;
-            plan = _ring.PlanResume(options?.LastEventId, _lastId, mask, _backplane);
+            plan = _ring.PlanResume(options?.LastEventId, _lastId, _backplane);
         }
 
         // Encoding happens outside the lock; the subscription is not handed out yet, so nobody
@@ -214,6 +222,16 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
             Array.Copy(current, 0, next, 0, index);
             Array.Copy(current, index + 1, next, index, current.Length - index - 1);
             Volatile.Write(ref _subscribers, next);
+        }
+    }
+
+    /// <summary>Takes subscriptions that lagged out of the snapshot with one copy of the array.</summary>
+    private void RemoveLagging(List<GraphEventSubscription> lagging)
+    {
+        var ended = new HashSet<GraphEventSubscription>(lagging, ReferenceEqualityComparer.Instance);
+        lock (_gate)
+        {
+            Volatile.Write(ref _subscribers, [.. _subscribers.Where(s => !ended.Contains(s))]);
         }
     }
 
@@ -266,6 +284,8 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
         }
 
         long delivered = 0;
+        long dropped = 0;
+        List<GraphEventSubscription>? lagging = null;
         foreach (var subscriber in subscribers)
         {
             if ((subscriber.Mask & frame.Kind) == 0)
@@ -280,18 +300,29 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
                     break;
                 case EnqueueResult.DroppedOldest:
                     delivered++;
-                    subscriber.AddLost(1);
-                    Interlocked.Increment(ref _framesDropped);
+                    dropped++;
                     break;
                 case EnqueueResult.Full:
-                    Interlocked.Increment(ref _subscribersEvicted);
-                    Unsubscribe(subscriber, SubscriptionEndReason.Lagging);
+                    // Ended now (so nothing more is enqueued for it), removed from the snapshot
+                    // below in one pass: when many lag at once, that is one copy, not one each.
+                    if (subscriber.End(SubscriptionEndReason.Lagging))
+                    {
+                        (lagging ??= []).Add(subscriber);
+                    }
+
                     break;
                 case EnqueueResult.Closed:
                     break;
             }
         }
 
+        if (lagging is not null)
+        {
+            RemoveLagging(lagging);
+            Interlocked.Add(ref _subscribersEvicted, lagging.Count);
+        }
+
+        Interlocked.Add(ref _framesDropped, dropped);
         Interlocked.Add(ref _framesDelivered, delivered);
         Interlocked.Increment(ref _eventsPublished);
     }

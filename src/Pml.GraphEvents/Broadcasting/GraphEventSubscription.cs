@@ -48,7 +48,7 @@ public sealed class GraphEventSubscription : IDisposable
     public SubscriptionEndReason EndReason => (SubscriptionEndReason)Volatile.Read(ref _endReason);
 
     /// <summary>Events this subscriber is known to have missed (drop-oldest policy and resume gaps).</summary>
-    public long FramesLost => Interlocked.Read(ref _framesLost);
+    public long FramesLost => Interlocked.Read(ref _framesLost) + _queue.DroppedTotal;
 
     internal GraphEventKind Mask { get; }
 
@@ -84,7 +84,9 @@ public sealed class GraphEventSubscription : IDisposable
             TakeGap();
         }
 
-        if (_replayIndex < _replay.Length)
+        // The replay is a raw slice of the ring, copied under the broadcaster's lock; the filter
+        // is applied here, by the reader, so the pump never waits for it.
+        while (_replayIndex < _replay.Length)
         {
             frame = _replay[_replayIndex];
             _replay[_replayIndex++] = null!;
@@ -94,7 +96,10 @@ public sealed class GraphEventSubscription : IDisposable
                 _replayIndex = 0;
             }
 
-            return true;
+            if ((frame.Kind & Mask) != 0)
+            {
+                return true;
+            }
         }
 
         if (!_queue.TryDequeue(out frame, out var lost))
@@ -128,6 +133,8 @@ public sealed class GraphEventSubscription : IDisposable
     /// <summary>
     /// Waits until a frame can be read (<see langword="true"/>) or the subscription has ended and
     /// everything it held was read (<see langword="false"/>). Does not allocate when it waits.
+    /// May return <see langword="true"/> and then find nothing to read (a replayed frame the
+    /// filter skips): read with <see cref="TryRead"/> in a loop, as <see cref="ReadAllAsync"/> does.
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="InvalidOperationException">Another wait on this subscription is pending.</exception>
@@ -188,7 +195,7 @@ public sealed class GraphEventSubscription : IDisposable
         _replayIndex = 0;
     }
 
-    internal void AddLost(long count) => Interlocked.Add(ref _framesLost, count);
+    private void AddLost(long count) => Interlocked.Add(ref _framesLost, count);
 
     /// <summary>Marks the end; the first reason wins.</summary>
     internal bool End(SubscriptionEndReason reason)

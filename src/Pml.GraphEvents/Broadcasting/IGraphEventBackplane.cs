@@ -13,10 +13,10 @@ internal interface IGraphEventBackplane
     /// <summary>Called once by the broadcaster that this backplane feeds, from its constructor.</summary>
     void Attach(Broadcaster broadcaster);
 
-    /// <summary>Queues a locally published event for the shared log without waiting; <see langword="false"/> when its queue is full.</summary>
+    /// <summary>Queues a locally published event for the shared log without waiting; <see langword="false"/> when it cannot take it.</summary>
     bool TryPublish(GraphEvent graphEvent);
 
-    /// <summary>Queues a locally published event for the shared log, waiting only while its queue is full.</summary>
+    /// <summary>Queues a locally published event for the shared log. An implementation may wait while its queue is full, or (as the Redis backplane does) never wait and drop its oldest queued event instead.</summary>
     ValueTask PublishAsync(GraphEvent graphEvent, CancellationToken cancellationToken);
 
     /// <summary>

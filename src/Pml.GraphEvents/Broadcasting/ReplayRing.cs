@@ -41,7 +41,7 @@ internal sealed class ReplayRing
     /// when <paramref name="newestId"/> is the last id issued. With a <paramref name="backplane"/>,
     /// ids the ring cannot answer for are asked of it instead of being reported lost.
     /// </summary>
-    public ReplayPlan PlanResume(long? lastEventId, long newestId, GraphEventKind mask, IGraphEventBackplane? backplane = null)
+    public ReplayPlan PlanResume(long? lastEventId, long newestId, IGraphEventBackplane? backplane = null)
     {
         if (lastEventId is not { } last || last == newestId)
         {
@@ -84,18 +84,26 @@ internal sealed class ReplayRing
             last = Floor;
         }
 
-        var first = FirstIndexAfter(last);
-        var replay = new List<GraphEventFrame>(_count - first);
-        for (var i = first; i < _count; i++)
+        // This runs under the broadcaster's lock, which the pump takes for every event: copy the
+        // slice and nothing more. The subscriber's reader applies its filter as it reads.
+        return new ReplayPlan(startId, CopyFrom(FirstIndexAfter(last)), reason, lost) { GapThrough = gap ? Floor : 0 };
+    }
+
+    /// <summary>The frames from age-order index <paramref name="first"/> to the newest, in at most two block copies.</summary>
+    private GraphEventFrame[] CopyFrom(int first)
+    {
+        var length = _count - first;
+        if (length == 0)
         {
-            var frame = At(i);
-            if ((frame.Kind & mask) != 0)
-            {
-                replay.Add(frame);
-            }
+            return [];
         }
 
-        return new ReplayPlan(startId, [.. replay], reason, lost) { GapThrough = gap ? Floor : 0 };
+        var copy = new GraphEventFrame[length];
+        var start = (_next - _count + first + _frames.Length) % _frames.Length;
+        var head = Math.Min(length, _frames.Length - start);
+        Array.Copy(_frames, start, copy, 0, head);
+        Array.Copy(_frames, 0, copy, head, length - head);
+        return copy;
     }
 
     /// <summary>The frame at <paramref name="index"/> in age order, 0 being the oldest.</summary>

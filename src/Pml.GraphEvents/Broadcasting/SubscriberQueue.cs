@@ -22,6 +22,7 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
     private int _head;
     private int _count;
     private long _lost;
+    private long _droppedTotal;
     private bool _completed;
 
     private ManualResetValueTaskSourceCore<bool> _waiter;
@@ -37,6 +38,18 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
         // The pump must never run a subscriber's continuation inline: that continuation may write
         // to a socket, and every other subscriber would wait for it.
         _waiter.RunContinuationsAsynchronously = true;
+    }
+
+    /// <summary>Frames dropped by the drop-oldest policy since the queue was created.</summary>
+    public long DroppedTotal
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _droppedTotal;
+            }
+        }
     }
 
     /// <summary>Called by the pump only.</summary>
@@ -62,6 +75,7 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
                 _head = (_head + 1) % _items.Length;
                 _count--;
                 _lost++;
+                _droppedTotal++;
                 result = EnqueueResult.DroppedOldest;
             }
 

@@ -114,7 +114,6 @@ public sealed partial class GraphEventStreamClient
                         await using (stream.ConfigureAwait(false))
                         {
                             using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                            idle.CancelAfter(_options.IdleTimeout);
                             var parser = SseParser.Create(stream, ParseItem);
                             var items = parser.EnumerateAsync(idle.Token).GetAsyncEnumerator(idle.Token);
                             await using (items.ConfigureAwait(false))
@@ -124,7 +123,11 @@ public sealed partial class GraphEventStreamClient
                                     bool moved;
                                     try
                                     {
+                                        // The idle timer runs only while waiting for the server:
+                                        // time the caller spends on an event is not silence.
+                                        idle.CancelAfter(_options.IdleTimeout);
                                         moved = await items.MoveNextAsync().ConfigureAwait(false);
+                                        idle.CancelAfter(Timeout.InfiniteTimeSpan);
                                     }
                                     catch (Exception ex) when (IsTransient(ex, cancellationToken))
                                     {
@@ -138,7 +141,6 @@ public sealed partial class GraphEventStreamClient
                                         break;
                                     }
 
-                                    idle.CancelAfter(_options.IdleTimeout);
                                     if (parser.ReconnectionInterval > TimeSpan.Zero && parser.ReconnectionInterval != Timeout.InfiniteTimeSpan)
                                     {
                                         serverRetry = parser.ReconnectionInterval;
@@ -169,7 +171,11 @@ public sealed partial class GraphEventStreamClient
             }
 
             failedAttempts = received ? 0 : failedAttempts + 1;
-            var delay = retryAfter ?? Backoff(serverRetry ?? _options.ReconnectDelay, failedAttempts);
+            // Retry-After is a minimum; up to 20 % more spreads the clients a 503 turned away, so they
+            // do not all come back in the same instant.
+            var delay = retryAfter is { } minimum
+                ? minimum * (1 + (Random.Shared.NextDouble() * 0.2))
+                : Backoff(serverRetry ?? _options.ReconnectDelay, failedAttempts);
             LogReconnecting(StreamUri, (long)delay.TotalMilliseconds);
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
         }

@@ -55,7 +55,7 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
         ArgumentNullException.ThrowIfNull(execution);
         var toolOfTask = MapTasks(execution);
 
-        await _writer.WaitAsync(cancellationToken);
+        await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var plan = new ExecutionPlan(this);
@@ -79,7 +79,7 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
             if (plan.HasChanges)
             {
                 // Stored first: if the store fails, nothing below runs and the graph is as it was.
-                await _store.SaveChangesAsync(plan.ToChanges(execution.Id), cancellationToken);
+                await _store.SaveChangesAsync(plan.ToChanges(execution.Id), cancellationToken).ConfigureAwait(false);
                 Apply(plan);
                 Publish(Compute());
             }
@@ -92,7 +92,7 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
                 GraphEvent edgeEvent = observation.Created
                     ? new EdgeCreatedEvent(plan.ToolId(observation.From), plan.ToolId(observation.To), observation.NewConfidence, now)
                     : new EdgeUpdatedEvent(plan.ToolId(observation.From), plan.ToolId(observation.To), observation.OldConfidence, observation.NewConfidence, observation.ObservedCount, now);
-                await _publisher.PublishAsync(edgeEvent, CancellationToken.None);
+                await _publisher.PublishAsync(edgeEvent, CancellationToken.None).ConfigureAwait(false);
             }
 
             var toolIds = new string[execution.Tasks.Count];
@@ -101,8 +101,8 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
                 toolIds[t] = execution.Tasks[t].Tool;
             }
 
-            await _publisher.PublishAsync(new WorkflowExecutedEvent(execution.Id, toolIds, execution.Success, execution.ExecutionTimeMs, now), CancellationToken.None);
-            await _publisher.PublishAsync(MetricsEvent(snapshot.Metrics, now), CancellationToken.None);
+            await _publisher.PublishAsync(new WorkflowExecutedEvent(execution.Id, toolIds, execution.Success, execution.ExecutionTimeMs, now), CancellationToken.None).ConfigureAwait(false);
+            await _publisher.PublishAsync(MetricsEvent(snapshot.Metrics, now), CancellationToken.None).ConfigureAwait(false);
             return snapshot;
         }
         finally
@@ -113,11 +113,11 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
 
     public async ValueTask<ToolGraphSnapshot> SyncAsync(CancellationToken cancellationToken = default)
     {
-        await _writer.WaitAsync(cancellationToken);
+        await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var started = _timeProvider.GetTimestamp();
-            var contents = await _store.LoadAsync(cancellationToken);
+            var contents = await _store.LoadAsync(cancellationToken).ConfigureAwait(false);
 
             var nodeIndex = new Dictionary<string, int>(contents.Tools.Count, StringComparer.Ordinal);
             var nodes = ImmutableArray.CreateBuilder<ToolNode>(contents.Tools.Count);
@@ -166,7 +166,7 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
             var duration = _timeProvider.GetElapsedTime(started).TotalMilliseconds;
             await _publisher.PublishAsync(
                 new GraphSyncedEvent(snapshot.Metrics.NodeCount, snapshot.Metrics.EdgeCount, duration, _timeProvider.GetUtcNow()),
-                CancellationToken.None);
+                CancellationToken.None).ConfigureAwait(false);
             return snapshot;
         }
         finally
@@ -184,7 +184,7 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
             ArgumentNullException.ThrowIfNull(tool, nameof(tools));
         }
 
-        await _writer.WaitAsync(cancellationToken);
+        await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (given.Length == 0)
@@ -192,7 +192,7 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
                 return _snapshot;
             }
 
-            await _store.SaveChangesAsync(new ToolGraphChanges(null, given, []), cancellationToken);
+            await _store.SaveChangesAsync(new ToolGraphChanges(null, given, []), cancellationToken).ConfigureAwait(false);
 
             var nodes = _nodes.ToBuilder();
             var nodeIndex = new Dictionary<string, int>(_nodeIndex, StringComparer.Ordinal);
@@ -217,7 +217,7 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
             var snapshot = Publish(added ? Compute() : _snapshot.MetricsResult);
             if (added)
             {
-                await _publisher.PublishAsync(MetricsEvent(snapshot.Metrics, _timeProvider.GetUtcNow()), CancellationToken.None);
+                await _publisher.PublishAsync(MetricsEvent(snapshot.Metrics, _timeProvider.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
             }
 
             return snapshot;

@@ -45,7 +45,7 @@ public static class GraphEventStreamWriter
     {
         ArgumentNullException.ThrowIfNull(subscription);
         ArgumentNullException.ThrowIfNull(output);
-        options = Validated(options);
+        options = Validated(options, subscription);
         return WriteCoreAsync(subscription, output, options, cancellationToken);
     }
 
@@ -68,7 +68,7 @@ public static class GraphEventStreamWriter
     {
         ArgumentNullException.ThrowIfNull(subscription);
         ArgumentNullException.ThrowIfNull(output);
-        options = Validated(options);
+        options = Validated(options, subscription);
         var writer = PipeWriter.Create(output, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true));
         var result = await WriteCoreAsync(subscription, writer, options, cancellationToken).ConfigureAwait(false);
 
@@ -78,12 +78,15 @@ public static class GraphEventStreamWriter
         return result;
     }
 
-    private static GraphEventStreamWriterOptions Validated(GraphEventStreamWriterOptions? options)
+    private static GraphEventStreamWriterOptions Validated(GraphEventStreamWriterOptions? options, GraphEventSubscription subscription)
     {
         options ??= DefaultOptions;
         var failures = options.Validate();
         if (failures.Count > 0)
         {
+            // As documented: the subscription is disposed whatever ends the call, so a caller's
+            // mistake does not leave it in the broadcast until it lags.
+            subscription.Dispose();
             throw new ArgumentException(string.Join(" ", failures), nameof(options));
         }
 
@@ -119,7 +122,7 @@ public static class GraphEventStreamWriter
         long bytesWritten = 0;
         try
         {
-            long pendingBytes = WriteRetry(output, options.RetryInterval);
+            long pendingBytes = SseFrameEncoder.WriteRetry(output, options.RetryInterval);
             var pendingFrames = 0;
             while (true)
             {
@@ -198,11 +201,6 @@ public static class GraphEventStreamWriter
         return new GraphEventStreamResult(reason, subscription.EndReason, framesWritten, bytesWritten);
     }
 
-    private static int WriteRetry(PipeWriter output, TimeSpan retryInterval)
-    {
-        SseFrameEncoder.WriteRetry(output, retryInterval);
-        return "retry: \n".Length + ((long)retryInterval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture).Length;
-    }
 
     private static void RecordLatency(GraphEventsMetrics metrics, TimeProvider clock, ReadOnlySpan<long> stamps, long streamStart)
     {

@@ -58,8 +58,8 @@ internal sealed class SseFrameEncoder
         return _buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>Writes a <c>retry:</c> line that tells EventSource how long to wait before reconnecting.</summary>
-    public static void WriteRetry(IBufferWriter<byte> output, TimeSpan delay)
+    /// <summary>Writes a <c>retry:</c> line that tells EventSource how long to wait before reconnecting; returns its length in bytes.</summary>
+    public static int WriteRetry(IBufferWriter<byte> output, TimeSpan delay)
     {
         ArgumentNullException.ThrowIfNull(output);
         Span<byte> span = output.GetSpan(32);
@@ -67,6 +67,7 @@ internal sealed class SseFrameEncoder
         Utf8Formatter.TryFormat((long)delay.TotalMilliseconds, span[7..], out var digits);
         span[7 + digits] = (byte)'\n';
         output.Advance(8 + digits);
+        return 8 + digits;
     }
 
     /// <summary>

@@ -29,6 +29,19 @@ public sealed class SlowSubscriberTests
     }
 
     [Fact]
+    public async Task Several_stalled_subscribers_are_all_ended_and_the_rest_keep_everything()
+    {
+        await using var broadcaster = GraphEventBroadcaster.Create(new GraphEventsOptions { SubscriberBufferCapacity = Capacity, MaxSubscribers = 200 });
+        var stalled = Enumerable.Range(0, 5).Select(_ => broadcaster.Subscribe().Subscription!).ToList();
+        var healthy = await PublishWithHealthyReadersAsync(broadcaster, 99);
+
+        AssertEveryEvent(healthy);
+        Assert.All(stalled, s => Assert.Equal(SubscriptionEndReason.Lagging, s.EndReason));
+        Assert.Equal(5, broadcaster.GetStatistics().SubscribersEvicted);
+        Assert.Equal(0, broadcaster.SubscriberCount);
+    }
+
+    [Fact]
     public async Task Drop_oldest_policy_keeps_the_newest_frames_and_reports_the_exact_loss()
     {
         await using var broadcaster = GraphEventBroadcaster.Create(new GraphEventsOptions

@@ -139,6 +139,10 @@ public sealed class GraphEventStreamWriterTests
 
         var error = await Assert.ThrowsAsync<ArgumentException>(() => subscription.WriteToAsync(new Pipe().Writer, options, TestContext.Current.CancellationToken));
         Assert.Contains(option, error.Message, StringComparison.Ordinal);
+
+        // As documented, the subscription is disposed whatever ends the call.
+        Assert.Equal(SubscriptionEndReason.Disposed, subscription.EndReason);
+        Assert.Equal(0, broadcaster.SubscriberCount);
     }
 
     private static async Task<string> ReadUntilAsync(PipeReader reader, string terminator)

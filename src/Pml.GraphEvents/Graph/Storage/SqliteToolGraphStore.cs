@@ -20,7 +20,7 @@ namespace Pml.GraphEvents;
 public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, IDisposable
 {
     /// <summary>The schema version this store writes and reads (<c>PRAGMA user_version</c>).</summary>
-    public const int SchemaVersion = 1;
+    public static int SchemaVersion => 1;
 
     private const string CreateSchemaSql = """
         CREATE TABLE tool (
@@ -65,7 +65,7 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, ID
     /// <inheritdoc/>
     public async ValueTask<ToolGraphStoreContents> LoadAsync(CancellationToken cancellationToken = default)
     {
-        await _gate.WaitAsync(cancellationToken);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var connection = Open();
@@ -114,7 +114,7 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, ID
     public async ValueTask SaveChangesAsync(ToolGraphChanges changes, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(changes);
-        await _gate.WaitAsync(cancellationToken);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var connection = Open();

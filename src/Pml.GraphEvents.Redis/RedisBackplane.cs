@@ -240,7 +240,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
                     // same sequences and the script appends each event at most once.
                     args.Add(++_nextSequence);
                     args.Add(graphEvent.EventType);
-                    args.Add(GraphEventSerializer.SerializeData(graphEvent));
+                    args.Add(GraphEventJson.SerializeToUtf8Bytes(graphEvent));
                     count++;
                 }
 
@@ -453,7 +453,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
 
         try
         {
-            graphEvent = GraphEventSerializer.DeserializeData(type, data);
+            graphEvent = GraphEventJson.DeserializeBroadcast(type, data);
         }
         catch (Exception ex) when (ex is System.Text.Json.JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
         {

@@ -26,6 +26,10 @@ internal sealed class GraphEventsMetrics
 
     // Copy-on-write, like the broadcaster's subscriber list: collection callbacks read a snapshot.
     private Broadcaster[] _broadcasters = [];
+
+    // What disposed broadcasters counted, so that the cumulative counters never go down (an
+    // exporter would read a decrease as a reset). Their subscriber count is not kept: it is a gauge.
+    private GraphEventBroadcasterStatistics _retired;
     private long _writeTimeouts;
 
     public GraphEventsMetrics(IMeterFactory meterFactory)
@@ -67,16 +71,33 @@ internal sealed class GraphEventsMetrics
 
     public void Detach(Broadcaster broadcaster)
     {
+        var last = broadcaster.GetStatistics();
         lock (_gate)
         {
             Volatile.Write(ref _broadcasters, [.. _broadcasters.Where(b => b != broadcaster)]);
+            _retired = _retired with
+            {
+                EventsPublished = _retired.EventsPublished + last.EventsPublished,
+                FramesDelivered = _retired.FramesDelivered + last.FramesDelivered,
+                SubscribersEvicted = _retired.SubscribersEvicted + last.SubscribersEvicted,
+                FramesDropped = _retired.FramesDropped + last.FramesDropped,
+                SubscribesRefused = _retired.SubscribesRefused + last.SubscribesRefused,
+                PublishesRejected = _retired.PublishesRejected + last.PublishesRejected,
+            };
         }
     }
 
     private long Sum(Func<GraphEventBroadcasterStatistics, long> select)
     {
-        long total = 0;
-        foreach (var broadcaster in Volatile.Read(ref _broadcasters))
+        long total;
+        Broadcaster[] live;
+        lock (_gate)
+        {
+            total = select(_retired);
+            live = _broadcasters;
+        }
+
+        foreach (var broadcaster in live)
         {
             total += select(broadcaster.GetStatistics());
         }

@@ -43,7 +43,10 @@ public static class GraphEventJson
     /// <summary>Writes an event's <c>data</c> JSON: one line, snake_case, exactly as it goes on the wire.</summary>
     /// <param name="graphEvent">The event.</param>
     /// <returns>The JSON text.</returns>
-    public static string Serialize(GraphEvent graphEvent)
+    public static string Serialize(GraphEvent graphEvent) => System.Text.Encoding.UTF8.GetString(SerializeToUtf8Bytes(graphEvent));
+
+    /// <summary>The event's data JSON as UTF-8, exactly as a frame's <c>data:</c> line carries it (what a backplane stores).</summary>
+    internal static byte[] SerializeToUtf8Bytes(GraphEvent graphEvent)
     {
         ArgumentNullException.ThrowIfNull(graphEvent);
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
@@ -52,8 +55,18 @@ public static class GraphEventJson
             graphEvent.WriteData(writer);
         }
 
-        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        return buffer.WrittenSpan.ToArray();
     }
+
+    /// <summary>
+    /// Like <see cref="Deserialize(string, ReadOnlySpan{byte})"/>, but only for events that are
+    /// broadcast: <see langword="null"/> for a type addressed to one subscriber (<c>connected</c>,
+    /// <c>events_lost</c>) or a heartbeat, which a backplane never carries.
+    /// </summary>
+    internal static GraphEvent? DeserializeBroadcast(string eventType, ReadOnlySpan<byte> utf8Json) =>
+        GraphEventTypes.IsKnown(eventType) && (GraphEventTypes.KindOf(eventType) & GraphEventKind.Filterable) != 0
+            ? Deserialize(eventType, utf8Json)
+            : null;
 
     // A switch on the fixed names rather than a dictionary: the set is closed and small, and each
     // arm keeps the source-generated metadata strongly typed (no reflection, trimming-safe).

@@ -66,5 +66,12 @@ public sealed class GraphEventsMetricsTests
 
         subscription.Dispose();
         await writing;
+
+        // Counters are cumulative: disposing the broadcaster must not take its counts back.
+        await broadcaster.DisposeAsync();
+        listener.RecordObservableInstruments();
+        Assert.Equal(5, longs["pml.graph_events.events.published"]);
+        Assert.Equal(1, longs["pml.graph_events.connections.refused"]);
+        Assert.Equal(0, longs["pml.graph_events.subscribers"]);
     }
 }

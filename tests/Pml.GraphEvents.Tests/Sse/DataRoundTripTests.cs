@@ -10,8 +10,8 @@ public sealed class DataRoundTripTests
     {
         foreach (var graphEvent in SampleEvents.All())
         {
-            var json = GraphEventSerializer.SerializeData(graphEvent);
-            var read = GraphEventSerializer.DeserializeData(graphEvent.EventType, json);
+            var json = GraphEventJson.SerializeToUtf8Bytes(graphEvent);
+            var read = GraphEventJson.DeserializeBroadcast(graphEvent.EventType, json);
             if (graphEvent.Kind is GraphEventKind.Connected or GraphEventKind.Heartbeat or GraphEventKind.EventsLost)
             {
                 Assert.Null(read);
@@ -26,5 +26,5 @@ public sealed class DataRoundTripTests
 
     [Fact]
     public void An_unknown_type_reads_as_nothing() =>
-        Assert.Null(GraphEventSerializer.DeserializeData("bogus", "{}"u8));
+        Assert.Null(GraphEventJson.DeserializeBroadcast("bogus", "{}"u8));
 }

@@ -32,8 +32,11 @@ public sealed class PersistenceTests
         Assert.Equal(2, edge.ObservedCount);
         Assert.Equal(0.55, edge.Confidence, 10);
 
-        // Loading it was announced: the replay window starts with graph_synced.
-        using (var subscription = second.Services.GetRequiredService<IGraphEventBroadcaster>().Subscribe(new GraphEventSubscribeOptions { LastEventId = 0 }).Subscription!)
+        // Loading it was announced: the replay window starts with graph_synced. This run's ids start
+        // above the first run's, so "from the start" is the run's own start.
+        var runStart = second.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<GraphEventsOptions>>().Value.EventIdStart;
+        Assert.True(runStart > 0);
+        using (var subscription = second.Services.GetRequiredService<IGraphEventBroadcaster>().Subscribe(new GraphEventSubscribeOptions { LastEventId = runStart }).Subscription!)
         {
             GraphSyncedEvent? synced = null;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);

@@ -31,6 +31,7 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
     // swap in a new array, so subscription changes cost O(N) once instead of a lock per frame.
     private GraphEventSubscription[] _subscribers = [];
     private long _lastId;
+    private readonly long _idStart;
     private int _disposed;
 
     private long _eventsPublished;
@@ -48,7 +49,9 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
         _dropOldest = options.SlowSubscriberPolicy == SlowSubscriberPolicy.DropOldest;
         _timeProvider = timeProvider;
         _startTimestamp = timeProvider.GetTimestamp();
-        _ring = new ReplayRing(options.ReplayCapacity);
+        _ring = new ReplayRing(options.ReplayCapacity) { Floor = options.EventIdStart, RunStart = options.EventIdStart };
+        _lastId = options.EventIdStart;
+        _idStart = options.EventIdStart;
         _ingress = Channel.CreateBounded<IngressItem>(new BoundedChannelOptions(options.IngressCapacity)
         {
             SingleReader = true,
@@ -120,8 +123,11 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
     {
         lock (_gate)
         {
-            if (Volatile.Read(ref _lastId) == 0)
+            if (Volatile.Read(ref _lastId) == _idStart)
             {
+                // The backplane's ids are unique across runs already: its log, not a run start,
+                // decides what a resume from an older id gets.
+                _ring.RunStart = 0;
                 _ring.Floor = afterId;
                 Volatile.Write(ref _lastId, afterId);
             }

@@ -29,6 +29,16 @@ public sealed class GraphEventsOptions
     /// <summary>How often every subscriber gets a <c>heartbeat</c>. More than zero and at most one day; default 30 seconds.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The first event gets id <c>EventIdStart + 1</c>; default 0. A <c>Last-Event-ID</c> below it
+    /// was issued before this broadcaster existed (an earlier run of the process): such a client
+    /// gets <see cref="EventsLostEvent"/> (<see cref="EventsLostReasons.UnknownLastEventId"/>) instead
+    /// of a resume from unrelated events. A host that restarts should start each run above the
+    /// last id of the one before, for example at the start time in milliseconds × 1,000 (what the
+    /// ready-to-run server does). Ignored with a backplane, whose ids are already unique. At least 0.
+    /// </summary>
+    public long EventIdStart { get; set; }
+
     /// <summary>What happens to a subscriber whose buffer is full. Default <see cref="SlowSubscriberPolicy.Disconnect"/>.</summary>
     public SlowSubscriberPolicy SlowSubscriberPolicy { get; set; } = SlowSubscriberPolicy.Disconnect;
 
@@ -40,6 +50,11 @@ public sealed class GraphEventsOptions
         CheckRange(failures, nameof(IngressCapacity), IngressCapacity, 1, 10_000_000);
         CheckRange(failures, nameof(SubscriberBufferCapacity), SubscriberBufferCapacity, 1, 1_000_000);
         CheckRange(failures, nameof(ReplayCapacity), ReplayCapacity, 1, 1_000_000);
+        if (EventIdStart < 0)
+        {
+            failures.Add($"{SectionName}:{nameof(EventIdStart)} must be at least 0 (was {EventIdStart:N0}).");
+        }
+
         if (HeartbeatInterval <= TimeSpan.Zero || HeartbeatInterval > TimeSpan.FromDays(1))
         {
             failures.Add($"{SectionName}:{nameof(HeartbeatInterval)} must be more than zero and at most one day (was {HeartbeatInterval}).");

@@ -21,6 +21,9 @@ internal sealed class ReplayRing
     /// </summary>
     public long Floor { get; set; }
 
+    /// <summary>Ids up to this one were issued before this broadcaster existed (see <see cref="GraphEventsOptions.EventIdStart"/>).</summary>
+    public long RunStart { get; set; }
+
     public void Add(GraphEventFrame frame)
     {
         if (_count == _frames.Length)
@@ -48,7 +51,7 @@ internal sealed class ReplayRing
             return new ReplayPlan(newestId, [], null, null);
         }
 
-        if (last > newestId || last < 0)
+        if (last > newestId || last < 0 || (last < RunStart && backplane is null))
         {
             // Behind a backplane, another host may have delivered an id this host has not read yet
             // (a client that moved): start there and skip what it already has as it arrives.
@@ -57,7 +60,8 @@ internal sealed class ReplayRing
                 return new ReplayPlan(last, [], null, null) { SkipThrough = last };
             }
 
-            // An id this stream never issued: typically the server restarted and ids began again.
+            // An id this broadcaster never issued: from an earlier run (below EventIdStart), or
+            // from a run whose ids began again at the same start.
             return new ReplayPlan(newestId, [], EventsLostReasons.UnknownLastEventId, null);
         }
 

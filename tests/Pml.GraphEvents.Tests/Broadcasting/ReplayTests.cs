@@ -53,6 +53,29 @@ public sealed class ReplayTests
     }
 
     [Fact]
+    public async Task Ids_start_after_EventIdStart_and_an_id_from_before_it_is_reported_as_unknown()
+    {
+        // A second run of a process, started above the first run's ids.
+        await using var broadcaster = GraphEventBroadcaster.Create(new GraphEventsOptions { EventIdStart = 5_000 });
+        await PublishAndSettleAsync(broadcaster, 3);
+        Assert.Equal(5_003, broadcaster.GetStatistics().LastEventId);
+
+        // A client of the first run, whose id this run also reached... would have resumed silently
+        // from unrelated events if ids began again at 1; it is told instead.
+        using var fromEarlierRun = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 2 }).Subscription!;
+        var frames = await fromEarlierRun.ReadAsync(2);
+        Assert.Equal(5_003, frames[0].Id);
+        Assert.Equal(EventsLostReasons.UnknownLastEventId, Assert.IsType<EventsLostEvent>(frames[1].Event).Reason);
+        Assert.False(fromEarlierRun.TryRead(out _));
+
+        // A client of this run resumes as usual, from the run's start included.
+        using var fromThisRun = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 5_000 }).Subscription!;
+        var resumed = await fromThisRun.ReadAsync(4);
+        Assert.Equal(5_000, resumed[0].Id);
+        Assert.Equal([5_001L, 5_002, 5_003], resumed.Skip(1).Select(f => f.Id!.Value));
+    }
+
+    [Fact]
     public async Task Resume_at_the_newest_id_replays_nothing_and_the_filter_applies_to_replay()
     {
         await using var broadcaster = GraphEventBroadcaster.Create();

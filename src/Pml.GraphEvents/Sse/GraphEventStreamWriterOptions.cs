@@ -41,9 +41,10 @@ public sealed class GraphEventStreamWriterOptions
 
     private static void CheckDuration(List<string> failures, string name, TimeSpan value)
     {
-        if (value <= TimeSpan.Zero || value > TimeSpan.FromHours(1))
+        // Whole milliseconds: retry: is written in milliseconds, and 0 would mean "reconnect at once".
+        if (value < TimeSpan.FromMilliseconds(1) || value > TimeSpan.FromHours(1))
         {
-            failures.Add($"{name} must be more than zero and at most one hour (was {value}).");
+            failures.Add($"{name} must be at least 1 ms and at most one hour (was {value}).");
         }
     }
 }

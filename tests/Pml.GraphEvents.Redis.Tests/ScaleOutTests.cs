@@ -7,6 +7,19 @@ public sealed class ScaleOutTests
 {
     private static string NewStreamKey() => $"test:{Guid.NewGuid():N}";
 
+    /// <summary>Publishes e0…e9 on <paramref name="host"/> and returns them as a client there read them (that client then leaves).</summary>
+    private static async Task<List<System.Net.ServerSentEvents.SseItem<string>>> PublishTenOnAsync(ScaleOutHost host)
+    {
+        await using var client = await host.OpenAsync();
+        await client.ReadAsync();
+        for (var i = 0; i < 10; i++)
+        {
+            await host.Broadcaster.PublishAsync(Events.Edge($"e{i}"), TestContext.Current.CancellationToken);
+        }
+
+        return await client.ReadAsync(10);
+    }
+
     [Fact]
     public async Task A_client_on_B_receives_the_events_published_on_A_in_the_same_order_under_the_same_ids()
     {
@@ -48,18 +61,7 @@ public sealed class ScaleOutTests
         var key = NewStreamKey();
         await using var a = await ScaleOutHost.StartAsync(redis, key);
         await using var b = await ScaleOutHost.StartAsync(redis, key);
-        long lastId;
-        await using (var onA = await a.OpenAsync())
-        {
-            await onA.ReadAsync();
-            for (var i = 0; i < 10; i++)
-            {
-                await a.Broadcaster.PublishAsync(Events.Edge($"e{i}"), TestContext.Current.CancellationToken);
-            }
-
-            var first = await onA.ReadAsync(10);
-            lastId = Events.Id(first[^1]);
-        }
+        var lastId = Events.Id((await PublishTenOnAsync(a))[^1]);
 
         for (var i = 10; i < 20; i++)
         {
@@ -83,17 +85,7 @@ public sealed class ScaleOutTests
         await using var redis = await RedisServer.StartNewAsync();
         var key = NewStreamKey();
         await using var a = await ScaleOutHost.StartAsync(redis, key);
-        long fifth;
-        await using (var onA = await a.OpenAsync())
-        {
-            await onA.ReadAsync();
-            for (var i = 0; i < 10; i++)
-            {
-                await a.Broadcaster.PublishAsync(Events.Edge($"e{i}"), TestContext.Current.CancellationToken);
-            }
-
-            fifth = Events.Id((await onA.ReadAsync(10))[4]);
-        }
+        var fifth = Events.Id((await PublishTenOnAsync(a))[4]);
 
         // B starts after the ten events: its ring has none of them, the stream has them all.
         await using var b = await ScaleOutHost.StartAsync(redis, key);
@@ -112,17 +104,7 @@ public sealed class ScaleOutTests
         await using var redis = await RedisServer.StartNewAsync();
         var key = NewStreamKey();
         await using var a = await ScaleOutHost.StartAsync(redis, key);
-        long first;
-        await using (var onA = await a.OpenAsync())
-        {
-            await onA.ReadAsync();
-            for (var i = 0; i < 10; i++)
-            {
-                await a.Broadcaster.PublishAsync(Events.Edge($"e{i}"), TestContext.Current.CancellationToken);
-            }
-
-            first = Events.Id((await onA.ReadAsync(10))[0]);
-        }
+        var first = Events.Id((await PublishTenOnAsync(a))[0]);
 
         // Trim exactly (the backplane trims with MAXLEN ~, which keeps whole nodes).
         await using (var admin = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString))

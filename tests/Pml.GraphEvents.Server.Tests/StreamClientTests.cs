@@ -48,18 +48,11 @@ public sealed class StreamClientTests
         using var http = new HttpClient();
         var client = new GraphEventStreamClient(http, new Uri(first.BaseAddress, "events/stream"), Fast);
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(Token);
-        var received = Channel.CreateUnbounded<GraphEvent>();
-        var reader = Task.Run(async () =>
-        {
-            await foreach (var e in client.ReadAllAsync(reading.Token))
-            {
-                received.Writer.TryWrite(e);
-            }
-        }, Token);
-        await WaitForAsync(received.Reader, e => e is ConnectedEvent);
+        var (received, reader) = StartReading(client, reading.Token);
+        await WaitForAsync(received, e => e is ConnectedEvent);
 
         await Post(first, """{"execution_id":"before","tool_ids":["git:status","git:commit"]}""");
-        await WaitForAsync(received.Reader, e => e is WorkflowExecutedEvent { WorkflowId: "before" });
+        await WaitForAsync(received, e => e is WorkflowExecutedEvent { WorkflowId: "before" });
         await first.StopAsync();
 
         for (var i = 0; i < 20; i++)
@@ -69,7 +62,7 @@ public sealed class StreamClientTests
 
         await using var second = await RunningServer.StartAsync(database.Path, port, Settings, Share);
         await Post(second, """{"execution_id":"after","tool_ids":["git:diff","git:commit"]}""");
-        var afterRestart = await WaitForAsync(received.Reader, e => e is WorkflowExecutedEvent { WorkflowId: "after" });
+        var afterRestart = await WaitForAsync(received, e => e is WorkflowExecutedEvent { WorkflowId: "after" });
         await reading.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => reader);
 
@@ -88,29 +81,23 @@ public sealed class StreamClientTests
         using var http = new HttpClient();
         var client = new GraphEventStreamClient(http, new Uri(first.BaseAddress, "events/stream"), Fast);
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(Token);
-        var received = Channel.CreateUnbounded<GraphEvent>();
-        var reader = Task.Run(async () =>
-        {
-            await foreach (var e in client.ReadAllAsync(reading.Token))
-            {
-                received.Writer.TryWrite(e);
-            }
-        }, Token);
-        await WaitForAsync(received.Reader, e => e is ConnectedEvent);
+        var (received, reader) = StartReading(client, reading.Token);
+        await WaitForAsync(received, e => e is ConnectedEvent);
 
         for (var i = 0; i < 5; i++)
         {
             await Post(first, $$"""{"execution_id":"before-{{i}}","tool_ids":["git:status","git:commit"]}""");
         }
 
-        await WaitForAsync(received.Reader, e => e is WorkflowExecutedEvent { WorkflowId: "before-4" });
+        await WaitForAsync(received, e => e is WorkflowExecutedEvent { WorkflowId: "before-4" });
         await first.StopAsync();
 
-        // A new process: a new broadcaster whose ids start over, and whose replay window is empty.
+        // A new process: a new broadcaster whose ids start above the first run's, and whose replay
+        // window is empty.
         await using var second = await RunningServer.StartAsync(database.Path, port, Settings);
-        var resumed = await WaitForAsync(received.Reader, e => e is EventsLostEvent);
+        var resumed = await WaitForAsync(received, e => e is EventsLostEvent);
         await Post(second, """{"execution_id":"after","tool_ids":["git:diff","git:commit"]}""");
-        await WaitForAsync(received.Reader, e => e is WorkflowExecutedEvent { WorkflowId: "after" });
+        await WaitForAsync(received, e => e is WorkflowExecutedEvent { WorkflowId: "after" });
         await reading.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => reader);
 
@@ -170,5 +157,19 @@ public sealed class StreamClientTests
         }
 
         throw new InvalidOperationException("The channel ended.");
+    }
+
+    /// <summary>Reads the client's events into a channel in the background, until <paramref name="token"/> fires.</summary>
+    private static (ChannelReader<GraphEvent> Received, Task Reader) StartReading(GraphEventStreamClient client, CancellationToken token)
+    {
+        var received = Channel.CreateUnbounded<GraphEvent>();
+        var reader = Task.Run(async () =>
+        {
+            await foreach (var e in client.ReadAllAsync(token))
+            {
+                received.Writer.TryWrite(e);
+            }
+        }, Token);
+        return (received.Reader, reader);
     }
 }

@@ -113,8 +113,8 @@ public sealed class DeliveryTests
     [Fact]
     public async Task TryPublish_reports_a_full_ingress_without_waiting()
     {
-        // A pump that cannot run (no thread to spare is not something a test can arrange), so
-        // fill the ingress faster than one pump drains it and expect refusals to be counted.
+        // A one-slot ingress filled in a tight loop: the pump cannot drain every slot before the next
+        // TryPublish, so some are refused at once (never waited for) and every refusal is counted.
         await using var broadcaster = GraphEventBroadcaster.Create(new GraphEventsOptions { IngressCapacity = 1 });
         var refused = 0;
         for (var i = 0; i < 100_000 && refused == 0; i++)

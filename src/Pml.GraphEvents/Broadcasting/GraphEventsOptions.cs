@@ -39,6 +39,14 @@ public sealed class GraphEventsOptions
     /// </summary>
     public long EventIdStart { get; set; }
 
+    /// <summary>
+    /// The largest encoded SSE frame of one event, in bytes (JSON escaping can make a frame up to
+    /// six times its text). A larger event is refused at publish with an <see cref="ArgumentException"/>
+    /// naming its size, so that no single event can pin unbounded memory in every buffer.
+    /// 1,024 to 67,108,864; default 1,048,576 (1 MiB).
+    /// </summary>
+    public int MaxEventBytes { get; set; } = 1024 * 1024;
+
     /// <summary>What happens to a subscriber whose buffer is full. Default <see cref="SlowSubscriberPolicy.Disconnect"/>.</summary>
     public SlowSubscriberPolicy SlowSubscriberPolicy { get; set; } = SlowSubscriberPolicy.Disconnect;
 
@@ -50,6 +58,7 @@ public sealed class GraphEventsOptions
         CheckRange(failures, nameof(IngressCapacity), IngressCapacity, 1, 10_000_000);
         CheckRange(failures, nameof(SubscriberBufferCapacity), SubscriberBufferCapacity, 1, 1_000_000);
         CheckRange(failures, nameof(ReplayCapacity), ReplayCapacity, 1, 1_000_000);
+        CheckRange(failures, nameof(MaxEventBytes), MaxEventBytes, 1024, 64 * 1024 * 1024);
         if (EventIdStart < 0)
         {
             failures.Add($"{SectionName}:{nameof(EventIdStart)} must be at least 0 (was {EventIdStart:N0}).");

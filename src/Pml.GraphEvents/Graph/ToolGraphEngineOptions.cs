@@ -28,6 +28,15 @@ public sealed class ToolGraphEngineOptions
     /// </summary>
     public string? SqliteDatabasePath { get; set; }
 
+    /// <summary>
+    /// The most edge observations (edge events) one execution may make, after a task's repeated
+    /// dependencies are counted once. An execution over it is refused before anything is learned,
+    /// so that one request cannot emit an unbounded burst of events. Keep it below the
+    /// subscriber buffer capacity so one execution's burst never evicts a reader that keeps up.
+    /// 1 to 100,000; default 1,000.
+    /// </summary>
+    public int MaxEdgesPerExecution { get; set; } = 1_000;
+
     /// <summary>Every problem with these options, each naming the option; empty when they are valid.</summary>
     internal List<string> Validate()
     {
@@ -35,6 +44,11 @@ public sealed class ToolGraphEngineOptions
         if (!(SyncConfidenceThreshold >= 0 && SyncConfidenceThreshold <= 1))
         {
             failures.Add($"{SectionName}:{nameof(SyncConfidenceThreshold)} must be between 0 and 1 (was {SyncConfidenceThreshold}).");
+        }
+
+        if (MaxEdgesPerExecution is < 1 or > 100_000)
+        {
+            failures.Add($"{SectionName}:{nameof(MaxEdgesPerExecution)} must be between 1 and 100,000 (was {MaxEdgesPerExecution:N0}).");
         }
 
         if (SqliteDatabasePath is not null && string.IsNullOrWhiteSpace(SqliteDatabasePath))

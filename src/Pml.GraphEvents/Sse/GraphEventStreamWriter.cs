@@ -110,11 +110,8 @@ public static class GraphEventStreamWriter
         var streamStart = clock.GetTimestamp();
         var stamps = metrics.LatencyEnabled ? ArrayPool<long>.Shared.Rent(MaxBatchFrames) : null;
 
-        // One source for the whole stream, armed around each flush only: a per-write timeout
-        // without a timer or a linked source per write. The caller's token is chained into it,
-        // so a single token serves both the flush and the wait for the next frame.
-        using var flushTimeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, options.TimeProvider ?? TimeProvider.System);
-        using var callerRegistration = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), flushTimeout);
+        // Armed around each flush only; its token also carries the caller's cancellation.
+        using var flushTimeout = new FlushTimeout(options.TimeProvider ?? TimeProvider.System, cancellationToken);
         var token = flushTimeout.Token;
 
         GraphEventStreamEndReason reason;
@@ -141,9 +138,9 @@ public static class GraphEventStreamWriter
 
                 if (pendingBytes > 0)
                 {
-                    flushTimeout.CancelAfter(writeTimeout);
+                    flushTimeout.Arm(writeTimeout);
                     var flushed = await output.FlushAsync(token).ConfigureAwait(false);
-                    flushTimeout.CancelAfter(Timeout.InfiniteTimeSpan);
+                    token = flushTimeout.Disarm();
                     if (flushed.IsCompleted || flushed.IsCanceled)
                     {
                         reason = flushed.IsCompleted ? GraphEventStreamEndReason.OutputClosed : GraphEventStreamEndReason.Cancelled;

@@ -28,6 +28,10 @@ public sealed class LoadTests
             ["GraphEvents:ReplayCapacity"] = Events.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
 
+        // The server's start-up events must be broadcast before the clients connect: broadcast
+        // between two connects, they would give the clients different first ids.
+        await server.BroadcastMarkerAsync();
+
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(token);
         var readers = new FrameIdReader[Clients];
         var reading = new Task[Clients];

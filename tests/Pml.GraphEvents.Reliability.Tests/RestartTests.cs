@@ -89,7 +89,7 @@ public sealed class RestartTests
         // Not LastEventId right away: the server publishes its own start-up events (graph_synced,
         // metrics_updated) before StartAsync returns, but the pump may broadcast them after it,
         // and then this test's ids would not start at the value read here.
-        var start = await BroadcastMarkerAsync(server);
+        var start = await server.BroadcastMarkerAsync();
         for (var i = 0; i < 300; i++)
         {
             await server.Broadcaster.PublishAsync(new EdgeCreatedEvent($"e:{i}", "x", 0.5, Timestamp), Token);
@@ -154,28 +154,6 @@ public sealed class RestartTests
             Assert.Equal(EventsLostReasons.UnknownLastEventId, lost.Reason);
             Assert.Equal([.. Enumerable.Range(0, 50).Select(i => $"before:{i}"), "after"], reader.Edges);
         }
-    }
-
-    /// <summary>
-    /// Publishes a marker and returns its id once an in-process subscriber has received it. It
-    /// queues behind everything published before it, so by then all of that has been broadcast
-    /// and the next event published gets the marker's id + 1.
-    /// </summary>
-    private static async Task<long> BroadcastMarkerAsync(ReliabilityServer server)
-    {
-        using var subscription = server.Broadcaster.Subscribe().Subscription!;
-        await server.Broadcaster.PublishAsync(new EdgeCreatedEvent("marker", "x", 0.5, Timestamp), Token);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
-        timeout.CancelAfter(Eventually.Deadline);
-        await foreach (var frame in subscription.ReadAllAsync(timeout.Token))
-        {
-            if (frame.Event is EdgeCreatedEvent { FromToolId: "marker" })
-            {
-                return frame.Id!.Value;
-            }
-        }
-
-        throw new InvalidOperationException($"The subscription ended ({subscription.EndReason}) before the marker arrived.");
     }
 
     /// <summary>The library's own client, reconnecting with Last-Event-ID, read in the background.</summary>

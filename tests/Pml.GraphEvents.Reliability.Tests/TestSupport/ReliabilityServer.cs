@@ -90,6 +90,29 @@ internal sealed class ReliabilityServer : IAsyncDisposable
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
+    /// <summary>
+    /// Publishes a marker and returns its id once an in-process subscriber has received it. It
+    /// queues behind everything published before it (the server's own start-up events, which the
+    /// pump may broadcast after StartAsync returned), so by then all of that has been broadcast
+    /// and the next event published gets the marker's id + 1.
+    /// </summary>
+    public async Task<long> BroadcastMarkerAsync()
+    {
+        using var subscription = Broadcaster.Subscribe().Subscription!;
+        await Broadcaster.PublishAsync(new EdgeCreatedEvent("marker", "x", 0.5, DateTimeOffset.UnixEpoch), TestContext.Current.CancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(Eventually.Deadline);
+        await foreach (var frame in subscription.ReadAllAsync(timeout.Token))
+        {
+            if (frame.Event is EdgeCreatedEvent { FromToolId: "marker" })
+            {
+                return frame.Id!.Value;
+            }
+        }
+
+        throw new InvalidOperationException($"The subscription ended ({subscription.EndReason}) before the marker arrived.");
+    }
+
     public async Task StopAsync()
     {
         if (_stopped)

@@ -290,7 +290,10 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
         }
     }
 
-    private GraphMetricsResult Compute() => GraphMetricsCalculator.Compute(_nodes, _edges.AsSpan(0, _edgeCount), _seed);
+    // PageRank starts from the current snapshot's scores: one change moves them little, so it
+    // converges in a few iterations. After a sync the ordinals may mean other tools; that costs
+    // iterations, never precision.
+    private GraphMetricsResult Compute() => GraphMetricsCalculator.Compute(_nodes, _edges.AsSpan(0, _edgeCount), _seed, _snapshot.PageRankSpan);
 
     /// <summary>Makes the writer state, with <paramref name="metrics"/>, the current snapshot.</summary>
     private ToolGraphSnapshot Publish(GraphMetricsResult metrics)

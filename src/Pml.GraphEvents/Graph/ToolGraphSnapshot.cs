@@ -72,6 +72,9 @@ public sealed class ToolGraphSnapshot
 
     internal EdgeData[] EdgeArray => _edges;
 
+    /// <summary>The scores behind <see cref="PageRank"/>, without a copy: where the next snapshot's PageRank starts.</summary>
+    internal ReadOnlySpan<double> PageRankSpan => _pageRank;
+
     internal GraphMetricsResult MetricsResult => new() { Metrics = Metrics, PageRank = _pageRank, Community = _community };
 
     /// <summary>Whether the graph has a tool with this id.</summary>

@@ -136,6 +136,9 @@ public sealed class SqliteToolGraphStoreTests : IDisposable
             await engine.UpdateFromExecutionAsync(WorkflowExecution.Chain("in-flight", ["t0", "t1", "t2", "t3", "t4", "t5"]), Ct));
 
         Assert.Same(committed, engine.Snapshot);
+
+        // The crashed process is gone, and its lock with it.
+        store.Dispose();
         foreach (var reopenedPath in new[] { crashCopy, path })
         {
             using var reopened = new SqliteToolGraphStore(reopenedPath);
@@ -145,6 +148,58 @@ public sealed class SqliteToolGraphStoreTests : IDisposable
                 contents.Edges.OrderBy(e => e.From, StringComparer.Ordinal).ThenBy(e => e.To, StringComparer.Ordinal));
             Assert.Equal(20, contents.Tools.Count);
         }
+    }
+
+    [Fact]
+    public async Task A_second_store_on_a_file_in_use_fails_naming_the_file_and_loses_nothing()
+    {
+        // The story's failure: 5 observations posted to engine A and 2 to engine B sharing a file
+        // left the file saying 2. Now B does not start.
+        var path = Path.Combine(_directory, "shared.db");
+        using var storeA = new SqliteToolGraphStore(path);
+        var engineA = ToolGraphEngine.Create(new RecordingPublisher(), storeA);
+        await engineA.RegisterToolsAsync([new ToolNode("a"), new ToolNode("b")], Ct);
+
+        using var storeB = new SqliteToolGraphStore(path);
+        var events = new RecordingPublisher();
+        var engineB = ToolGraphEngine.Create(events, storeB);
+        var error = await Assert.ThrowsAsync<ToolGraphStoreException>(async () => await engineB.SyncAsync(Ct));
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
+        Assert.Contains("in use", error.Message, StringComparison.Ordinal);
+        Assert.Equal(path, error.StorePath);
+        Assert.Empty(events.Events);
+
+        // Writing through B is refused the same way; A goes on alone.
+        await Assert.ThrowsAsync<ToolGraphStoreException>(async () =>
+            await storeB.SaveChangesAsync(new ToolGraphChanges("w", [], [new ToolGraphEdge("a", "b", 0.5, 1)]), Ct));
+        for (var i = 0; i < 5; i++)
+        {
+            await engineA.UpdateFromExecutionAsync(WorkflowExecution.Chain($"a{i}", ["a", "b"]), Ct);
+        }
+
+        // Once A is closed, B (the same instance, retrying) opens the file and sees all 5.
+        storeA.Dispose();
+        var synced = await engineB.SyncAsync(Ct);
+        Assert.True(synced.TryGetEdge("a", "b", out var edge));
+        Assert.Equal(5, edge.ObservedCount);
+        Assert.Equal(path + ".lock", storeB.LockPath);
+        Assert.True(File.Exists(storeB.LockPath));
+    }
+
+    [Fact]
+    public async Task The_lock_is_released_on_dispose_and_taken_again_by_the_next_store()
+    {
+        var path = Path.Combine(_directory, "reopen.db");
+        for (var i = 0; i < 3; i++)
+        {
+            using var store = new SqliteToolGraphStore(path);
+            await store.SaveChangesAsync(new ToolGraphChanges($"w{i}", [new ToolNode($"t{i}")], []), Ct);
+        }
+
+        using var last = new SqliteToolGraphStore(path);
+        Assert.Equal(3, (await last.LoadAsync(Ct)).Tools.Count);
+        using var other = new SqliteToolGraphStore(Path.Combine(_directory, "other.db"));
+        Assert.Empty((await other.LoadAsync(Ct)).Tools);
     }
 
     private static async Task RawSqlAsync(string path, string sql)

@@ -57,7 +57,7 @@ public sealed class ToolGraphEngineRegistrationTests
         }
         finally
         {
-            foreach (var suffix in new[] { string.Empty, "-wal", "-shm" })
+            foreach (var suffix in new[] { string.Empty, "-wal", "-shm", ".lock" })
             {
                 File.Delete(path + suffix);
             }

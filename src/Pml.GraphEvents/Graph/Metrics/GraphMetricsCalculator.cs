@@ -17,15 +17,23 @@ internal static class GraphMetricsCalculator
 {
     public const int TopCount = 10;
 
-    // Scores are compared at this many decimals when ranking, so that tools whose scores differ only
-    // by rounding (symmetric positions) are ordered by id, the same way on every run.
-    private const int RankingDecimals = 12;
+    // Scores closer than this rank as equal, and then by id. Each score is within
+    // WeightedPageRank.Tolerance (1e-10) of the exact one, and where it started from (the previous
+    // snapshot) moves it within that bound, so tools of equal exact score (symmetric positions) may
+    // differ by up to 2e-10: a band ten times the tolerance orders them by id on every run, whatever
+    // the history. Rounding to fixed decimals would not: a rounding boundary can fall between them.
+    private const double TieBand = 10 * WeightedPageRank.Tolerance;
 
-    public static GraphMetricsResult Compute(ImmutableArray<ToolNode> nodes, ReadOnlySpan<EdgeData> edges, int seed)
+    /// <summary>Computes every metric.</summary>
+    /// <param name="nodes">The tools.</param>
+    /// <param name="edges">The edges between them.</param>
+    /// <param name="seed">The Louvain seed.</param>
+    /// <param name="previousPageRank">The previous snapshot's scores, where PageRank starts (see <see cref="WeightedPageRank.Compute(int, ReadOnlySpan{EdgeData}, ReadOnlySpan{double})"/>); empty for a uniform start.</param>
+    public static GraphMetricsResult Compute(ImmutableArray<ToolNode> nodes, ReadOnlySpan<EdgeData> edges, int seed, ReadOnlySpan<double> previousPageRank = default)
     {
         var n = nodes.Length;
         var density = n <= 1 ? 0.0 : edges.Length / ((double)n * (n - 1));
-        var pageRank = WeightedPageRank.Compute(n, edges);
+        var pageRank = WeightedPageRank.Compute(n, edges, previousPageRank);
         var community = Louvain.Detect(n, edges, seed, out var communities);
         var metrics = new ToolGraphMetrics(n, edges.Length, density, Top(nodes, pageRank, TopCount), communities);
         return new GraphMetricsResult { Metrics = metrics, PageRank = pageRank, Community = community };
@@ -65,9 +73,8 @@ internal static class GraphMetricsCalculator
 
         bool Before(int a, int b)
         {
-            var sa = Math.Round(scores[a], RankingDecimals);
-            var sb = Math.Round(scores[b], RankingDecimals);
-            return sa != sb ? sa > sb : string.CompareOrdinal(nodes[a].Id, nodes[b].Id) < 0;
+            var (sa, sb) = (scores[a], scores[b]);
+            return Math.Abs(sa - sb) > TieBand ? sa > sb : string.CompareOrdinal(nodes[a].Id, nodes[b].Id) < 0;
         }
     }
 }

@@ -16,6 +16,13 @@ namespace Pml.GraphEvents;
 /// only an operating-system crash or power loss may lose the last few commits. One connection is
 /// kept open and used by one caller at a time. A file that is not a SQLite database, or whose
 /// schema this version does not know, gives a <see cref="ToolGraphStoreException"/> naming the file.
+/// <para>
+/// One store per file: on first use the store takes an exclusive lock on <see cref="LockPath"/>
+/// (the database path plus <c>.lock</c>) and holds it until it is disposed. A second store on the
+/// same file, in this process or another, fails on its first use with a
+/// <see cref="ToolGraphStoreException"/> naming the file: two engines on one file would each
+/// overwrite the other's counts from their own memory, losing updates silently.
+/// </para>
 /// </remarks>
 public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, IDisposable
 {
@@ -45,6 +52,7 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, ID
     // One connection, one caller at a time: SQLite serializes writers anyway, and this keeps the
     // file's state (open, schema checked) in one place.
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private FileStream? _lock;
     private SqliteConnection? _connection;
     private bool _disposed;
 
@@ -54,10 +62,17 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, ID
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(databasePath);
         DatabasePath = Path.GetFullPath(databasePath);
+        LockPath = DatabasePath + ".lock";
     }
 
     /// <summary>The database file's full path.</summary>
     public string DatabasePath { get; }
+
+    /// <summary>
+    /// The lock file next to the database (<see cref="DatabasePath"/> plus <c>.lock</c>), held
+    /// exclusively from the store's first use until it is disposed. It is empty and left in place.
+    /// </summary>
+    public string LockPath { get; }
 
     /// <summary>Called inside the transaction of <see cref="SaveChangesAsync"/> after every write and before the commit. For tests that simulate a crash mid-write.</summary>
     internal Action? BeforeCommit { get; set; }
@@ -189,6 +204,10 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, ID
             _disposed = true;
             _connection?.Dispose();
             _connection = null;
+
+            // Released last, once the connection is closed: the next holder finds the file at rest.
+            _lock?.Dispose();
+            _lock = null;
         }
         finally
         {
@@ -211,6 +230,8 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, ID
         {
             return _connection;
         }
+
+        _lock ??= AcquireLock();
 
         var connectionString = new SqliteConnectionStringBuilder
         {
@@ -268,6 +289,41 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, ID
         {
             connection.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Takes the exclusive lock on <see cref="LockPath"/>, or fails naming the database.</summary>
+    /// <remarks>
+    /// Why a lock file held open with <see cref="FileShare.None"/>: on Windows the sharing mode is
+    /// enforced by the OS; on Unix .NET takes <c>flock(LOCK_EX | LOCK_NB)</c> on it. Both belong to
+    /// the open handle, so a second store in the same process is refused as surely as another
+    /// process, and the OS drops them when the holder exits however it exits (SIGKILL, crash): no
+    /// stale lock to clean up, and the file is never deleted (deleting it would let two holders
+    /// lock two different files of the same name). SQLite's own <c>locking_mode = EXCLUSIVE</c> was
+    /// not used: its lock is taken only at the first read or write, a busy database makes
+    /// Microsoft.Data.Sqlite retry for its command timeout (30 s) before failing, and it would also
+    /// lock out read-only inspection with the sqlite3 shell while the server runs; the lock file
+    /// leaves the database itself in ordinary WAL mode. The lock is advisory: it keeps out other
+    /// stores of this library (any version with this lock), not programs that write the file
+    /// directly. It does not hold when .NET file locking is switched off
+    /// (<c>DOTNET_SYSTEM_IO_DISABLEFILELOCKING</c>) or on network file systems without flock.
+    /// </remarks>
+    private FileStream AcquireLock()
+    {
+        try
+        {
+            return new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1);
+        }
+        catch (IOException ex) when (ex is not FileNotFoundException and not DirectoryNotFoundException and not PathTooLongException)
+        {
+            throw new ToolGraphStoreException(
+                DatabasePath,
+                $"The tool graph store '{DatabasePath}' is in use by another store, in this process or another (its lock file '{LockPath}' is held). One engine per database file: stop the other one or use another file.",
+                ex);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ToolGraphStoreException(DatabasePath, $"The tool graph store '{DatabasePath}' cannot be opened: its lock file '{LockPath}' cannot be created: {ex.Message}", ex);
         }
     }
 

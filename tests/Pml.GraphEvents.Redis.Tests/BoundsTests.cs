@@ -142,4 +142,25 @@ public sealed class BoundsTests
         Assert.Equal(100, host.Backplane.EventsDiscardedAtStop);
         Assert.Contains(logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("100", StringComparison.Ordinal) && e.Message.Contains("discarded", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task A_stop_while_Redis_was_never_up_takes_at_most_StopTimeout()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        await redis.StopAsync();
+        var host = await ScaleOutHost.StartAsync(redis, NewStreamKey(), backplane: o =>
+        {
+            o.StartTimeout = TimeSpan.Zero;
+            o.StopTimeout = TimeSpan.FromMilliseconds(500);
+        }, waitUntilStarted: false);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(host.Broadcaster.TryPublish(Events.Edge($"e{i}")));
+        }
+
+        var watch = Stopwatch.StartNew();
+        await host.DisposeAsync();
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2.5), $"stopping took {watch.Elapsed}");
+        Assert.Equal(3, host.Backplane.EventsDiscardedAtStop);
+    }
 }

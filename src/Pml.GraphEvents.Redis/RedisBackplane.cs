@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
@@ -17,14 +18,17 @@ namespace Pml.GraphEvents.Redis;
 /// A slow poll (<see cref="RedisBackplaneOptions.PollInterval"/>) covers a notification lost while
 /// the pub/sub connection was down.
 /// </remarks>
-internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
+internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, IDisposable
 {
     private const int WriteBatchSize = 256;
     private const int ReadBatchSize = 512;
-    private const int MaxFetch = 1_000_000;
 
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
-    private static readonly TimeSpan FlushOnDisposeTimeout = TimeSpan.FromSeconds(2);
+
+    // How long a producer's record of its last appended sequence outlives its last append (in
+    // Redis, and in each reader's memory). It only has to outlast the retry of a batch whose reply
+    // was lost, which comes within seconds; a day leaves room for a long outage.
+    private static readonly TimeSpan ProducerLifetime = TimeSpan.FromDays(1);
 
     // How far ahead of this host's clock a resume id may be and still be taken for an id Redis
     // issued that this host has not read yet (clock skew between Redis and the hosts).
@@ -32,13 +36,17 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
 
     private readonly ConfigurationOptions _configuration;
     private readonly RedisKey _stream;
+    private readonly RedisKey _configKey;
     private readonly RedisKey[] _scriptKeys;
     private readonly RedisChannel _notify;
     private readonly int _maxLength;
     private readonly int _outageBufferCapacity;
+    private readonly int _maxResumeEntries;
     private readonly TimeSpan _pollInterval;
+    private readonly TimeSpan _stopTimeout;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly RedisBackplaneMetrics _metrics;
 
     // A fresh producer id per process: with the per-producer sequence it identifies each event, so
     // that a retried batch is appended once and a reader never passes an event on twice.
@@ -54,10 +62,17 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
     private Task _reader = Task.CompletedTask;
     private long _nextSequence;
     private long _dropped;
+    private long _unreportedDrops;
+    private long _unencodable;
+    private long _discardedAtStop;
     private long _appended;
+
+    // Events of the batch the writer is trying to append (0 once appended); only the writer
+    // writes it, and DisposeAsync reads it after the writer has ended.
+    private int _inFlight;
     private int _disposed;
 
-    public RedisBackplane(RedisBackplaneOptions options, int defaultMaxLength, TimeProvider timeProvider, ILogger logger)
+    public RedisBackplane(RedisBackplaneOptions options, int defaultMaxLength, TimeProvider timeProvider, ILogger logger, IMeterFactory? meterFactory = null)
     {
         if (options.ConfigurationOptions is { } configured)
         {
@@ -74,11 +89,14 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
         // Never fail the host because Redis is down: connect in the background and keep trying.
         _configuration.AbortOnConnectFail = false;
         _stream = options.StreamKey;
-        _scriptKeys = [_stream, $"{options.StreamKey}:producers"];
+        _configKey = $"{options.StreamKey}:config";
+        _scriptKeys = [_stream, $"{options.StreamKey}:producer:{_producerId}", _configKey];
         _notify = RedisChannel.Literal($"{options.StreamKey}:notify");
         _maxLength = options.MaxLength ?? defaultMaxLength;
         _outageBufferCapacity = options.OutageBufferCapacity;
+        _maxResumeEntries = options.MaxResumeEntries;
         _pollInterval = options.PollInterval;
+        _stopTimeout = options.StopTimeout;
         _timeProvider = timeProvider;
         _logger = logger;
         _outbound = Channel.CreateBounded<GraphEvent>(
@@ -93,10 +111,17 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
                 AllowSynchronousContinuations = false,
             },
             _ => OnDropped());
+        _metrics = new RedisBackplaneMetrics(meterFactory, this);
     }
 
     /// <summary>Events dropped because the outage buffer was full.</summary>
     public long EventsDropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Events dropped because they could not be encoded.</summary>
+    public long EventsUnencodable => Interlocked.Read(ref _unencodable);
+
+    /// <summary>Events still waiting for Redis when the backplane stopped, discarded.</summary>
+    public long EventsDiscardedAtStop => Interlocked.Read(ref _discardedAtStop);
 
     /// <summary>Events this instance appended to the stream.</summary>
     public long EventsAppended => Interlocked.Read(ref _appended);
@@ -133,23 +158,29 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
         try
         {
             var db = (await _connecting!.ConfigureAwait(false)).GetDatabase();
-            var rangeTask = db.StreamRangeAsync(_stream, "(" + RedisStreamId.Format(afterId), RedisStreamId.Format(throughId), MaxFetch);
+
+            // Newest first and one more than the bound: what a resume may read is bounded by
+            // MaxResumeEntries, and when the gap is larger the client keeps its newest part (the
+            // current state of the graph) after a loss notice, as a trimmed stream would give it.
+            var rangeTask = db.StreamRangeAsync(_stream, "(" + RedisStreamId.Format(afterId), RedisStreamId.Format(throughId), _maxResumeEntries + 1, Order.Descending);
             var oldestTask = db.StreamRangeAsync(_stream, "-", "+", 1);
             var range = await rangeTask.ConfigureAwait(false);
             var oldest = await oldestTask.ConfigureAwait(false);
+            var truncated = range.Length > _maxResumeEntries;
+            var kept = Math.Min(range.Length, _maxResumeEntries);
 
-            List<GraphEventFrame> frames = new(range.Length + 1);
+            List<GraphEventFrame> frames = new(kept + 1);
 
             // The stream holds everything after afterId only if its oldest entry is not newer: else
             // entries may have been trimmed (or lost with a Redis that restarted empty), uncounted.
-            if (oldest.Length == 0 || !RedisStreamId.TryEncode(oldest[0].Id.ToString(), out var oldestId) || oldestId > afterId)
+            if (truncated || oldest.Length == 0 || !RedisStreamId.TryEncode(oldest[0].Id.ToString(), out var oldestId) || oldestId > afterId)
             {
                 frames.Add(LossFrame());
             }
 
-            foreach (var entry in range)
+            for (var i = kept - 1; i >= 0; i--)
             {
-                if (TryDecode(entry, out var id, out var graphEvent, out _, out _) && (graphEvent.Kind & mask) != 0)
+                if (TryDecode(range[i], out var id, out var graphEvent, out _, out _) && (graphEvent.Kind & mask) != 0)
                 {
                     frames.Add(SseFrameEncoder.CreateFrame(id, graphEvent));
                 }
@@ -166,6 +197,10 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Appends what is buffered if Redis takes it within <see cref="RedisBackplaneOptions.StopTimeout"/>,
+    /// then stops both loops at once; what was not appended is discarded, counted and logged.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -173,25 +208,52 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
             return;
         }
 
-        // Append what was published before shutdown if Redis answers soon, then stop both loops.
         _outbound.Writer.TryComplete();
-        try
-        {
-            await _writer.WaitAsync(FlushOnDisposeTimeout).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-        }
-
+        await _writer.WaitAsync(_stopTimeout, _timeProvider).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_writer, _reader).ConfigureAwait(false);
-        if (_connecting is not null)
+
+        // A command waiting for a Redis that is away would hold a loop until its own timeout (5 s
+        // by default), past StopTimeout: closing without letting commands complete fails them now.
+        var redis = _connecting is { IsCompletedSuccessfully: true } connected ? connected.Result : null;
+        if (redis is not null)
         {
-            await (await _connecting.ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
+            await redis.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
         }
 
+        await Task.WhenAll(_writer, _reader).ConfigureAwait(false);
+
+        var discarded = (long)_inFlight;
+        while (_outbound.Reader.TryRead(out _))
+        {
+            discarded++;
+        }
+
+        if (discarded > 0)
+        {
+            Interlocked.Add(ref _discardedAtStop, discarded);
+            RedisBackplaneLog.DiscardedAtStop(_logger, discarded, _stopTimeout);
+        }
+
+        if (redis is not null)
+        {
+            await redis.DisposeAsync().ConfigureAwait(false);
+        }
+        else
+        {
+            // Still connecting (Redis was down all along): dispose the connection when it comes.
+            _ = _connecting?.ContinueWith(static t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+        }
+
+        _metrics.Dispose();
         _stopping.Dispose();
     }
+
+    /// <summary>
+    /// For a container disposed synchronously (<c>ServiceProvider.Dispose</c>), which otherwise
+    /// refuses a service that is only asynchronously disposable. Nothing here needs a
+    /// synchronization context (every await is <c>ConfigureAwait(false)</c>), so blocking is safe.
+    /// </summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     private GraphEventFrame LossFrame() =>
         SseFrameEncoder.CreateFrame(null, new EventsLostEvent(EventsLostReasons.ReplayWindowExceeded, null, _timeProvider.GetUtcNow()));
@@ -199,6 +261,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
     private void OnDropped()
     {
         var dropped = Interlocked.Increment(ref _dropped);
+        Interlocked.Increment(ref _unreportedDrops);
 
         // Once per thousand, so a long outage does not flood the log.
         if (dropped % 1000 == 1)
@@ -220,36 +283,34 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
     private async Task WriteLoopAsync()
     {
         var token = _stopping.Token;
-        var redis = await _connecting!.ConfigureAwait(false);
-        var db = redis.GetDatabase();
         var reader = _outbound.Reader;
-        List<RedisValue> args = new(3 + (3 * WriteBatchSize));
+        List<RedisValue> args = new(4 + (3 * (WriteBatchSize + 1)));
         var failing = false;
         try
         {
+            var db = (await _connecting!.WaitAsync(token).ConfigureAwait(false)).GetDatabase();
+
+            // Nothing is appended before the reader knows where it starts: it starts after the
+            // newest entry, so an entry appended before it looked would be behind it, and this
+            // host's own subscribers would never receive it. Until then (Redis down at start,
+            // say) publishes wait in the outage buffer like in any outage.
+            await _started.Task.WaitAsync(token).ConfigureAwait(false);
             while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
             {
-                args.Clear();
-                args.Add(_maxLength);
-                args.Add(_producerId);
-                args.Add(_notify.ToString());
-                var count = 0;
-                while (count < WriteBatchSize && reader.TryRead(out var graphEvent))
+                var count = BuildBatch(reader, args, out var lossNotice);
+                if (args.Count == 4)
                 {
-                    // The sequence is fixed once per event, so a retry of this batch resends the
-                    // same sequences and the script appends each event at most once.
-                    args.Add(++_nextSequence);
-                    args.Add(graphEvent.EventType);
-                    args.Add(GraphEventJson.SerializeToUtf8Bytes(graphEvent));
-                    count++;
+                    continue;
                 }
 
+                _inFlight = count;
                 var values = args.ToArray();
                 while (true)
                 {
                     try
                     {
                         await db.ScriptEvaluateAsync(RedisAppendScript.Source, _scriptKeys, values).ConfigureAwait(false);
+                        _inFlight = 0;
                         Interlocked.Add(ref _appended, count);
                         if (failing)
                         {
@@ -257,9 +318,16 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
                             RedisBackplaneLog.Recovered(_logger, "append to the stream");
                         }
 
+                        if (lossNotice > 0)
+                        {
+                            RedisBackplaneLog.LossNoticeAppended(_logger, lossNotice);
+                        }
+
                         break;
                     }
-                    catch (Exception ex) when (ex is RedisException or TimeoutException)
+#pragma warning disable CA1031 // Redis away or anything else: this loop is this host's only way to the stream, so it retries.
+                    catch (Exception ex) when (!token.IsCancellationRequested)
+#pragma warning restore CA1031
                     {
                         if (!failing)
                         {
@@ -272,27 +340,88 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
                 }
             }
         }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
+#pragma warning disable CA1031 // Stopping: the batch in flight failed with the closed connection; DisposeAsync counts it.
+        catch (Exception) when (token.IsCancellationRequested)
+#pragma warning restore CA1031
         {
         }
+    }
+
+    /// <summary>
+    /// Fills <paramref name="args"/> with the script's fixed arguments and up to a batch of
+    /// events, preceded by a loss notice when the outage buffer dropped events since the last one.
+    /// </summary>
+    /// <returns>The number of events (the notice not included).</returns>
+    private int BuildBatch(ChannelReader<GraphEvent> reader, List<RedisValue> args, out long lossNotice)
+    {
+        args.Clear();
+        args.Add(_maxLength);
+        args.Add(_producerId);
+        args.Add(_notify.ToString());
+        args.Add((long)ProducerLifetime.TotalSeconds);
+
+        // What the buffer dropped was older than what it still holds and newer than what the
+        // writer took before: the notice goes first in this batch, exactly where the gap is. Taken
+        // once; the batch carrying it is retried until appended, so it is never lost.
+        lossNotice = Interlocked.Exchange(ref _unreportedDrops, 0);
+        if (lossNotice > 0)
+        {
+            var notice = new EventsLostEvent(EventsLostReasons.BufferOverflow, lossNotice, _timeProvider.GetUtcNow());
+            args.Add(++_nextSequence);
+            args.Add(notice.EventType);
+            args.Add(GraphEventJson.SerializeToUtf8Bytes(notice));
+        }
+
+        var count = 0;
+        while (count < WriteBatchSize && reader.TryRead(out var graphEvent))
+        {
+            byte[] data;
+            try
+            {
+                data = GraphEventJson.SerializeToUtf8Bytes(graphEvent);
+            }
+#pragma warning disable CA1031 // One event that cannot be encoded must not stop this host's only way to the stream.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                var unencodable = Interlocked.Increment(ref _unencodable);
+                if (unencodable % 1000 == 1)
+                {
+                    RedisBackplaneLog.Unencodable(_logger, graphEvent.EventType, unencodable, ex);
+                }
+
+                continue;
+            }
+
+            // The sequence is fixed once per event, so a retry of this batch resends the same
+            // sequences and the script appends each event at most once.
+            args.Add(++_nextSequence);
+            args.Add(graphEvent.EventType);
+            args.Add(data);
+            count++;
+        }
+
+        return count;
     }
 
     private async Task ReadLoopAsync()
     {
         var token = _stopping.Token;
         var broadcaster = _broadcaster!;
-        var redis = await _connecting!.ConfigureAwait(false);
-        var db = redis.GetDatabase();
         RedisValue? cursor = null;
         Task<bool>? doorbell = null;
         var failing = false;
         var subscribed = false;
 
         // Each producer's last sequence passed on: after Redis lost its data and a producer's
-        // retried batch was appended again, the copy is not delivered a second time.
-        Dictionary<string, long> producers = new(StringComparer.Ordinal);
+        // retried batch was appended again, the copy is not delivered a second time. Producers
+        // not heard from for ProducerLifetime are forgotten, so process starts do not pile up.
+        Dictionary<string, ProducerMark> producers = new(StringComparer.Ordinal);
+        var lastPrune = _timeProvider.GetTimestamp();
         try
         {
+            var redis = await _connecting!.WaitAsync(token).ConfigureAwait(false);
+            var db = redis.GetDatabase();
             while (!token.IsCancellationRequested)
             {
                 try
@@ -306,9 +435,12 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
 
                     if (cursor is null)
                     {
+                        await CheckMaxLengthAsync(db).ConfigureAwait(false);
 
                         // Start after the newest entry: older ones were broadcast before this
                         // instance existed; a client that resumes from one is served by FetchAsync.
+                        // This instance's writer waits for this (see WriteLoopAsync), so its own
+                        // events are all after it.
                         var newest = await db.StreamRangeAsync(_stream, "-", "+", 1, Order.Descending).ConfigureAwait(false);
                         long startId = 0;
                         if (newest.Length > 0 && !RedisStreamId.TryEncode(newest[0].Id.ToString(), out startId))
@@ -330,6 +462,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
                     do
                     {
                         entries = await db.StreamReadAsync(_stream, cursor.Value, ReadBatchSize).ConfigureAwait(false);
+                        var now = _timeProvider.GetTimestamp();
                         foreach (var entry in entries)
                         {
                             cursor = entry.Id;
@@ -340,18 +473,27 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
 
                             if (producer is not null)
                             {
-                                if (producers.TryGetValue(producer, out var last) && sequence <= last)
+                                if (producers.TryGetValue(producer, out var last) && sequence <= last.Sequence)
                                 {
                                     continue;
                                 }
 
-                                producers[producer] = sequence;
+                                producers[producer] = new ProducerMark(sequence, now);
                             }
 
+                            // A loss notice goes the same way as an event: numbered with its stream
+                            // id, kept in the replay ring, delivered to every subscriber (events_lost
+                            // passes every filter) and replayed to a resume across the gap.
                             await broadcaster.WriteSequencedAsync(id, graphEvent, token).ConfigureAwait(false);
                         }
                     }
                     while (entries.Length == ReadBatchSize);
+
+                    if (_timeProvider.GetElapsedTime(lastPrune) > TimeSpan.FromHours(1))
+                    {
+                        lastPrune = _timeProvider.GetTimestamp();
+                        PruneProducers(producers, lastPrune);
+                    }
 
                     if (failing)
                     {
@@ -359,7 +501,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
                         RedisBackplaneLog.Recovered(_logger, "read the stream");
                     }
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException and not ChannelClosedException)
+                catch (Exception ex) when (ex is not OperationCanceledException and not ChannelClosedException && !token.IsCancellationRequested)
                 {
                     // Whatever went wrong (Redis away, or something unexpected in the stream), this
                     // loop is the only way events reach this host's clients: log it, wait, go on.
@@ -373,18 +515,49 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
                 }
             }
         }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
-        {
-        }
         catch (ChannelClosedException)
         {
             // The broadcaster was disposed: nothing left to feed.
+        }
+#pragma warning disable CA1031 // Stopping: a read failed with the closed connection.
+        catch (Exception) when (token.IsCancellationRequested)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    /// <summary>
+    /// Stores this instance's length for the stream unless one is stored, and warns when the stored
+    /// one differs: the append script trims to the stored one, so one instance's setting cannot
+    /// trim the stream for all. A warning, not a refusal: a rolling change of the setting must not
+    /// stop the instances that already have the new one.
+    /// </summary>
+    private async Task CheckMaxLengthAsync(IDatabase db)
+    {
+        await db.HashSetAsync(_configKey, RedisAppendScript.MaxLengthField, _maxLength, When.NotExists).ConfigureAwait(false);
+        var stored = await db.HashGetAsync(_configKey, RedisAppendScript.MaxLengthField).ConfigureAwait(false);
+        if (!stored.TryParse(out long storedLength) || storedLength != _maxLength)
+        {
+            RedisBackplaneLog.MaxLengthDiffers(_logger, _stream.ToString(), stored.ToString(), _configKey.ToString(), _maxLength);
+        }
+    }
+
+    private void PruneProducers(Dictionary<string, ProducerMark> producers, long now)
+    {
+        foreach (var (producer, mark) in producers)
+        {
+            if (_timeProvider.GetElapsedTime(mark.SeenAt, now) > ProducerLifetime)
+            {
+                producers.Remove(producer);
+            }
         }
     }
 
     /// <summary>
     /// Waits for a notification or the poll interval. The pending wait is carried over, so a quiet
-    /// stream does not pile up one channel waiter per poll.
+    /// stream does not pile up one channel waiter per poll; and the poll's timer is disposed as soon
+    /// as a notification wins (<see cref="Task.WaitAsync(TimeSpan, TimeProvider, CancellationToken)"/>
+    /// does that), so a busy stream does not pile up one live timer per notification.
     /// </summary>
     private async Task<Task<bool>?> WaitForDoorbellAsync(Task<bool>? pending, CancellationToken token)
     {
@@ -395,15 +568,15 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
         }
 
         pending ??= doorbell.WaitToReadAsync(token).AsTask();
-        var delay = Task.Delay(_pollInterval, _timeProvider, token);
-        if (await Task.WhenAny(pending, delay).ConfigureAwait(false) == pending)
+        await ((Task)pending.WaitAsync(_pollInterval, _timeProvider, token)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        token.ThrowIfCancellationRequested();
+        if (pending.IsCompleted)
         {
             await pending.ConfigureAwait(false);
             doorbell.TryRead(out _);
             return null;
         }
 
-        token.ThrowIfCancellationRequested();
         return pending;
     }
 
@@ -453,7 +626,11 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
 
         try
         {
-            graphEvent = GraphEventJson.DeserializeBroadcast(type, data);
+            // events_lost is never published, but a producer's own loss notice (see BuildBatch) is
+            // carried like an event; from anyone else it is skipped like any unknown entry.
+            graphEvent = type == GraphEventTypes.EventsLost && producer is not null
+                ? GraphEventJson.Deserialize(type, data) as EventsLostEvent
+                : GraphEventJson.DeserializeBroadcast(type, data);
         }
         catch (Exception ex) when (ex is System.Text.Json.JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
         {
@@ -468,4 +645,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable
 
         return true;
     }
+
+    /// <summary>A producer's last sequence passed on, and when (a timestamp of the time provider).</summary>
+    private readonly record struct ProducerMark(long Sequence, long SeenAt);
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -35,7 +36,8 @@ public static class RedisBackplaneBuilderExtensions
             provider.GetRequiredService<IOptions<RedisBackplaneOptions>>().Value,
             provider.GetRequiredService<IOptions<GraphEventsOptions>>().Value.ReplayCapacity,
             provider.GetRequiredService<TimeProvider>(),
-            (ILogger?)provider.GetService<ILogger<RedisBackplane>>() ?? NullLogger.Instance));
+            (ILogger?)provider.GetService<ILogger<RedisBackplane>>() ?? NullLogger.Instance,
+            provider.GetService<IMeterFactory>()));
         services.TryAddSingleton<IGraphEventBackplane>(static provider => provider.GetRequiredService<RedisBackplane>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisBackplaneStarter>());
         return builder;

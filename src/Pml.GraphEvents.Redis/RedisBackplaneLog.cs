@@ -22,4 +22,16 @@ internal static partial class RedisBackplaneLog
 
     [LoggerMessage(6, LogLevel.Warning, "Redis backplane could not replay ids after {AfterId} for a resuming client; it is told it lost events.")]
     public static partial void FetchFailed(ILogger logger, long afterId, Exception exception);
+
+    [LoggerMessage(7, LogLevel.Warning, "Redis backplane: stream '{StreamKey}' keeps {StoredMaxLength} entries, stored in '{ConfigKey}' by the first instance; this instance's MaxLength {MaxLength} is not used. To change the stream's length for all: HSET {ConfigKey} maxlen <n>.")]
+    public static partial void MaxLengthDiffers(ILogger logger, string streamKey, string storedMaxLength, string configKey, int maxLength);
+
+    [LoggerMessage(8, LogLevel.Warning, "Redis backplane could not encode a '{EventType}' event; it was dropped and the next events go on ({Count} so far).")]
+    public static partial void Unencodable(ILogger logger, string eventType, long count, Exception exception);
+
+    [LoggerMessage(9, LogLevel.Warning, "Redis backplane stopped with {Count} published events not appended to the stream within StopTimeout ({StopTimeout}): they were discarded and reach no client.")]
+    public static partial void DiscardedAtStop(ILogger logger, long count, TimeSpan stopTimeout);
+
+    [LoggerMessage(10, LogLevel.Warning, "Redis backplane appended an events_lost notice for {Count} events the outage buffer dropped; every instance's clients receive it.")]
+    public static partial void LossNoticeAppended(ILogger logger, long count);
 }

@@ -22,15 +22,19 @@ public sealed class RedisBackplaneOptions
 
     /// <summary>
     /// The Redis Stream every instance appends to and reads. Instances that share it share their
-    /// events. <c>&lt;StreamKey&gt;:producers</c> and the channel <c>&lt;StreamKey&gt;:notify</c> go
-    /// with it; in Redis Cluster, put a hash tag in it (<c>{pml:graph-events}</c>) so they share a slot.
-    /// Default <c>pml:graph-events</c>.
+    /// events. The hash <c>&lt;StreamKey&gt;:config</c>, one expiring key
+    /// <c>&lt;StreamKey&gt;:producer:&lt;id&gt;</c> per running instance and the channel
+    /// <c>&lt;StreamKey&gt;:notify</c> go with it; in Redis Cluster, put a hash tag in it
+    /// (<c>{pml:graph-events}</c>) so they share a slot. Default <c>pml:graph-events</c>.
     /// </summary>
     public string StreamKey { get; set; } = "pml:graph-events";
 
     /// <summary>
     /// Entries the stream keeps (trimmed with <c>XADD MAXLEN ~</c>, so a little more may stay): how far
-    /// back a client can resume on an instance whose own replay ring is shorter. 1 to 10,000,000;
+    /// back a client can resume on an instance whose own replay ring is shorter. One length per
+    /// stream: the first instance to append stores its value in <c>&lt;StreamKey&gt;:config</c>
+    /// (field <c>maxlen</c>), and every instance trims to the stored value; an instance configured
+    /// otherwise logs a warning at start and uses the stored one. 1 to 10,000,000;
     /// <see langword="null"/> (the default): <c>GraphEvents:ReplayCapacity</c>.
     /// </summary>
     public int? MaxLength { get; set; }
@@ -49,6 +53,23 @@ public sealed class RedisBackplaneOptions
     /// on Redis. 1 to 10,000,000; default 10,000.
     /// </summary>
     public int OutageBufferCapacity { get; set; } = 10_000;
+
+    /// <summary>
+    /// Stream entries one resume may read, when a client resumes from an id older than this
+    /// instance's replay ring (it came from another instance, or the ring is shorter than the
+    /// stream). Past it, the client gets <c>events_lost</c> (<c>replay_window_exceeded</c>) and then
+    /// the newest this many entries of what it missed. Bounds the memory and Redis work one
+    /// reconnecting client can cost. 1 to 1,000,000; default 10,000.
+    /// </summary>
+    public int MaxResumeEntries { get; set; } = 10_000;
+
+    /// <summary>
+    /// How long stopping the host (disposing the backplane) waits for Redis to take the events
+    /// still waiting in the outage buffer. Events not appended by then are discarded: they reach no
+    /// client, this instance's included; they are counted and logged with their number. Zero (do
+    /// not wait) to 1 minute; default 2 seconds. Stopping takes at most about this long.
+    /// </summary>
+    public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// How long host start-up waits for Redis to tell where the stream is, before it goes on
@@ -97,6 +118,16 @@ public sealed class RedisBackplaneOptions
         if (OutageBufferCapacity is < 1 or > 10_000_000)
         {
             failures.Add($"{SectionName}:{nameof(OutageBufferCapacity)} must be between 1 and 10,000,000 (was {OutageBufferCapacity:N0}).");
+        }
+
+        if (MaxResumeEntries is < 1 or > 1_000_000)
+        {
+            failures.Add($"{SectionName}:{nameof(MaxResumeEntries)} must be between 1 and 1,000,000 (was {MaxResumeEntries:N0}).");
+        }
+
+        if (StopTimeout < TimeSpan.Zero || StopTimeout > TimeSpan.FromMinutes(1))
+        {
+            failures.Add($"{SectionName}:{nameof(StopTimeout)} must be between zero and 1 minute (was {StopTimeout}).");
         }
 
         if (StartTimeout < TimeSpan.Zero || StartTimeout > TimeSpan.FromMinutes(5))

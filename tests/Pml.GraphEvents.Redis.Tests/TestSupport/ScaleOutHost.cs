@@ -32,11 +32,24 @@ internal sealed class ScaleOutHost : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public static async Task<ScaleOutHost> StartAsync(RedisServer redis, string streamKey, Action<GraphEventsOptions>? events = null, Action<RedisBackplaneOptions>? backplane = null)
+    /// <param name="redis">The Redis to use (it may be stopped: see <paramref name="waitUntilStarted"/>).</param>
+    /// <param name="streamKey">The stream the instances share.</param>
+    /// <param name="events">Broadcaster options.</param>
+    /// <param name="backplane">Backplane options, after the test defaults.</param>
+    /// <param name="services">More services (a logger provider, a time provider), added first.</param>
+    /// <param name="waitUntilStarted">Whether to return only once the backplane knows where the stream is.</param>
+    public static async Task<ScaleOutHost> StartAsync(
+        RedisServer redis,
+        string streamKey,
+        Action<GraphEventsOptions>? events = null,
+        Action<RedisBackplaneOptions>? backplane = null,
+        Action<IServiceCollection>? services = null,
+        bool waitUntilStarted = true)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
+        services?.Invoke(builder.Services);
         builder.Services
             .AddGraphEvents(events)
             .AddRedisBackplane(o =>
@@ -52,7 +65,11 @@ internal sealed class ScaleOutHost : IAsyncDisposable
         await app.StartAsync(TestContext.Current.CancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         var host = new ScaleOutHost(app, new Uri(address));
-        await host.Backplane.Started.WaitAsync(Eventually.Deadline, TestContext.Current.CancellationToken);
+        if (waitUntilStarted)
+        {
+            await host.Backplane.Started.WaitAsync(Eventually.Deadline, TestContext.Current.CancellationToken);
+        }
+
         return host;
     }
 

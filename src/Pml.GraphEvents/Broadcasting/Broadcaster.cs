@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
 
 namespace Pml.GraphEvents;
 
@@ -8,10 +9,12 @@ namespace Pml.GraphEvents;
 /// keeps it for replay and offers the same frame to every subscriber's buffer with a
 /// non-blocking write. Nothing a subscriber does can make a publisher or another subscriber wait.
 /// </summary>
-internal sealed class Broadcaster : IGraphEventBroadcaster
+internal sealed partial class Broadcaster : IGraphEventBroadcaster
 {
     private readonly int _maxSubscribers;
     private readonly int _subscriberBufferCapacity;
+    private readonly long _subscriberBufferCapacityBytes;
+    private readonly int _maxEventBytes;
     private readonly bool _dropOldest;
     private readonly TimeProvider _timeProvider;
     private readonly long _startTimestamp;
@@ -20,6 +23,7 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
     private readonly Task _pump;
     private readonly ITimer _heartbeatTimer;
     private readonly GraphEventsMetrics _metrics;
+    private readonly ILogger? _logger;
 
     // Guards the subscriber set, the replay ring and the last id together. Subscribe takes a
     // consistent cut under it (replay up to id N, live from N + 1), and the pump takes it once
@@ -40,16 +44,20 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
     private long _framesDropped;
     private long _subscribesRefused;
     private long _publishesRejected;
+    private long _eventsFailed;
 
-    public Broadcaster(GraphEventsOptions options, TimeProvider timeProvider, GraphEventsMetrics? metrics = null, IGraphEventBackplane? backplane = null)
+    public Broadcaster(GraphEventsOptions options, TimeProvider timeProvider, GraphEventsMetrics? metrics = null, IGraphEventBackplane? backplane = null, ILogger? logger = null)
     {
         // Copied, not referenced: options are a mutable class and must not change under a running pump.
         _maxSubscribers = options.MaxSubscribers;
         _subscriberBufferCapacity = options.SubscriberBufferCapacity;
+        _subscriberBufferCapacityBytes = options.SubscriberBufferCapacityBytes;
+        _maxEventBytes = options.MaxEventBytes;
         _dropOldest = options.SlowSubscriberPolicy == SlowSubscriberPolicy.DropOldest;
         _timeProvider = timeProvider;
         _startTimestamp = timeProvider.GetTimestamp();
-        _ring = new ReplayRing(options.ReplayCapacity) { Floor = options.EventIdStart, RunStart = options.EventIdStart };
+        _logger = logger;
+        _ring = new ReplayRing(options.ReplayCapacity, options.ReplayCapacityBytes) { Floor = options.EventIdStart, RunStart = options.EventIdStart };
         _lastId = options.EventIdStart;
         _idStart = options.EventIdStart;
         _ingress = Channel.CreateBounded<IngressItem>(new BoundedChannelOptions(options.IngressCapacity)
@@ -75,15 +83,30 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
     /// <summary>The clock of dispatch timestamps, so a writer measures latency on the same clock.</summary>
     internal TimeProvider TimeProvider => _timeProvider;
 
+    /// <summary>The largest frame one event may encode to (<see cref="GraphEventsOptions.MaxEventBytes"/>); an engine over this broadcaster checks its events against it before it learns.</summary>
+    internal int MaxEventBytes => _maxEventBytes;
+
+    /// <summary>Bytes of the frames the replay window holds now.</summary>
+    internal long ReplayBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _ring.Bytes;
+            }
+        }
+    }
+
     public int SubscriberCount => Volatile.Read(ref _subscribers).Length;
 
     public bool TryPublish(GraphEvent graphEvent)
     {
-        CheckPublishable(graphEvent);
+        var data = CheckPublishable(graphEvent);
 
         // Behind a backplane the shared log numbers events, and this host receives its own back
         // from it; one null check is all the single-host path pays for that.
-        if (_backplane is null ? _ingress.Writer.TryWrite(new IngressItem(graphEvent, 0)) : TryPublishToBackplane(graphEvent))
+        if (_backplane is null ? _ingress.Writer.TryWrite(new IngressItem(graphEvent, 0, data)) : TryPublishToBackplane(graphEvent))
         {
             return true;
         }
@@ -95,12 +118,12 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
 
     public async ValueTask PublishAsync(GraphEvent graphEvent, CancellationToken cancellationToken = default)
     {
-        CheckPublishable(graphEvent);
+        var data = CheckPublishable(graphEvent);
         try
         {
             if (_backplane is null)
             {
-                await _ingress.Writer.WriteAsync(new IngressItem(graphEvent, 0), cancellationToken).ConfigureAwait(false);
+                await _ingress.Writer.WriteAsync(new IngressItem(graphEvent, 0, data), cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -142,7 +165,7 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
     internal ValueTask WriteSequencedAsync(long id, GraphEvent graphEvent, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(id);
-        return _ingress.Writer.WriteAsync(new IngressItem(graphEvent, id), cancellationToken);
+        return _ingress.Writer.WriteAsync(new IngressItem(graphEvent, id, null), cancellationToken);
     }
 
     private bool TryPublishToBackplane(GraphEvent graphEvent)
@@ -166,7 +189,7 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
 
         var subscription = new GraphEventSubscription(
             this,
-            new SubscriberQueue(_subscriberBufferCapacity, _dropOldest),
+            new SubscriberQueue(_subscriberBufferCapacity, _subscriberBufferCapacityBytes, _dropOldest),
             mask,
             _timeProvider);
 
@@ -206,7 +229,8 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
         Interlocked.Read(ref _subscribersEvicted),
         Interlocked.Read(ref _framesDropped),
         Interlocked.Read(ref _subscribesRefused),
-        Interlocked.Read(ref _publishesRejected));
+        Interlocked.Read(ref _publishesRejected),
+        Interlocked.Read(ref _eventsFailed));
 
     internal void Unsubscribe(GraphEventSubscription subscription, SubscriptionEndReason reason)
     {
@@ -248,13 +272,48 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
         {
             while (reader.TryRead(out var item))
             {
-                Dispatch(item.Event, item.Id);
+                // One event that cannot be sent (an encoder failure, a list that throws as it is
+                // read, a bug) must cost that event only: the pump is every subscriber's only
+                // source, and an exception that ended it would silence the broadcast for good.
+                // The catch costs nothing until something throws.
+                try
+                {
+                    Dispatch(item);
+                }
+#pragma warning disable CA1031 // Whatever one event throws, the next event must still be delivered.
+                catch (Exception exception)
+#pragma warning restore CA1031
+                {
+                    Fail(item.Event, exception);
+                }
             }
         }
     }
 
-    private void Dispatch(GraphEvent @event, long sequencedId)
+    private void Fail(GraphEvent @event, Exception exception)
     {
+        Interlocked.Increment(ref _eventsFailed);
+        if (_logger is not null)
+        {
+            try
+            {
+                LogEventFailed(_logger, @event.EventType, exception);
+            }
+#pragma warning disable CA1031 // A logger that throws must not end the pump either.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A '{EventType}' event could not be broadcast and was skipped; the events after it are delivered")]
+    private static partial void LogEventFailed(ILogger logger, string eventType, Exception exception);
+
+    private void Dispatch(in IngressItem item)
+    {
+        var @event = item.Event;
+        var sequencedId = item.Id;
         GraphEventFrame frame;
         GraphEventSubscription[] subscribers;
         if (@event is HeartbeatEvent)
@@ -280,7 +339,18 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
                 id = sequencedId;
             }
 
-            frame = SseFrameEncoder.CreateFrame(id, @event, _timeProvider.GetTimestamp());
+            frame = item.Data is null
+                ? SseFrameEncoder.CreateFrame(id, @event, _timeProvider.GetTimestamp())
+                : SseFrameEncoder.CreateFrame(id, @event, item.Data, _timeProvider.GetTimestamp());
+            if (frame.Length > _maxEventBytes && sequencedId == 0)
+            {
+                // Checked at publish already; only an event changed after it was published (a
+                // list the publisher kept and filled) gets here, and it must not pin its bytes
+                // in every buffer. Its id is not used, so the ids stay consecutive. (An event from
+                // the shared log was checked by the host that published it; every host delivers it.)
+                throw new InvalidOperationException($"A '{@event.EventType}' event grew to a {frame.Length:N0}-byte frame after it was published; {GraphEventsOptions.SectionName}:{nameof(GraphEventsOptions.MaxEventBytes)} is {_maxEventBytes:N0}.");
+            }
+
             lock (_gate)
             {
                 _ring.Add(frame);
@@ -291,6 +361,7 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
 
         long delivered = 0;
         long dropped = 0;
+        int droppedNow;
         List<GraphEventSubscription>? lagging = null;
         foreach (var subscriber in subscribers)
         {
@@ -299,14 +370,14 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
                 continue;
             }
 
-            switch (subscriber.Queue.TryEnqueue(frame))
+            switch (subscriber.Queue.TryEnqueue(frame, out droppedNow))
             {
                 case EnqueueResult.Enqueued:
                     delivered++;
                     break;
                 case EnqueueResult.DroppedOldest:
                     delivered++;
-                    dropped++;
+                    dropped += droppedNow;
                     break;
                 case EnqueueResult.Full:
                     // Ended now (so nothing more is enqueued for it), removed from the snapshot
@@ -343,16 +414,60 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
         var uptime = (long)_timeProvider.GetElapsedTime(_startTimestamp).TotalSeconds;
 
         // A full ingress means the pump is behind on real events; a skipped keep-alive costs nothing.
-        _ingress.Writer.TryWrite(new IngressItem(new HeartbeatEvent(SubscriberCount, uptime, _timeProvider.GetUtcNow()), 0));
+        _ingress.Writer.TryWrite(new IngressItem(new HeartbeatEvent(SubscriberCount, uptime, _timeProvider.GetUtcNow()), 0, null));
     }
 
-    private static void CheckPublishable(GraphEvent graphEvent)
+    /// <summary>
+    /// Refuses, on the publisher's thread, what the pump could not send: a type only the
+    /// broadcaster creates, a number JSON cannot carry, a frame over the size limit. Returns the
+    /// event's data JSON when measuring it took encoding it, for the pump to use as it is.
+    /// </summary>
+    private byte[]? CheckPublishable(GraphEvent graphEvent)
     {
         ArgumentNullException.ThrowIfNull(graphEvent);
         if (graphEvent.Kind is GraphEventKind.Connected or GraphEventKind.EventsLost)
         {
             throw new ArgumentException($"'{graphEvent.EventType}' events are addressed to one subscriber and are created by the broadcaster; they cannot be published.", nameof(graphEvent));
         }
+
+        if (graphEvent.FindUnencodableField() is { } field)
+        {
+            throw new ArgumentException($"A '{graphEvent.EventType}' event cannot be encoded: {field} is not a finite number, and JSON has no NaN or infinity.", nameof(graphEvent));
+        }
+
+        // A bound from string lengths answers for nearly every event without encoding it; only one
+        // that may be too large (six times the limit in characters, by default about 170,000) is
+        // encoded here, and then the pump uses those bytes instead of encoding it again.
+        if (EncodedSize.FrameBound(graphEvent.DataBound()) <= _maxEventBytes)
+        {
+            return null;
+        }
+
+        return MeasureLarge(graphEvent, _maxEventBytes);
+    }
+
+    /// <summary>Encodes an event that may exceed <paramref name="maxEventBytes"/> and refuses it if it does; its data JSON otherwise.</summary>
+    internal static byte[] MeasureLarge(GraphEvent graphEvent, int maxEventBytes)
+    {
+        byte[] data;
+        try
+        {
+            data = SseFrameEncoder.EncodeData(graphEvent);
+        }
+        catch (Exception exception) when (exception is JsonException or InvalidOperationException or NotSupportedException)
+        {
+            throw new ArgumentException($"A '{graphEvent.EventType}' event cannot be encoded: {exception.Message}", nameof(graphEvent), exception);
+        }
+
+        var size = EncodedSize.Frame(graphEvent.EventType, data.Length);
+        if (size > maxEventBytes)
+        {
+            throw new ArgumentException(
+                $"A '{graphEvent.EventType}' event encodes to a {size:N0}-byte frame, over {GraphEventsOptions.SectionName}:{nameof(GraphEventsOptions.MaxEventBytes)} ({maxEventBytes:N0} bytes).",
+                nameof(graphEvent));
+        }
+
+        return data;
     }
 
     private static GraphEventKind ParseFilter(IReadOnlyCollection<string>? eventTypes)
@@ -398,7 +513,20 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
 
         // Deliver what was already accepted, then end every subscription.
         _ingress.Writer.TryComplete();
-        await _pump.ConfigureAwait(false);
+        try
+        {
+            await _pump.ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Disposal must end every subscription; the pump catches per event, so this is a last resort.
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            if (_logger is not null)
+            {
+                LogPumpFailed(_logger, exception);
+            }
+        }
+
         GraphEventSubscription[] subscribers;
         lock (_gate)
         {
@@ -410,6 +538,9 @@ internal sealed class Broadcaster : IGraphEventBroadcaster
             Unsubscribe(subscriber, SubscriptionEndReason.BroadcasterDisposed);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The broadcast pump ended with an error")]
+    private static partial void LogPumpFailed(ILogger logger, Exception exception);
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 }

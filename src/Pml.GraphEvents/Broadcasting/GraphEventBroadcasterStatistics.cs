@@ -9,6 +9,11 @@ namespace Pml.GraphEvents;
 /// <param name="FramesDropped">Frames discarded by the drop-oldest policy.</param>
 /// <param name="SubscribesRefused">Subscribes refused at the subscriber limit.</param>
 /// <param name="PublishesRejected">Events refused by <c>TryPublish</c> because the ingress queue was full.</param>
+/// <param name="EventsFailed">
+/// Events accepted at publish that the pump could not broadcast (an unexpected failure while
+/// encoding one, for example a list that throws as it is read): each is skipped, logged, and the
+/// broadcast goes on with the next event. Not in <paramref name="EventsPublished"/>.
+/// </param>
 public readonly record struct GraphEventBroadcasterStatistics(
     int SubscriberCount,
     long LastEventId,
@@ -17,4 +22,5 @@ public readonly record struct GraphEventBroadcasterStatistics(
     long SubscribersEvicted,
     long FramesDropped,
     long SubscribesRefused,
-    long PublishesRejected);
+    long PublishesRejected,
+    long EventsFailed);

@@ -10,6 +10,8 @@ public sealed class GraphEventsOptions
     /// <summary>The configuration section these options are bound from.</summary>
     public const string SectionName = "GraphEvents";
 
+    private const long MaxBufferBytes = 1L << 40;
+
     /// <summary>Most subscribers at once; a further subscribe is refused. 1 to 100,000; default 100.</summary>
     public int MaxSubscribers { get; set; } = 100;
 
@@ -23,8 +25,26 @@ public sealed class GraphEventsOptions
     /// <summary>Frames buffered for each subscriber before <see cref="SlowSubscriberPolicy"/> applies. 1 to 1,000,000; default 1,024.</summary>
     public int SubscriberBufferCapacity { get; set; } = 1_024;
 
+    /// <summary>
+    /// Bytes of frames buffered for each subscriber: <see cref="SlowSubscriberPolicy"/> applies when
+    /// a frame would take the buffer past this, as it does at <see cref="SubscriberBufferCapacity"/>
+    /// frames (drop-oldest drops as many of the oldest frames as it takes, and reports the count).
+    /// A frame always fits an empty buffer. Frames are shared, so this bounds what one stalled
+    /// subscriber can keep alive, not a copy. <see cref="MaxEventBytes"/> to 1 TiB; default
+    /// 4,194,304 (4 MiB).
+    /// </summary>
+    public long SubscriberBufferCapacityBytes { get; set; } = 4L * 1024 * 1024;
+
     /// <summary>Most recent events kept for Last-Event-ID replay. 1 to 1,000,000; default 1,024.</summary>
     public int ReplayCapacity { get; set; } = 1_024;
+
+    /// <summary>
+    /// Bytes of the most recent frames kept for Last-Event-ID replay: the oldest frames leave the
+    /// window when either this or <see cref="ReplayCapacity"/> is reached, and a resume from before
+    /// the window gets <see cref="EventsLostEvent"/> (<see cref="EventsLostReasons.ReplayWindowExceeded"/>,
+    /// with the exact count). <see cref="MaxEventBytes"/> to 1 TiB; default 16,777,216 (16 MiB).
+    /// </summary>
+    public long ReplayCapacityBytes { get; set; } = 16L * 1024 * 1024;
 
     /// <summary>How often every subscriber gets a <c>heartbeat</c>. More than zero and at most one day; default 30 seconds.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
@@ -40,10 +60,13 @@ public sealed class GraphEventsOptions
     public long EventIdStart { get; set; }
 
     /// <summary>
-    /// The largest encoded SSE frame of one event, in bytes (JSON escaping can make a frame up to
-    /// six times its text). A larger event is refused at publish with an <see cref="ArgumentException"/>
-    /// naming its size, so that no single event can pin unbounded memory in every buffer.
-    /// 1,024 to 67,108,864; default 1,048,576 (1 MiB).
+    /// The largest encoded SSE frame of one event, in bytes, counting its <c>id:</c> line at its
+    /// longest (JSON escaping can make a frame up to six times its text). A larger event is
+    /// refused at publish with an <see cref="ArgumentException"/> naming its type and size, so that
+    /// no single event can pin unbounded memory in every buffer; the tool graph engine checks the
+    /// events an execution would produce before it learns anything. Measuring costs nothing for an
+    /// event whose text is under a sixth of this: only a larger one is encoded at publish (once;
+    /// the broadcast reuses those bytes). 1,024 to 67,108,864; default 1,048,576 (1 MiB).
     /// </summary>
     public int MaxEventBytes { get; set; } = 1024 * 1024;
 
@@ -59,6 +82,8 @@ public sealed class GraphEventsOptions
         CheckRange(failures, nameof(SubscriberBufferCapacity), SubscriberBufferCapacity, 1, 1_000_000);
         CheckRange(failures, nameof(ReplayCapacity), ReplayCapacity, 1, 1_000_000);
         CheckRange(failures, nameof(MaxEventBytes), MaxEventBytes, 1024, 64 * 1024 * 1024);
+        CheckBytes(failures, nameof(SubscriberBufferCapacityBytes), SubscriberBufferCapacityBytes, MaxEventBytes);
+        CheckBytes(failures, nameof(ReplayCapacityBytes), ReplayCapacityBytes, MaxEventBytes);
         if (EventIdStart < 0)
         {
             failures.Add($"{SectionName}:{nameof(EventIdStart)} must be at least 0 (was {EventIdStart:N0}).");
@@ -75,6 +100,15 @@ public sealed class GraphEventsOptions
         }
 
         return failures;
+    }
+
+    private static void CheckBytes(List<string> failures, string name, long value, int maxEventBytes)
+    {
+        // At least one largest event, so that the newest frame always fits.
+        if (value < maxEventBytes || value > MaxBufferBytes)
+        {
+            failures.Add($"{SectionName}:{name} must be at least {SectionName}:{nameof(MaxEventBytes)} ({maxEventBytes:N0}) and at most {MaxBufferBytes:N0} (was {value:N0}).");
+        }
     }
 
     private static void CheckRange(List<string> failures, string name, int value, int min, int max)

@@ -1,4 +1,7 @@
 namespace Pml.GraphEvents;
 
-/// <summary>An event waiting for the pump, and the id a backplane gave it (0: the pump numbers it).</summary>
-internal readonly record struct IngressItem(GraphEvent Event, long Id);
+/// <summary>
+/// An event waiting for the pump, the id a backplane gave it (0: the pump numbers it), and its
+/// data JSON when the publish-time size check had to encode it (<see langword="null"/> otherwise).
+/// </summary>
+internal readonly record struct IngressItem(GraphEvent Event, long Id, byte[]? Data);

@@ -5,15 +5,29 @@ namespace Pml.GraphEvents;
 /// consecutive only on a single host: behind a backplane they are the shared stream's ids, with
 /// gaps. So frames are found by binary search, and the ring remembers its <see cref="Floor"/>, the
 /// newest id it no longer (or never) held, which tells "older than the window" exactly in both
-/// cases. Not thread-safe: the broadcaster guards it.
+/// cases. Bounded by count and by bytes: the oldest frames leave when either is reached, and the
+/// floor moves with them, so a resume from before it is told exactly what it lost. Not
+/// thread-safe: the broadcaster guards it.
 /// </summary>
 internal sealed class ReplayRing
 {
-    private readonly GraphEventFrame[] _frames;
+    private readonly GraphEventFrame?[] _frames;
+    private readonly long _capacityBytes;
     private int _next;
     private int _count;
+    private long _bytes;
 
-    public ReplayRing(int capacity) => _frames = new GraphEventFrame[capacity];
+    public ReplayRing(int capacity, long capacityBytes = long.MaxValue)
+    {
+        _frames = new GraphEventFrame?[capacity];
+        _capacityBytes = capacityBytes;
+    }
+
+    /// <summary>Frames held now.</summary>
+    public int Count => _count;
+
+    /// <summary>Bytes of the frames held now.</summary>
+    public long Bytes => _bytes;
 
     /// <summary>
     /// Every id up to this one is not in the ring: evicted, or (behind a backplane) published
@@ -26,17 +40,23 @@ internal sealed class ReplayRing
 
     public void Add(GraphEventFrame frame)
     {
-        if (_count == _frames.Length)
+        // The newest frame always stays, even alone over the byte bound (the options keep the
+        // bound at least one largest event, so that happens only in tests of this class).
+        var length = frame.Length;
+        while (_count > 0 && (_count == _frames.Length || _bytes + length > _capacityBytes))
         {
-            Floor = _frames[_next].Id!.Value;
-        }
-        else
-        {
-            _count++;
+            var oldest = (_next - _count + _frames.Length) % _frames.Length;
+            var evicted = _frames[oldest]!;
+            Floor = evicted.Id!.Value;
+            _bytes -= evicted.Length;
+            _frames[oldest] = null;
+            _count--;
         }
 
         _frames[_next] = frame;
         _next = (_next + 1) % _frames.Length;
+        _count++;
+        _bytes += length;
     }
 
     /// <summary>
@@ -103,6 +123,8 @@ internal sealed class ReplayRing
         }
 
         var copy = new GraphEventFrame[length];
+
+        // The slots in range are all set: only evicted slots are cleared, and those are older.
         var start = (_next - _count + first + _frames.Length) % _frames.Length;
         var head = Math.Min(length, _frames.Length - start);
         Array.Copy(_frames, start, copy, 0, head);
@@ -111,7 +133,7 @@ internal sealed class ReplayRing
     }
 
     /// <summary>The frame at <paramref name="index"/> in age order, 0 being the oldest.</summary>
-    private GraphEventFrame At(int index) => _frames[(_next - _count + index + _frames.Length) % _frames.Length];
+    private GraphEventFrame At(int index) => _frames[(_next - _count + index + _frames.Length) % _frames.Length]!;
 
     /// <summary>The age-order index of the first frame whose id is greater than <paramref name="id"/>; binary search.</summary>
     private int FirstIndexAfter(long id)

@@ -17,10 +17,12 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
     // each side, so it is nearly always uncontended, and it keeps count, lost and waiter consistent.
     private readonly Lock _lock = new();
     private readonly int _capacity;
+    private readonly long _capacityBytes;
     private readonly bool _dropOldest;
     private GraphEventFrame?[]? _items;
     private int _head;
     private int _count;
+    private long _bytes;
     private long _lost;
     private long _droppedTotal;
     private bool _completed;
@@ -30,9 +32,10 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
     private CancellationToken _waitToken;
     private CancellationTokenRegistration _waitRegistration;
 
-    public SubscriberQueue(int capacity, bool dropOldest)
+    public SubscriberQueue(int capacity, long capacityBytes, bool dropOldest)
     {
         _capacity = capacity;
+        _capacityBytes = capacityBytes;
         _dropOldest = dropOldest;
 
         // The pump must never run a subscriber's continuation inline: that continuation may write
@@ -52,10 +55,42 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
         }
     }
 
-    /// <summary>Called by the pump only.</summary>
-    public EnqueueResult TryEnqueue(GraphEventFrame frame)
+    /// <summary>Frames held now.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _count;
+            }
+        }
+    }
+
+    /// <summary>Bytes of the frames held now.</summary>
+    public long Bytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _bytes;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Called by the pump only. The buffer is full when it holds its capacity in frames, or when
+    /// <paramref name="frame"/> would take it past its capacity in bytes; then the frame is
+    /// refused (<see cref="EnqueueResult.Full"/>) or, dropping oldest, as many of the oldest frames
+    /// as it takes are dropped, <paramref name="dropped"/> of them. A frame always fits an empty
+    /// buffer, so that one large event never ends a subscriber that has read everything.
+    /// </summary>
+    public EnqueueResult TryEnqueue(GraphEventFrame frame, out int dropped)
     {
         var result = EnqueueResult.Enqueued;
+        var length = frame.Length;
+        dropped = 0;
         bool wake;
         lock (_lock)
         {
@@ -64,24 +99,36 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
                 return EnqueueResult.Closed;
             }
 
-            if (_count == _capacity)
+            if (_count == _capacity || _bytes + length > _capacityBytes)
             {
                 if (!_dropOldest)
                 {
-                    return EnqueueResult.Full;
+                    if (_count > 0)
+                    {
+                        return EnqueueResult.Full;
+                    }
                 }
+                else
+                {
+                    while (_count > 0 && (_count == _capacity || _bytes + length > _capacityBytes))
+                    {
+                        _bytes -= _items![_head]!.Length;
+                        _items[_head] = null;
+                        _head = (_head + 1) % _items.Length;
+                        _count--;
+                        dropped++;
+                    }
 
-                _items![_head] = null;
-                _head = (_head + 1) % _items.Length;
-                _count--;
-                _lost++;
-                _droppedTotal++;
-                result = EnqueueResult.DroppedOldest;
+                    _lost += dropped;
+                    _droppedTotal += dropped;
+                    result = dropped > 0 ? EnqueueResult.DroppedOldest : EnqueueResult.Enqueued;
+                }
             }
 
             EnsureRoom();
             _items![(_head + _count) % _items.Length] = frame;
             _count++;
+            _bytes += length;
             wake = _hasWaiter;
             _hasWaiter = false;
         }
@@ -122,6 +169,7 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
             _items[_head] = null;
             _head = (_head + 1) % _items.Length;
             _count--;
+            _bytes -= frame!.Length;
             return true;
         }
     }

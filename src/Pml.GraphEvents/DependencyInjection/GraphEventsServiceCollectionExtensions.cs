@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Pml.GraphEvents;
@@ -37,7 +38,9 @@ public static class GraphEventsServiceCollectionExtensions
 
             // A scale-out add-on (AddRedisBackplane) registers a backplane; without one, the
             // broadcaster numbers events itself.
-            return new Broadcaster(value, provider.GetRequiredService<TimeProvider>(), metrics, provider.GetService<IGraphEventBackplane>());
+            // A logger when the host has logging: an event the pump had to skip is reported there.
+            var logger = provider.GetService<ILoggerFactory>()?.CreateLogger<Broadcaster>();
+            return new Broadcaster(value, provider.GetRequiredService<TimeProvider>(), metrics, provider.GetService<IGraphEventBackplane>(), logger);
         });
         services.TryAddSingleton<IGraphEventPublisher>(static provider => provider.GetRequiredService<IGraphEventBroadcaster>());
         services.TryAddSingleton<IGraphEventSubscriber>(static provider => provider.GetRequiredService<IGraphEventBroadcaster>());

@@ -42,7 +42,11 @@ public static class ToolGraphEngineBuilderExtensions
                 provider.GetRequiredService<IGraphEventPublisher>(),
                 provider.GetRequiredService<IToolGraphStore>(),
                 value,
-                provider.GetRequiredService<TimeProvider>());
+                provider.GetRequiredService<TimeProvider>(),
+
+                // The broadcaster's limit, so that the engine refuses an oversized event before it
+                // learns instead of the publisher refusing it after the change is stored.
+                provider.GetRequiredService<IOptions<GraphEventsOptions>>().Value.MaxEventBytes);
         });
         return builder;
     }

@@ -41,6 +41,7 @@ internal sealed class GraphEventsMetrics
     {
         meter.CreateObservableUpDownCounter("pml.graph_events.subscribers", () => Sum(static s => s.SubscriberCount), "{subscriber}", "Subscribers connected now.");
         meter.CreateObservableCounter("pml.graph_events.events.published", () => Sum(static s => s.EventsPublished), "{event}", "Events broadcast, heartbeats included.");
+        meter.CreateObservableCounter("pml.graph_events.events.failed", () => Sum(static s => s.EventsFailed), "{event}", "Events accepted at publish that could not be broadcast (skipped; the broadcast goes on).");
         meter.CreateObservableCounter("pml.graph_events.frames.delivered", () => Sum(static s => s.FramesDelivered), "{frame}", "Frames handed to subscriber buffers.");
         meter.CreateObservableCounter("pml.graph_events.frames.dropped", () => Sum(static s => s.FramesDropped), "{frame}", "Frames discarded by the drop-oldest policy.");
         meter.CreateObservableCounter("pml.graph_events.connections.refused", () => Sum(static s => s.SubscribesRefused), "{connection}", "Subscribes refused at the subscriber limit.");
@@ -83,6 +84,7 @@ internal sealed class GraphEventsMetrics
                 FramesDropped = _retired.FramesDropped + last.FramesDropped,
                 SubscribesRefused = _retired.SubscribesRefused + last.SubscribesRefused,
                 PublishesRejected = _retired.PublishesRejected + last.PublishesRejected,
+                EventsFailed = _retired.EventsFailed + last.EventsFailed,
             };
         }
     }

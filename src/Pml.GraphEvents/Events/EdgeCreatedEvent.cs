@@ -12,4 +12,9 @@ public sealed record EdgeCreatedEvent(string FromToolId, string ToToolId, double
 
     internal override void WriteData(Utf8JsonWriter writer) =>
         JsonSerializer.Serialize(writer, this, GraphEventJsonContext.Default.EdgeCreatedEvent);
+
+    internal override long DataBound() =>
+        EncodedSize.Braces + (4 * EncodedSize.Field) + EncodedSize.String(FromToolId) + EncodedSize.String(ToToolId) + EncodedSize.Number + EncodedSize.Timestamp;
+
+    internal override string? FindUnencodableField() => NonFinite("confidence_score", ConfidenceScore);
 }

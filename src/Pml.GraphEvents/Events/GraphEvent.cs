@@ -33,4 +33,21 @@ public abstract record GraphEvent
 
     /// <summary>Writes the event's <c>data</c> JSON (one line, no indentation) with the source-generated serializer.</summary>
     internal abstract void WriteData(Utf8JsonWriter writer);
+
+    /// <summary>
+    /// An upper bound of the length of <see cref="WriteData"/>'s output in bytes, from string
+    /// lengths alone (see <see cref="EncodedSize"/>): the publish-time size check encodes an event
+    /// only when this says it may be too large.
+    /// </summary>
+    internal abstract long DataBound();
+
+    /// <summary>
+    /// The first field the strict JSON serializer cannot write (JSON has no NaN or infinity), as
+    /// <c>name (value)</c> in wire names; <see langword="null"/> when every field can be written.
+    /// </summary>
+    internal virtual string? FindUnencodableField() => null;
+
+    /// <summary>The <see cref="FindUnencodableField"/> answer for one number.</summary>
+    private protected static string? NonFinite(string field, double value) =>
+        double.IsFinite(value) ? null : $"{field} ({value.ToString(System.Globalization.CultureInfo.InvariantCulture)})";
 }

@@ -29,6 +29,9 @@ public static class GraphEventTypes
     /// <summary>This subscriber missed events (replay window exceeded, or its buffer overflowed): refetch a snapshot.</summary>
     public const string EventsLost = "events_lost";
 
+    /// <summary>The length of the longest name (<see cref="WorkflowExecuted"/>), for size bounds.</summary>
+    internal const int LongestName = 17;
+
     private static readonly FrozenDictionary<string, GraphEventKind> Kinds = new Dictionary<string, GraphEventKind>(StringComparer.Ordinal)
     {
         [Connected] = GraphEventKind.Connected,

@@ -11,4 +11,6 @@ public sealed record HeartbeatEvent(int ConnectedClients, long UptimeSeconds, Da
 
     internal override void WriteData(Utf8JsonWriter writer) =>
         JsonSerializer.Serialize(writer, this, GraphEventJsonContext.Default.HeartbeatEvent);
+
+    internal override long DataBound() => EncodedSize.Braces + (3 * EncodedSize.Field) + (2 * EncodedSize.Number) + EncodedSize.Timestamp;
 }

@@ -33,12 +33,26 @@ public interface IToolGraphEngine
     /// new edge between known tools starts at 0.5, count 1 (<c>edge_created</c>). Self-loops are
     /// skipped; edges with an unknown tool are skipped unless
     /// <see cref="ToolGraphEngineOptions.AutoRegisterUnknownTools"/> is set. A dependency listed
-    /// twice (or the same pair of tools met twice) is observed twice. Then the change is stored,
+    /// twice in one task's <c>depends_on</c> is one dependency, observed once; the same pair of
+    /// tools met through two different pairs of tasks is observed twice. Then the change is stored,
     /// metrics are recomputed, and <c>workflow_executed</c> then <c>metrics_updated</c> are published
     /// after the edge events.
     /// </summary>
+    /// <remarks>
+    /// An execution is refused with an <see cref="ArgumentException"/>, before anything is learned,
+    /// stored or published, when it has more distinct task dependencies than
+    /// <see cref="ToolGraphEngineOptions.MaxEdgesPerExecution"/> (each is an edge observation,
+    /// counted even when it turns out to be a self-loop or to name an unknown tool), when its
+    /// <see cref="WorkflowExecution.ExecutionTimeMs"/> is not a finite number of at least 0 (-0 is
+    /// published as 0), or when one of its events would be larger than
+    /// <see cref="GraphEventsOptions.MaxEventBytes"/>: its <c>workflow_executed</c> event, or a tool id
+    /// over a tenth of that limit as JSON (<c>metrics_updated</c> lists up to ten tool ids).
+    /// </remarks>
     /// <returns>The snapshot this execution produced.</returns>
-    /// <exception cref="ArgumentException">Two tasks share an id, or a task depends on a task id the execution does not have.</exception>
+    /// <exception cref="ArgumentException">
+    /// Two tasks share an id; a task depends on a task id the execution does not have; or the
+    /// execution is over one of the bounds above. The message names the field and the option.
+    /// </exception>
     /// <exception cref="ToolGraphStoreException">The store failed; the graph is unchanged and nothing was published.</exception>
     ValueTask<ToolGraphSnapshot> UpdateFromExecutionAsync(WorkflowExecution execution, CancellationToken cancellationToken = default);
 
@@ -56,6 +70,7 @@ public interface IToolGraphEngine
     /// that adds a tool, metrics are recomputed and <c>metrics_updated</c> is published.
     /// </summary>
     /// <returns>The snapshot after the registration.</returns>
+    /// <exception cref="ArgumentException">A tool id takes more than a tenth of <see cref="GraphEventsOptions.MaxEventBytes"/> as JSON; nothing is registered.</exception>
     /// <exception cref="ToolGraphStoreException">The store failed; the graph is unchanged and nothing was published.</exception>
     ValueTask<ToolGraphSnapshot> RegisterToolsAsync(IEnumerable<ToolNode> tools, CancellationToken cancellationToken = default);
 }

@@ -8,6 +8,12 @@ public static class ToolGraphEngine
     /// <param name="store">Where the graph is kept; a new <see cref="InMemoryToolGraphStore"/> when <see langword="null"/>.</param>
     /// <param name="options">Its settings; defaults when <see langword="null"/>. <see cref="ToolGraphEngineOptions.SqliteDatabasePath"/> is ignored here: pass a <see cref="SqliteToolGraphStore"/>.</param>
     /// <param name="timeProvider">The clock of event timestamps and sync durations; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <remarks>
+    /// The engine refuses an execution whose events would be larger than
+    /// <see cref="GraphEventsOptions.MaxEventBytes"/> before it learns anything. It takes that limit
+    /// from <paramref name="publisher"/> when it is a broadcaster made by
+    /// <see cref="GraphEventBroadcaster.Create"/>, and uses the option's default (1 MiB) for any other publisher.
+    /// </remarks>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
     public static IToolGraphEngine Create(
         IGraphEventPublisher publisher,
@@ -23,6 +29,9 @@ public static class ToolGraphEngine
             throw new ArgumentException(string.Join(" ", failures), nameof(options));
         }
 
-        return new ToolGraphEngineCore(publisher, store ?? new InMemoryToolGraphStore(), options, timeProvider ?? TimeProvider.System);
+        // The engine checks its events against the size limit of the broadcaster it publishes to,
+        // before it learns; another publisher gets the broadcaster's default limit.
+        var maxEventBytes = publisher is Broadcaster broadcaster ? broadcaster.MaxEventBytes : ToolGraphEngineCore.DefaultMaxEventBytes;
+        return new ToolGraphEngineCore(publisher, store ?? new InMemoryToolGraphStore(), options, timeProvider ?? TimeProvider.System, maxEventBytes);
     }
 }

@@ -17,6 +17,14 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
     private readonly bool _autoRegister;
     private readonly int _seed;
     private readonly double _syncThreshold;
+    private readonly int _maxEdgesPerExecution;
+    private readonly int _maxEventBytes;
+
+    // The most bytes one tool id may take as JSON: metrics_updated lists up to ten of them, so ten
+    // such ids and the rest of that event fit in MaxEventBytes, and an edge event (two ids) fits
+    // too. Checked before anything is learned, so that no event of a change can be refused after
+    // the change is stored.
+    private readonly long _maxToolIdJsonBytes;
 
     // One writer at a time. A change holds it from planning until its last event is queued, which
     // is what keeps two executions' events from interleaving; awaiting it (rather than a lock)
@@ -36,7 +44,7 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
     // Readers load it without a lock; the writer swaps in a complete new snapshot.
     private ToolGraphSnapshot _snapshot = ToolGraphSnapshot.Empty;
 
-    public ToolGraphEngineCore(IGraphEventPublisher publisher, IToolGraphStore store, ToolGraphEngineOptions options, TimeProvider timeProvider)
+    public ToolGraphEngineCore(IGraphEventPublisher publisher, IToolGraphStore store, ToolGraphEngineOptions options, TimeProvider timeProvider, int maxEventBytes = DefaultMaxEventBytes)
     {
         _publisher = publisher;
         _store = store;
@@ -46,6 +54,19 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
         _autoRegister = options.AutoRegisterUnknownTools;
         _seed = options.CommunitySeed;
         _syncThreshold = options.SyncConfidenceThreshold;
+        _maxEdgesPerExecution = options.MaxEdgesPerExecution;
+        _maxEventBytes = maxEventBytes;
+        _maxToolIdJsonBytes = MaxToolIdJsonBytes(maxEventBytes);
+    }
+
+    /// <summary><see cref="GraphEventsOptions.MaxEventBytes"/>'s default, for an engine whose publisher is not a broadcaster.</summary>
+    internal const int DefaultMaxEventBytes = 1024 * 1024;
+
+    /// <summary>The most bytes one tool id may take as JSON (quotes included) under <paramref name="maxEventBytes"/>.</summary>
+    internal static long MaxToolIdJsonBytes(int maxEventBytes)
+    {
+        var tenEmpty = new MetricsUpdatedEvent(0, 0, 0, [.. Enumerable.Repeat(new ToolScore(string.Empty, 0), 10)], 0, default);
+        return ((maxEventBytes - EncodedSize.FrameBound(tenEmpty.DataBound())) / 10) + EncodedSize.String(string.Empty);
     }
 
     public ToolGraphSnapshot Snapshot => Volatile.Read(ref _snapshot);
@@ -53,7 +74,21 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
     public async ValueTask<ToolGraphSnapshot> UpdateFromExecutionAsync(WorkflowExecution execution, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(execution);
+
+        // Everything that can refuse an execution is checked here, before the writer lock and
+        // long before the store: a refused execution changes nothing and publishes nothing.
         var toolOfTask = MapTasks(execution);
+        var executionTimeMs = CheckExecutionTime(execution);
+        var dependencies = DistinctDependencies(execution);
+        var toolIds = new string[execution.Tasks.Count];
+        for (var t = 0; t < toolIds.Length; t++)
+        {
+            toolIds[t] = execution.Tasks[t].Tool;
+            CheckToolId(toolIds[t], nameof(execution), $"Task '{execution.Tasks[t].Id}' of execution '{execution.Id}'");
+        }
+
+        var executed = new WorkflowExecutedEvent(execution.Id, toolIds, execution.Success, executionTimeMs, default);
+        CheckEventSize(executed, execution.Id, nameof(execution));
 
         await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -68,9 +103,10 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
                 }
             }
 
-            foreach (var task in execution.Tasks)
+            for (var t = 0; t < dependencies.Length; t++)
             {
-                foreach (var dependency in task.DependsOn)
+                var task = execution.Tasks[t];
+                foreach (var dependency in dependencies[t])
                 {
                     plan.Observe(toolOfTask[dependency], task.Tool);
                 }
@@ -95,13 +131,7 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
                 await _publisher.PublishAsync(edgeEvent, CancellationToken.None).ConfigureAwait(false);
             }
 
-            var toolIds = new string[execution.Tasks.Count];
-            for (var t = 0; t < toolIds.Length; t++)
-            {
-                toolIds[t] = execution.Tasks[t].Tool;
-            }
-
-            await _publisher.PublishAsync(new WorkflowExecutedEvent(execution.Id, toolIds, execution.Success, execution.ExecutionTimeMs, now), CancellationToken.None).ConfigureAwait(false);
+            await _publisher.PublishAsync(executed with { Timestamp = now }, CancellationToken.None).ConfigureAwait(false);
             await _publisher.PublishAsync(MetricsEvent(snapshot.Metrics, now), CancellationToken.None).ConfigureAwait(false);
             return snapshot;
         }
@@ -182,6 +212,7 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
         foreach (var tool in given)
         {
             ArgumentNullException.ThrowIfNull(tool, nameof(tools));
+            CheckToolId(tool.Id, nameof(tools), "A registered tool");
         }
 
         await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -252,6 +283,135 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
         }
 
         return toolOfTask;
+    }
+
+    /// <summary>The execution's own duration as the event will carry it: finite and not negative; -0 becomes 0.</summary>
+    private static double CheckExecutionTime(WorkflowExecution execution)
+    {
+        var value = execution.ExecutionTimeMs;
+        if (!double.IsFinite(value) || value < 0)
+        {
+            throw new ArgumentException(
+                $"Execution '{execution.Id}' has execution_time_ms {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}; it must be a finite number of milliseconds, at least 0.",
+                nameof(execution));
+        }
+
+        // -0 passes "at least 0" but would be written as -0: a duration has no sign, so send 0.
+        return value == 0 ? 0 : value;
+    }
+
+    /// <summary>
+    /// Each task's dependencies with repeats removed (a dependency listed twice is one dependency),
+    /// refusing an execution that would observe more than <see cref="ToolGraphEngineOptions.MaxEdgesPerExecution"/>
+    /// edges. Every distinct dependency counts, even one that will be skipped (a self-loop, an
+    /// unknown tool), so that whether an execution fits depends on the request alone.
+    /// </summary>
+    private IReadOnlyList<string>[] DistinctDependencies(WorkflowExecution execution)
+    {
+        var result = new IReadOnlyList<string>[execution.Tasks.Count];
+        long observations = 0;
+        for (var t = 0; t < result.Length; t++)
+        {
+            result[t] = Distinct(execution.Tasks[t].DependsOn);
+            observations += result[t].Count;
+        }
+
+        if (observations > _maxEdgesPerExecution)
+        {
+            throw new ArgumentException(
+                $"Execution '{execution.Id}' has {observations:N0} task dependencies (depends_on, a repeat within a task counted once), each an edge observation; "
+                + $"one execution may make at most {_maxEdgesPerExecution:N0} ({ToolGraphEngineOptions.SectionName}:{nameof(ToolGraphEngineOptions.MaxEdgesPerExecution)}).",
+                nameof(execution));
+        }
+
+        return result;
+    }
+
+    /// <summary><paramref name="dependsOn"/> without repeats, in first-seen order; the same list when it has none (the usual case, which allocates nothing).</summary>
+    private static IReadOnlyList<string> Distinct(IReadOnlyList<string> dependsOn)
+    {
+        // A few dependencies are compared pairwise; past that a set keeps it linear, so 260,000
+        // repeats of one dependency cost one pass.
+        const int PairwiseLimit = 8;
+        if (dependsOn.Count < 2)
+        {
+            return dependsOn;
+        }
+
+        HashSet<string>? seen = dependsOn.Count > PairwiseLimit ? new HashSet<string>(StringComparer.Ordinal) : null;
+        List<string>? distinct = null;
+        for (var i = 0; i < dependsOn.Count; i++)
+        {
+            var dependency = dependsOn[i];
+            bool repeat;
+            if (seen is not null)
+            {
+                repeat = !seen.Add(dependency);
+            }
+            else
+            {
+                repeat = false;
+                for (var j = 0; j < i && !repeat; j++)
+                {
+                    repeat = string.Equals(dependsOn[j], dependency, StringComparison.Ordinal);
+                }
+            }
+
+            if (repeat)
+            {
+                if (distinct is null)
+                {
+                    // Everything before the first repeat was distinct.
+                    distinct = new List<string>(dependsOn.Count);
+                    for (var j = 0; j < i; j++)
+                    {
+                        distinct.Add(dependsOn[j]);
+                    }
+                }
+            }
+            else
+            {
+                distinct?.Add(dependency);
+            }
+        }
+
+        return distinct ?? dependsOn;
+    }
+
+    /// <summary>Refuses a tool id too long for the events that carry it (see <see cref="_maxToolIdJsonBytes"/>).</summary>
+    private void CheckToolId(string toolId, string paramName, string subject)
+    {
+        // The bound from its length answers for any ordinary id; only a long one is encoded.
+        if (EncodedSize.String(toolId) <= _maxToolIdJsonBytes)
+        {
+            return;
+        }
+
+        var size = EncodedSize.ExactString(toolId);
+        if (size > _maxToolIdJsonBytes)
+        {
+            throw new ArgumentException(
+                $"{subject} has a tool id of {size:N0} bytes as JSON; a tool id may take at most {_maxToolIdJsonBytes:N0}, because metrics_updated lists up to ten of them "
+                + $"and one event may take at most {GraphEventsOptions.SectionName}:{nameof(GraphEventsOptions.MaxEventBytes)} ({_maxEventBytes:N0} bytes).",
+                paramName);
+        }
+    }
+
+    /// <summary>Refuses an execution whose <c>workflow_executed</c> event would be larger than <see cref="GraphEventsOptions.MaxEventBytes"/>.</summary>
+    private void CheckEventSize(WorkflowExecutedEvent executed, string workflowId, string paramName)
+    {
+        if (EncodedSize.FrameBound(executed.DataBound()) <= _maxEventBytes)
+        {
+            return;
+        }
+
+        var size = EncodedSize.Frame(executed.EventType, SseFrameEncoder.EncodeData(executed).Length);
+        if (size > _maxEventBytes)
+        {
+            throw new ArgumentException(
+                $"Execution '{workflowId}' would publish a {size:N0}-byte workflow_executed event (its workflow_id and tool_ids), over {GraphEventsOptions.SectionName}:{nameof(GraphEventsOptions.MaxEventBytes)} ({_maxEventBytes:N0} bytes).",
+                paramName);
+        }
     }
 
     private static MetricsUpdatedEvent MetricsEvent(ToolGraphMetrics metrics, DateTimeOffset now) =>

@@ -37,6 +37,9 @@ public sealed class GraphEventFrame
 
     internal GraphEventKind Kind => Event.Kind;
 
+    /// <summary>The frame's size in bytes, what the replay window and subscriber buffers count.</summary>
+    internal int Length => _utf8.Length;
+
     /// <summary>
     /// The broadcaster's <see cref="TimeProvider.GetTimestamp"/> when the pump dispatched this
     /// frame, or 0 for frames addressed to one subscriber. A field on the shared frame, set once

@@ -17,6 +17,10 @@ namespace Pml.GraphEvents;
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "One instance per thread for the thread's lifetime; its writer holds no unmanaged resource.")]
 internal sealed class SseFrameEncoder
 {
+    // A thread keeps its buffer for the next frame, but not one grown by a rare large event:
+    // past this, the encoder is let go, so an idle pump does not pin a megabyte per thread.
+    private const int RetainedBufferBytes = 64 * 1024;
+
     [ThreadStatic]
     private static SseFrameEncoder? _threadEncoder;
 
@@ -31,14 +35,46 @@ internal sealed class SseFrameEncoder
         // One encoder per thread: the pump encodes broadcast frames while subscribe calls on other
         // threads encode their own connected frames, and neither should lock or allocate a buffer.
         var encoder = _threadEncoder ??= new SseFrameEncoder();
-        return encoder.EncodeCore(id, @event);
+        return Release(encoder, encoder.EncodeCore(id, @event));
+    }
+
+    private static byte[] Release(SseFrameEncoder encoder, byte[] bytes)
+    {
+        if (encoder._buffer.Capacity > RetainedBufferBytes)
+        {
+            _threadEncoder = null;
+        }
+
+        return bytes;
     }
 
     /// <summary>Creates a frame for <paramref name="event"/>, encoded once.</summary>
     public static GraphEventFrame CreateFrame(long? id, GraphEvent @event, long dispatchTimestamp = 0) =>
         new(id, @event, Encode(id, @event)) { DispatchTimestamp = dispatchTimestamp };
 
-    private byte[] EncodeCore(long? id, GraphEvent @event)
+    /// <summary>
+    /// Creates a frame for <paramref name="event"/> around its already encoded <paramref name="data"/>
+    /// JSON (what the publish-time size check measured), so that the event is not encoded again.
+    /// </summary>
+    public static GraphEventFrame CreateFrame(long? id, GraphEvent @event, ReadOnlySpan<byte> data, long dispatchTimestamp)
+    {
+        var encoder = _threadEncoder ??= new SseFrameEncoder();
+        return new(id, @event, Release(encoder, encoder.EncodeCore(id, @event, data))) { DispatchTimestamp = dispatchTimestamp };
+    }
+
+    /// <summary>
+    /// The data JSON of <paramref name="event"/>, exactly as a frame carries it, in the same
+    /// per-thread buffer (for the size check of an event that may be too large).
+    /// </summary>
+    public static byte[] EncodeData(GraphEvent @event)
+    {
+        var encoder = _threadEncoder ??= new SseFrameEncoder();
+        encoder._buffer.ResetWrittenCount();
+        encoder.WriteJson(@event);
+        return Release(encoder, encoder._buffer.WrittenSpan.ToArray());
+    }
+
+    private byte[] EncodeCore(long? id, GraphEvent @event, ReadOnlySpan<byte> data = default)
     {
         _buffer.ResetWrittenCount();
         if (id is { } value)
@@ -51,11 +87,35 @@ internal sealed class SseFrameEncoder
         Write("event: "u8);
         WriteAscii(@event.EventType);
         Write("\ndata: "u8);
-        _json.Reset(_buffer);
-        @event.WriteData(_json);
-        _json.Flush();
+        if (data.IsEmpty)
+        {
+            WriteJson(@event);
+        }
+        else
+        {
+            Write(data);
+        }
+
         Write("\n\n"u8);
         return _buffer.WrittenSpan.ToArray();
+    }
+
+    private void WriteJson(GraphEvent @event)
+    {
+        try
+        {
+            _json.Reset(_buffer);
+            @event.WriteData(_json);
+            _json.Flush();
+        }
+        catch
+        {
+            // A failure mid-event leaves the writer with a partial object and its own state; reset
+            // both so that the next event on this thread starts clean.
+            _json.Reset(_buffer);
+            _buffer.ResetWrittenCount();
+            throw;
+        }
     }
 
     /// <summary>Writes a <c>retry:</c> line that tells EventSource how long to wait before reconnecting; returns its length in bytes.</summary>

@@ -43,4 +43,39 @@ public sealed class SequencedIdTests
         Assert.Equal([5L, 9], frames.Skip(1).Select(f => f.Id!.Value));
         Assert.False(subscription.TryRead(out _));
     }
+
+    [Fact]
+    public async Task An_events_lost_notice_from_the_shared_log_is_broadcast_under_its_id_kept_for_replay_and_reaches_filtered_subscribers()
+    {
+        // What the Redis backplane sends after an outage that overflowed its buffer: a loss every
+        // client must hear about, in the log's order, under the log's id.
+        await using var broadcaster = new Broadcaster(new GraphEventsOptions(), TimeProvider.System);
+        broadcaster.StartSequenceAfter(100);
+        using var all = broadcaster.Subscribe().Subscription!;
+        using var filtered = broadcaster.Subscribe(new GraphEventSubscribeOptions { EventTypes = [GraphEventTypes.MetricsUpdated] }).Subscription!;
+
+        var notice = new EventsLostEvent(EventsLostReasons.BufferOverflow, 1_970, SampleEvents.Timestamp);
+        await broadcaster.WriteSequencedAsync(101, SampleEvents.Edge(1), Ct);
+        await broadcaster.WriteSequencedAsync(105, notice, Ct);
+        await broadcaster.WriteSequencedAsync(106, SampleEvents.Edge(2), Ct);
+
+        var frames = await all.ReadAsync(4);
+        Assert.Equal([101L, 105, 106], frames.Skip(1).Select(f => f.Id!.Value));
+        Assert.Equal(notice, frames[2].Event);
+        Assert.Equal(SseFrameEncoder.Encode(105, notice), frames[2].Utf8Bytes.ToArray());
+
+        // events_lost is a control type: a subscriber that filtered it out of nothing still gets it.
+        var only = await filtered.ReadAsync(2);
+        Assert.Equal(105, only[1].Id);
+        Assert.Equal(notice, only[1].Event);
+
+        // Kept in the ring: a client that resumes from before it is told too.
+        using var resumed = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 101 }).Subscription!;
+        var replay = await resumed.ReadAsync(3);
+        Assert.Equal([105L, 106], replay.Skip(1).Select(f => f.Id!.Value));
+        Assert.Equal(notice, replay[1].Event);
+        Assert.Equal((3L, 0L), (broadcaster.GetStatistics().EventsPublished, broadcaster.GetStatistics().EventsFailed));
+    }
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 }

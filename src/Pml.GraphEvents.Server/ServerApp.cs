@@ -1,3 +1,6 @@
+using Microsoft.AspNetCore.HostFiltering;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Pml.GraphEvents.AspNetCore;
@@ -23,7 +26,9 @@ public static class ServerApp
     /// <exception cref="InvalidOperationException">No API key is configured and a URL is not loopback.</exception>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(args);
+        // The application's folder, not the working directory, is the content root: appsettings.json
+        // is read from beside the dll however the server is started (dotnet path/to/the.dll).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
         // Added last so they win over appsettings and environment variables, as command lines should.
         builder.Configuration.AddCommandLine(args, new Dictionary<string, string>(StringComparer.Ordinal)
@@ -35,7 +40,9 @@ public static class ServerApp
 
         builder.Services.AddOptions<ServerOptions>().BindConfiguration(ServerOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<ServerOptions>, ServerOptionsValidator>();
+        builder.Services.AddSingleton<PendingBodyBudget>();
         builder.Services.AddSingleton(SampleCatalog.Load());
+        ConfigureConnections(builder);
         builder.Services.AddSingleton<IToolGraphStore>(provider =>
             new SqliteToolGraphStore(Path.GetFullPath(provider.GetRequiredService<IOptions<ServerOptions>>().Value.DatabasePath)));
         builder.Services.AddGraphEvents(builder.Configuration)
@@ -75,6 +82,13 @@ public static class ServerApp
         }
 
         var app = builder.Build();
+        if (!string.IsNullOrWhiteSpace(app.Services.GetRequiredService<IOptions<ServerOptions>>().Value.TrustedProxies))
+        {
+            // First, so that everything after it (the per-address stream limit) sees the client's address.
+            app.UseForwardedHeaders();
+        }
+
+        app.UseHostFiltering(); // before anything answers: a rebinding page's Host gets 400 on every endpoint
         app.UseExceptionHandler(); // a failing store answers 500 problem details, not an empty body
         app.UseStatusCodePages();
         app.UseCors();
@@ -93,5 +107,54 @@ public static class ServerApp
         app.MapReadEndpoints();
         app.MapIngest("/executions");
         return app;
+    }
+
+    private static void ConfigureConnections(WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<ServerOptions>>((kestrel, server) =>
+        {
+            var options = server.Value;
+            // Every connection holds a file descriptor; past the process's limit the runtime aborts
+            // (1,100 idle sockets under a limit of 1,024 did). Kestrel closes a connection over the
+            // bound as soon as it is accepted, so the process never runs out.
+            kestrel.Limits.MaxConcurrentConnections = options.MaxConnections ?? OpenFileLimit.DefaultMaxConnections(OpenFileLimit.Read());
+            // Nothing here upgrades a connection (no WebSockets); an upgraded one would not count above.
+            kestrel.Limits.MaxConcurrentUpgradedConnections = 0;
+            // Connections that send nothing are closed in bounded time, so their slots come back.
+            kestrel.Limits.KeepAliveTimeout = options.IdleConnectionTimeout;
+            kestrel.Limits.RequestHeadersTimeout = options.RequestHeadersTimeout;
+            // The body time limit as a rate: the largest body in BodyReadTimeout, never less than
+            // BodyReadTimeout of grace. A body of at most MaxBodyBytes that is not in within
+            // BodyReadTimeout has fallen under it, and Kestrel fails its read with 408. A 1 MB body
+            // sent at once and then stalled no longer passes the default 240 bytes/s for an hour.
+            kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(
+                bytesPerSecond: options.MaxBodyBytes / options.BodyReadTimeout.TotalSeconds,
+                gracePeriod: options.BodyReadTimeout);
+        });
+
+        builder.Services.AddHostFiltering(_ => { });
+        builder.Services.AddOptions<HostFilteringOptions>().Configure<IOptions<ServerOptions>>((filtering, server) =>
+        {
+            filtering.AllowedHosts = HostNames.Allowed(server.Value, LoopbackGuard.ConfiguredUrls(builder.Configuration));
+        });
+
+        builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ServerOptions>>((forwarded, server) =>
+        {
+            // Only the configured proxies: the defaults (loopback) are cleared, so a client cannot
+            // claim another address unless it is one of them.
+            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            forwarded.KnownProxies.Clear();
+            forwarded.KnownIPNetworks.Clear();
+            ProxyNetworks.Parse(server.Value.TrustedProxies, out var proxies, out var networks);
+            foreach (var proxy in proxies)
+            {
+                forwarded.KnownProxies.Add(proxy);
+            }
+
+            foreach (var network in networks)
+            {
+                forwarded.KnownIPNetworks.Add(network);
+            }
+        });
     }
 }

@@ -25,6 +25,9 @@ public sealed class HostileIngestTests
         "quote\"back\\slash",
     ];
 
+    // '<' as it is, as a producer in another language sends it: the body stays small, the frame grows 6×.
+    private static readonly JsonSerializerOptions Unescaped = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
     [Fact]
@@ -211,6 +214,127 @@ public sealed class HostileIngestTests
         }
 
         await watched.VerifyWitnessesAsync(0);
+    }
+
+    [Theory]
+    [InlineData("""{"execution_id":"a","execution_id":"b","tool_ids":["x","y"]}""", "execution_id")]
+    [InlineData("""{"execution_id":"e","tool_ids":["x","y"],"success":true,"success":false}""", "success")]
+    [InlineData("""{"execution_id":"e","dag_structure":{"tasks":[{"id":"t1","tool":"x","tool":"y"}]}}""", "tool")]
+    public async Task Duplicate_keys_get_400_naming_the_key(string body, string key)
+    {
+        await using var watched = await WatchedServer.StartAsync();
+        using var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json(body), Token);
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "$");
+        Assert.Contains($"'{key}'", await response.Content.ReadAsStringAsync(Token), StringComparison.Ordinal);
+        Assert.Empty(watched.Engine.Snapshot.Edges);
+    }
+
+    [Fact]
+    public async Task Minus_zero_milliseconds_is_learned_as_zero()
+    {
+        await using var watched = await WatchedServer.StartAsync();
+        using var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json("""{"execution_id":"z","tool_ids":["x","y"],"execution_time_ms":-0}"""), Token);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        foreach (var frames in await watched.VerifyWitnessesAsync(1))
+        {
+            var data = Assert.Single(frames, f => f.EventType == "workflow_executed").Data;
+            Assert.Contains("\"execution_time_ms\":0,", data, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("application/json; charset=iso-8859-1", null)]
+    [InlineData("application/json; charset=utf-16", null)]
+    [InlineData("application/json", "gzip")]
+    [InlineData("application/json", "identity, deflate")]
+    public async Task A_charset_other_than_utf8_or_a_content_encoding_gets_415(string contentType, string? encoding)
+    {
+        await using var watched = await WatchedServer.StartAsync();
+        using var content = new StringContent("""{"execution_id":"e","tool_ids":["x","y"]}""");
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        if (encoding is not null)
+        {
+            content.Headers.TryAddWithoutValidation("Content-Encoding", encoding);
+        }
+
+        using var response = await watched.Server.Client.PostAsync("executions", content, Token);
+        await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType, null, contentType + " " + encoding);
+        Assert.Empty(watched.Engine.Snapshot.Edges);
+
+        using var utf8 = new StringContent("""{"execution_id":"e","tool_ids":["x","y"]}""");
+        utf8.Headers.ContentType = MediaTypeHeaderValue.Parse("application/json; charset=UTF-8");
+        utf8.Headers.ContentEncoding.Add("identity");
+        using var accepted = await watched.Server.Client.PostAsync("executions", utf8, Token);
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_execution_whose_event_would_pass_max_event_bytes_gets_413_naming_it_and_nothing_of_its_array_is_learned()
+    {
+        await using var watched = await WatchedServer.StartAsync();
+
+        // 1,000 tool ids of 256 '<': 258 KB of body, 1.5 MB of frame once each '<' is escaped as \u003C.
+        var escaped = Enumerable.Range(0, 1_000).Select(i => i.ToString("D4", System.Globalization.CultureInfo.InvariantCulture) + new string('<', 252)).ToArray();
+        var body = JsonSerializer.Serialize(
+            new object[]
+            {
+                new { execution_id = "fine", tool_ids = (string[])["x", "y"] },
+                new { execution_id = "huge", tool_ids = escaped },
+            },
+            Unescaped);
+        using var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json(body), Token);
+        await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "[1].tool_ids");
+        Assert.Empty(watched.Engine.Snapshot.Edges); // not even the first, valid one
+        await watched.VerifyWitnessesAsync(0);
+
+        // Just under the bound is learned (GraphEvents:MaxEventBytes counts the frame exactly).
+        var under = JsonSerializer.Serialize(new { execution_id = "under", tool_ids = escaped[..600] }, Unescaped);
+        using var accepted = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json(under), Token);
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        await watched.VerifyWitnessesAsync(1);
+    }
+
+    [Fact]
+    public async Task Edge_observations_over_max_edges_per_execution_get_400_and_a_repeated_dependency_is_one()
+    {
+        await using var watched = await WatchedServer.StartAsync();
+
+        // The amplification: one task listing the same dependency 260,000 times (1 MB of body).
+        var repeated = "{\"execution_id\":\"amp\",\"dag_structure\":{\"tasks\":[{\"id\":\"a\",\"tool\":\"x\"},{\"id\":\"b\",\"tool\":\"y\",\"depends_on\":["
+            + string.Join(',', Enumerable.Repeat("\"a\"", 260_000)) + "]}]}}";
+        using (var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json(repeated), Token))
+        {
+            await AssertProblemAsync(response, HttpStatusCode.BadRequest, "dag_structure.tasks[1].depends_on");
+        }
+
+        // 1,000 tasks each after the two before: 1,997 edge observations, over the default 1,000.
+        var tasks = Enumerable.Range(0, 1_000).Select(i => new
+        {
+            id = $"t{i}",
+            tool = $"tool{i}",
+            depends_on = Enumerable.Range(Math.Max(0, i - 2), Math.Min(i, 2)).Select(d => $"t{d}").ToArray(),
+        });
+        using (var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json(JsonSerializer.Serialize(new[] { new { execution_id = "wide", dag_structure = new { tasks } } })), Token))
+        {
+            await AssertProblemAsync(response, HttpStatusCode.BadRequest, "[0].dag_structure.tasks");
+        }
+
+        Assert.Empty(watched.Engine.Snapshot.Edges);
+
+        // The same dependency listed 500 times is one dependency: one observation, one event.
+        var twice = "{\"execution_id\":\"dup\",\"dag_structure\":{\"tasks\":[{\"id\":\"a\",\"tool\":\"x\"},{\"id\":\"b\",\"tool\":\"y\",\"depends_on\":["
+            + string.Join(',', Enumerable.Repeat("\"a\"", 500)) + "]}]}}";
+        using (var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json(twice), Token))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+
+        var edge = Assert.Single(watched.Engine.Snapshot.Edges);
+        Assert.Equal(1, edge.ObservedCount);
+        foreach (var frames in await watched.VerifyWitnessesAsync(1))
+        {
+            Assert.Equal(1, frames.Count(f => f.EventType is "edge_created" or "edge_updated"));
+        }
     }
 
     private static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string? field, string? what = null)

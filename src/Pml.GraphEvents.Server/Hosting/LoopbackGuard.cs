@@ -9,7 +9,10 @@ namespace Pml.GraphEvents.Server;
 internal static class LoopbackGuard
 {
     /// <summary>The configured URLs that are not loopback (empty when every one is).</summary>
-    public static List<string> NonLoopbackUrls(IConfiguration configuration)
+    public static List<string> NonLoopbackUrls(IConfiguration configuration) => ConfiguredUrls(configuration).FindAll(url => !IsLoopback(url));
+
+    /// <summary>Every configured URL: <c>urls</c> and each <c>Kestrel:Endpoints:*:Url</c>.</summary>
+    public static List<string> ConfiguredUrls(IConfiguration configuration)
     {
         List<string> urls = [];
         if (configuration[WebHostDefaults.ServerUrlsKey] is { } list)
@@ -25,7 +28,7 @@ internal static class LoopbackGuard
             }
         }
 
-        return urls.FindAll(url => !IsLoopback(url));
+        return urls;
     }
 
     internal static bool IsLoopback(string url)

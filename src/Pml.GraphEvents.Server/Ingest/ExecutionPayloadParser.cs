@@ -15,10 +15,12 @@ internal static class ExecutionPayloadParser
     internal const int MaxIdLength = 256;
     internal const int MaxTasks = 1_000;
 
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 16 };
+    // Duplicate keys are refused while parsing (the library's own check, .NET 10): "last wins"
+    // would let two readers of one body (a proxy that logs, the server that learns) disagree.
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 16, AllowDuplicateProperties = false };
 
     /// <summary>The executions, or the problems keyed by field path (then the executions are <see langword="null"/>).</summary>
-    public static (List<WorkflowExecution>? Executions, Dictionary<string, string[]> Errors) Parse(ReadOnlyMemory<byte> utf8)
+    public static (List<ParsedExecution>? Executions, Dictionary<string, string[]> Errors) Parse(ReadOnlyMemory<byte> utf8)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
 
@@ -44,7 +46,7 @@ internal static class ExecutionPayloadParser
         using (document)
         {
             var root = document.RootElement;
-            var executions = new List<WorkflowExecution>();
+            var executions = new List<ParsedExecution>();
             if (root.ValueKind == JsonValueKind.Array)
             {
                 if (root.GetArrayLength() == 0)
@@ -75,7 +77,7 @@ internal static class ExecutionPayloadParser
         }
     }
 
-    private static WorkflowExecution? ParseExecution(JsonElement element, string prefix, Dictionary<string, string[]> errors)
+    private static ParsedExecution? ParseExecution(JsonElement element, string prefix, Dictionary<string, string[]> errors)
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
@@ -106,11 +108,18 @@ internal static class ExecutionPayloadParser
             {
                 Add(errors, prefix + "execution_time_ms", "Must be a number of milliseconds, zero or more.");
             }
+
+            // -0 is zero: echoed as "-0" it would read as a negative time to a client that checks the sign.
+            if (elapsed == 0)
+            {
+                elapsed = 0;
+            }
         }
 
         var hasDag = element.TryGetProperty("dag_structure", out var dag);
         var hasChain = element.TryGetProperty("tool_ids", out var chain);
         IReadOnlyList<WorkflowTask>? tasks = null;
+        var tasksPath = prefix + (hasChain && !hasDag ? "tool_ids" : "dag_structure.tasks");
         if (hasDag && hasChain)
         {
             Add(errors, prefix + "tool_ids", "Give either dag_structure or tool_ids, not both.");
@@ -129,7 +138,7 @@ internal static class ExecutionPayloadParser
         }
 
         return errors.Count == before && id is not null && tasks is not null
-            ? new WorkflowExecution(id, tasks, success, elapsed)
+            ? new ParsedExecution(new WorkflowExecution(id, tasks, success, elapsed), tasksPath)
             : null;
     }
 
@@ -192,16 +201,19 @@ internal static class ExecutionPayloadParser
             var dependsOn = new List<string>();
             if (task.TryGetProperty("depends_on", out var dependencies))
             {
-                if (dependencies.ValueKind != JsonValueKind.Array)
+                if (dependencies.ValueKind != JsonValueKind.Array || dependencies.GetArrayLength() > MaxTasks)
                 {
-                    Add(errors, taskPath + ".depends_on", "Must be an array of task ids.");
+                    // A task depends on at most every task of its execution: a longer list only repeats.
+                    Add(errors, taskPath + ".depends_on", $"Must be an array of at most {MaxTasks:N0} task ids.");
                 }
                 else
                 {
                     var d = 0;
+                    var seen = new HashSet<string>(StringComparer.Ordinal);
                     foreach (var dependency in dependencies.EnumerateArray())
                     {
-                        if (ReadIdValue(dependency, Indexed(taskPath + ".depends_on", d++), errors) is { } dependencyId)
+                        // A dependency listed twice is one dependency (one edge observation, not two).
+                        if (ReadIdValue(dependency, Indexed(taskPath + ".depends_on", d++), errors) is { } dependencyId && seen.Add(dependencyId))
                         {
                             dependsOn.Add(dependencyId);
                         }
@@ -272,3 +284,6 @@ internal static class ExecutionPayloadParser
     private static void Add(Dictionary<string, string[]> errors, string path, string message) =>
         errors[path] = errors.TryGetValue(path, out var existing) ? [.. existing, message] : [message];
 }
+
+/// <summary>An execution read from the body, with the path of its tasks field (<c>[1].tool_ids</c>, <c>dag_structure.tasks</c>) for errors about it as a whole.</summary>
+internal sealed record ParsedExecution(WorkflowExecution Execution, string TasksPath);

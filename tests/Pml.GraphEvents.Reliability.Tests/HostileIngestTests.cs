@@ -71,12 +71,17 @@ public sealed class HostileIngestTests
             await AssertProblemAsync(response, HttpStatusCode.BadRequest, "tool_ids[1]");
         }
 
-        // The ingest caps ids at 256 characters; the library does not, and must still frame it.
-        await watched.Server.Broadcaster.PublishAsync(new WorkflowExecutedEvent("huge", ["a", huge], true, 1, DateTimeOffset.UtcNow), Token);
+        // The library refuses an event whose frame is over MaxEventBytes (6 MB once escaped)...
+        var tooLarge = Assert.Throws<ArgumentException>(() => watched.Server.Broadcaster.TryPublish(new WorkflowExecutedEvent("huge", ["a", huge], true, 1, DateTimeOffset.UtcNow)));
+        Assert.Contains("MaxEventBytes", tooLarge.Message, StringComparison.Ordinal);
+
+        // ...and frames one under it intact, however hostile its characters (the ingest caps ids at 256).
+        var large = new string('\n', 100 * 1024) + new string('x', 100 * 1024);
+        await watched.Server.Broadcaster.PublishAsync(new WorkflowExecutedEvent("large", ["a", large], true, 1, DateTimeOffset.UtcNow), Token);
         foreach (var frames in await watched.VerifyWitnessesAsync(1))
         {
             var executed = Assert.Single(frames, f => f.EventType == "workflow_executed");
-            Assert.Equal(huge, JsonDocument.Parse(executed.Data).RootElement.GetProperty("tool_ids")[1].GetString());
+            Assert.Equal(large, JsonDocument.Parse(executed.Data).RootElement.GetProperty("tool_ids")[1].GetString());
         }
     }
 

@@ -29,8 +29,16 @@ public sealed class AmplificationTests
         body.AppendJoin(',', Enumerable.Repeat("\"t0\"", 260_000)).Append("]}]}}");
         using (var response = await server.Client.PostAsync("executions", ReliabilityServer.Json(body.ToString()), Token))
         {
-            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            // The ingest caps depends_on at 1,000 entries: refused, naming the field, nothing learned.
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Contains("depends_on", await response.Content.ReadAsStringAsync(Token), StringComparison.Ordinal);
         }
+
+        // The engine itself (a library user, no ingest in front) counts the repeated dependency once.
+        var dependsOn = Enumerable.Repeat("t0", 260_000).ToArray();
+        await Engine(server).UpdateFromExecutionAsync(
+            new WorkflowExecution("amplify", [new WorkflowTask("t0", "a", []), new WorkflowTask("t1", "b", dependsOn)], true, 1),
+            Token);
 
         // Before: 260,000 edge_updated frames after the first, and this reader ended as lagging.
         var frames = await ReadUntilAsync(reader, "workflow_executed");

@@ -53,7 +53,8 @@ public sealed class EnginePropertyTests
             var byId = execution.Tasks.ToDictionary(t => t.Id, t => t.Tool);
             foreach (var task in execution.Tasks)
             {
-                foreach (var dependency in task.DependsOn)
+                // A dependency listed twice in one task is one dependency.
+                foreach (var dependency in task.DependsOn.Distinct(StringComparer.Ordinal))
                 {
                     var from = byId[dependency];
                     if (from != task.Tool && Known.Contains(from) && Known.Contains(task.Tool))

@@ -28,6 +28,8 @@
   let reconnectTimer = null;
   let graphLoaded = false;
   let refetchTimer = null;
+  let refetchInFlight = false;
+  let refetchAgain = false;
   let alpha = 1;
 
   $("origin").textContent = location.origin;
@@ -128,15 +130,27 @@
   // ---- snapshot ----------------------------------------------------------------------------
 
   function refetchGraph(delay) {
-    if (refetchTimer !== null) return;
+    if (refetchTimer !== null) {
+      // A fetch already under way may carry a snapshot older than the event that asks for this
+      // one (an edge created while the response was on its way would vanish when it is applied):
+      // fetch once more when it is done. A fetch still waiting to start will see the change.
+      if (refetchInFlight) refetchAgain = true;
+      return;
+    }
     refetchTimer = setTimeout(async () => {
+      refetchInFlight = true;
       try {
         const response = await fetch(GRAPH_URL, { cache: "no-store" });
         if (response.ok) applySnapshot(await response.json());
       } catch {
         // The server is away; the next event or reconnect refetches.
       } finally {
+        refetchInFlight = false;
         refetchTimer = null;
+        if (refetchAgain) {
+          refetchAgain = false;
+          refetchGraph(0);
+        }
       }
     }, delay);
   }

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text;
-
 namespace Pml.GraphEvents.Server;
 
 /// <summary>
@@ -11,15 +8,13 @@ namespace Pml.GraphEvents.Server;
 /// </summary>
 internal static class ExecutionLimits
 {
-    // The frame's fixed parts around its data JSON: "id: " + id + "\n" + "event: " + type + "\ndata: " + json + "\n\n".
-    // The id is not known before the event is published, so the longest one (19 digits) is
-    // counted: a frame refused at publish is always refused here first.
-    private static readonly int FrameOverhead =
-        "id: ".Length + long.MaxValue.ToString(CultureInfo.InvariantCulture).Length + "\n".Length
-        + "event: ".Length + GraphEventTypes.WorkflowExecuted.Length + "\ndata: ".Length + "\n\n".Length;
-
-    /// <summary>The encoded size in bytes of the <c>workflow_executed</c> frame the engine would publish for <paramref name="execution"/>, with the longest id.</summary>
-    public static int FrameBytes(WorkflowExecution execution)
+    /// <summary>
+    /// The encoded size in bytes of the <c>workflow_executed</c> frame the engine would publish for
+    /// <paramref name="execution"/> (with the longest id), or 0 when it certainly fits in
+    /// <paramref name="maxEventBytes"/>: the library's bound from string lengths answers for nearly
+    /// every execution, and only one that may be too large is serialized, as the engine does.
+    /// </summary>
+    public static long FrameBytesIfOver(WorkflowExecution execution, int maxEventBytes)
     {
         var toolIds = new string[execution.Tasks.Count];
         for (var t = 0; t < toolIds.Length; t++)
@@ -27,20 +22,24 @@ internal static class ExecutionLimits
             toolIds[t] = execution.Tasks[t].Tool;
         }
 
-        // The same event the engine builds, serialized by the library's own writer: exact, escaping included.
+        // The same event the engine builds, measured by the library's own arithmetic: exact, escaping included.
         var @event = new WorkflowExecutedEvent(execution.Id, toolIds, execution.Success, execution.ExecutionTimeMs, DateTimeOffset.UnixEpoch);
-        return FrameOverhead + Encoding.UTF8.GetByteCount(GraphEventJson.Serialize(@event));
-    }
-
-    /// <summary>The edge observations learning <paramref name="execution"/> makes: one per distinct dependency of each task on a task of another tool (a self-loop is skipped).</summary>
-    public static int EdgeObservations(WorkflowExecution execution)
-    {
-        var toolOfTask = new Dictionary<string, string>(execution.Tasks.Count, StringComparer.Ordinal);
-        foreach (var task in execution.Tasks)
+        if (EncodedSize.FrameBound(@event.DataBound()) <= maxEventBytes)
         {
-            toolOfTask[task.Id] = task.Tool;
+            return 0;
         }
 
+        var size = EncodedSize.Frame(@event.EventType, SseFrameEncoder.EncodeData(@event).Length);
+        return size > maxEventBytes ? size : 0;
+    }
+
+    /// <summary>
+    /// The edge observations the engine counts against <see cref="ToolGraphEngineOptions.MaxEdgesPerExecution"/>:
+    /// one per distinct dependency of each task, a self-loop included (the engine skips it when it
+    /// learns, but counts it, so that whether an execution fits depends on the request alone).
+    /// </summary>
+    public static int EdgeObservations(WorkflowExecution execution)
+    {
         var count = 0;
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var task in execution.Tasks)
@@ -48,7 +47,7 @@ internal static class ExecutionLimits
             seen.Clear();
             foreach (var dependency in task.DependsOn)
             {
-                if (seen.Add(dependency) && toolOfTask.TryGetValue(dependency, out var tool) && !string.Equals(tool, task.Tool, StringComparison.Ordinal))
+                if (seen.Add(dependency))
                 {
                     count++;
                 }

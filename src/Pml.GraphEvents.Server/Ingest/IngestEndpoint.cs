@@ -129,8 +129,8 @@ internal static partial class IngestEndpoint
                 errors[tasksPath] = [$"The execution makes {edges:N0} edge observations; at most {maxEdges:N0} (GraphEvents:Engine:MaxEdgesPerExecution)."];
             }
 
-            var frame = ExecutionLimits.FrameBytes(execution);
-            if (frame > maxEventBytes)
+            var frame = ExecutionLimits.FrameBytesIfOver(execution, maxEventBytes);
+            if (frame > 0)
             {
                 tooLarge[tasksPath] = [$"Its workflow_executed event would be {frame:N0} bytes encoded (JSON escaping included); at most {maxEventBytes:N0} (GraphEvents:MaxEventBytes)."];
             }

@@ -30,6 +30,11 @@ public static class ServerApp
         // is read from beside the dll however the server is started (dotnet path/to/the.dll).
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
+        // The slim builder leaves out reading certificates from configuration: with this,
+        // Kestrel:Endpoints:X:Certificate (and Kestrel:Certificates:Default) serve https, where
+        // browsers get HTTP/2 by ALPN.
+        builder.WebHost.UseKestrelHttpsConfiguration();
+
         // Added last so they win over appsettings and environment variables, as command lines should.
         builder.Configuration.AddCommandLine(args, new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -130,6 +135,12 @@ public static class ServerApp
             kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(
                 bytesPerSecond: options.MaxBodyBytes / options.BodyReadTimeout.TotalSeconds,
                 gracePeriod: options.BodyReadTimeout);
+
+            // Every endpoint that allows HTTP/1.1 and HTTP/2 (Kestrel's default; an endpoint's
+            // Protocols setting opts out) speaks both: HTTP/2 by ALPN with TLS, and without TLS
+            // when the client opens with the HTTP/2 preface (prior knowledge), which Kestrel
+            // alone does not do. Endpoint defaults cover --urls and Kestrel:Endpoints alike.
+            kestrel.ConfigureEndpointDefaults(listen => Http2PriorKnowledge.Use(listen, options));
         });
 
         builder.Services.AddHostFiltering(_ => { });

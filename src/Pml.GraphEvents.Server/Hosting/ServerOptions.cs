@@ -43,13 +43,15 @@ public sealed class ServerOptions
     /// <summary>
     /// How long a connection may stay open without a request in progress, before its first request
     /// or between two: then the server closes it (Kestrel's <c>KeepAliveTimeout</c>). Bounds how long
-    /// connections that never send anything hold their slots. 100 ms to 1 hour; default 15 seconds.
+    /// connections that never send anything hold their slots, also before the server has seen
+    /// which protocol (HTTP/1.1 or HTTP/2) a new connection speaks. 100 ms to 1 hour; default 15 seconds.
     /// </summary>
     public TimeSpan IdleConnectionTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
     /// How long a client may take to send a request's headers once it has started (Kestrel's
-    /// <c>RequestHeadersTimeout</c>); then the connection is closed. 100 ms to 10 minutes; default 10 seconds.
+    /// <c>RequestHeadersTimeout</c>); then the connection is closed. It also bounds a new connection
+    /// that has sent part of the HTTP/2 preface, from its first byte. 100 ms to 10 minutes; default 10 seconds.
     /// </summary>
     public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

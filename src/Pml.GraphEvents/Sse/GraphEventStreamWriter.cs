@@ -140,12 +140,15 @@ public static class GraphEventStreamWriter
                 {
                     flushTimeout.Arm(writeTimeout);
                     var flushed = await output.FlushAsync(token).ConfigureAwait(false);
-                    token = flushTimeout.Disarm();
                     if (flushed.IsCompleted || flushed.IsCanceled)
                     {
-                        reason = flushed.IsCompleted ? GraphEventStreamEndReason.OutputClosed : GraphEventStreamEndReason.Cancelled;
+                        // Still armed: a host that ended the output because the flush ran out of time ended it for that.
+                        reason = flushTimeout.TimedOut ? GraphEventStreamEndReason.WriteTimedOut
+                            : flushed.IsCompleted ? GraphEventStreamEndReason.OutputClosed : GraphEventStreamEndReason.Cancelled;
                         break;
                     }
+
+                    token = flushTimeout.Disarm();
 
                     framesWritten += pendingFrames;
                     bytesWritten += pendingBytes;
@@ -169,14 +172,17 @@ public static class GraphEventStreamWriter
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
             // The timeout is armed only around a flush, so a cancelled token that the caller did
-            // not cancel means a flush ran out of time.
-            reason = cancellationToken.IsCancellationRequested ? GraphEventStreamEndReason.Cancelled : GraphEventStreamEndReason.WriteTimedOut;
+            // not cancel means a flush ran out of time. One the caller did cancel may still be a
+            // timeout: a host may abort the request because the flush was cancelled (Kestrel
+            // does), so what cancelled first decides.
+            reason = flushTimeout.TimedOut || !cancellationToken.IsCancellationRequested ? GraphEventStreamEndReason.WriteTimedOut : GraphEventStreamEndReason.Cancelled;
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or Win32Exception)
         {
             // The connection was reset or the host tore the response down (HttpListener reports
-            // it as a Win32Exception): the client is gone, which is an ordinary end of a stream.
-            reason = GraphEventStreamEndReason.OutputClosed;
+            // it as a Win32Exception): the client is gone, which is an ordinary end of a stream,
+            // unless the host tore it down because a flush ran out of time.
+            reason = flushTimeout.TimedOut ? GraphEventStreamEndReason.WriteTimedOut : GraphEventStreamEndReason.OutputClosed;
         }
         finally
         {

@@ -122,6 +122,51 @@ public sealed class GraphEventStreamWriterTests
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_flush_out_of_time_is_a_write_timeout_even_when_the_host_answers_it_by_cancelling_the_callers_token(bool throwsIOException)
+    {
+        // Kestrel aborts a request whose flush was cancelled; over HTTP/2 the abort reaches the
+        // request's token (the caller's) before the writer sees the cancelled flush.
+        var time = new FakeTimeProvider(SampleEvents.Timestamp);
+        await using var broadcaster = GraphEventBroadcaster.Create(timeProvider: time);
+        var subscription = broadcaster.Subscribe().Subscription!;
+        using var requestAborted = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var output = new AbortingWriter(requestAborted, throwsIOException);
+        var options = new GraphEventStreamWriterOptions { WriteTimeout = TimeSpan.FromSeconds(5), TimeProvider = time };
+        var writing = subscription.WriteToAsync(output, options, requestAborted.Token);
+
+        await broadcaster.PublishAsync(SampleEvents.Edge(0), TestContext.Current.CancellationToken);
+        await output.SecondFlushStarted.Task.WaitAsync(SubscriptionReading.Deadline, TestContext.Current.CancellationToken);
+        time.Advance(TimeSpan.FromSeconds(5));
+        var result = await writing.WaitAsync(SubscriptionReading.Deadline, TestContext.Current.CancellationToken);
+
+        Assert.True(requestAborted.IsCancellationRequested);
+        Assert.Equal(GraphEventStreamEndReason.WriteTimedOut, result.EndReason);
+        Assert.Equal(0, broadcaster.SubscriberCount);
+    }
+
+    [Fact]
+    public async Task A_caller_that_cancels_during_a_flush_in_time_ends_the_stream_as_cancelled()
+    {
+        var time = new FakeTimeProvider(SampleEvents.Timestamp);
+        await using var broadcaster = GraphEventBroadcaster.Create(timeProvider: time);
+        var subscription = broadcaster.Subscribe().Subscription!;
+        using var caller = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var output = new AbortingWriter(caller, throwsIOException: false);
+        var options = new GraphEventStreamWriterOptions { WriteTimeout = TimeSpan.FromSeconds(5), TimeProvider = time };
+        var writing = subscription.WriteToAsync(output, options, caller.Token);
+
+        await broadcaster.PublishAsync(SampleEvents.Edge(0), TestContext.Current.CancellationToken);
+        await output.SecondFlushStarted.Task.WaitAsync(SubscriptionReading.Deadline, TestContext.Current.CancellationToken);
+        time.Advance(TimeSpan.FromSeconds(4));
+        await caller.CancelAsync();
+        var result = await writing.WaitAsync(SubscriptionReading.Deadline, TestContext.Current.CancellationToken);
+
+        Assert.Equal(GraphEventStreamEndReason.Cancelled, result.EndReason);
+    }
+
+    [Theory]
     [InlineData(nameof(GraphEventStreamWriterOptions.RetryInterval))]
     [InlineData(nameof(GraphEventStreamWriterOptions.WriteTimeout))]
     [InlineData(nameof(GraphEventStreamWriterOptions.MaxBatchBytes))]
@@ -160,6 +205,59 @@ public sealed class GraphEventStreamWriterTests
             }
 
             reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+        }
+    }
+
+    /// <summary>
+    /// Completes its first flush (retry and connected); the second waits until its token is
+    /// cancelled, then cancels the request's token, as Kestrel aborts a request whose flush was
+    /// cancelled, and fails the flush.
+    /// </summary>
+    private sealed class AbortingWriter(CancellationTokenSource requestAborted, bool throwsIOException) : PipeWriter
+    {
+        private readonly ArrayBufferWriter<byte> _written = new();
+        private int _flushes;
+
+        public TaskCompletionSource SecondFlushStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override void Advance(int bytes) => _written.Advance(bytes);
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => _written.GetMemory(sizeHint);
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => _written.GetSpan(sizeHint);
+
+        public override void CancelPendingFlush()
+        {
+        }
+
+        public override void Complete(Exception? exception = null)
+        {
+        }
+
+        public override async ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+        {
+            if (++_flushes == 1)
+            {
+                return new FlushResult(false, false);
+            }
+
+            SecondFlushStarted.TrySetResult();
+            try
+            {
+                await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+            }
+            catch (OperationCanceledException) when (!requestAborted.IsCancellationRequested)
+            {
+                await requestAborted.CancelAsync();
+                if (throwsIOException)
+                {
+                    throw new IOException("The request was aborted.");
+                }
+
+                throw;
+            }
+
+            return new FlushResult(false, false);
         }
     }
 

@@ -11,8 +11,9 @@ public static class GraphEventStreamEndpointRouteBuilderExtensions
     /// <summary>
     /// Serves the graph event stream at <paramref name="pattern"/>: <c>GET</c> opens a
     /// <c>text/event-stream</c> (with <c>Last-Event-ID</c> or <c>?last_event_id=</c> resume and a
-    /// <c>?types=</c> filter), CORS preflights are answered from <see cref="GraphEventStreamOptions.AllowedOrigins"/>,
-    /// and other methods get 405. Needs <c>services.AddGraphEvents().AddGraphEventStream()</c>.
+    /// <c>?types=</c> filter), CORS preflights are answered from <see cref="GraphEventStreamOptions.AllowedOrigins"/>
+    /// (for any method, allowing GET only), <c>OPTIONS</c> gets 204 with <c>Allow: GET, OPTIONS</c>
+    /// and other methods get 405 with the same <c>Allow</c>. Needs <c>services.AddGraphEvents().AddGraphEventStream()</c>.
     /// </summary>
     /// <param name="endpoints">The app, or any endpoint route builder.</param>
     /// <param name="pattern">The route, for example <c>/events/stream</c>.</param>
@@ -34,11 +35,16 @@ public static class GraphEventStreamEndpointRouteBuilderExtensions
             .WithDisplayName($"Graph event stream {pattern}")
             .ExcludeFromDescription();
 
-        group.MapMethods(string.Empty, HttpMethodsAllowed.Rejected, static context =>
-            {
-                ErrorResponses.MethodNotAllowed(context.Response);
-                return Task.CompletedTask;
-            })
+        // Every other method, whatever its name, and the preflights for them ("OPTIONS +
+        // Access-Control-Request-Method: POST"), go to the same handler: an empty method list
+        // matches any method (and, with acceptCorsPreflight, any preflight), and the higher order
+        // lets the GET endpoint win a GET. So routing never answers on this path itself (its 405
+        // lists the methods of every endpoint here in Allow, and it answers a preflight it cannot
+        // place with 404 without Vary), every answer carries CORS headers and the same Allow, and
+        // an app's fallback cannot answer here.
+        group.Map(string.Empty, handler.HandleAsync)
+            .WithMetadata(new HttpMethodMetadata([], acceptCorsPreflight: true))
+            .WithOrder(1)
             .WithDisplayName($"Graph event stream {pattern} (other methods)")
             .ExcludeFromDescription();
 

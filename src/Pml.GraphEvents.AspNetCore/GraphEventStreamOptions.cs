@@ -37,11 +37,32 @@ public sealed class GraphEventStreamOptions
     /// </summary>
     public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>The <c>Retry-After</c> of a 503 answer at the subscriber limit, in whole seconds. 1 second to 1 hour; default 5 seconds.</summary>
+    /// <summary>The <c>Retry-After</c> of a 503 answer at the subscriber limit (and of a 429 at <see cref="MaxStreamsPerAddress"/>), in whole seconds. 1 second to 1 hour; default 5 seconds.</summary>
     public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Frames ready at once are flushed together up to about this many bytes. 1,024 to 16,777,216; default 65,536.</summary>
     public int MaxBatchBytes { get; set; } = 64 * 1024;
+
+    /// <summary>
+    /// The longest one stream stays open; then it closes cleanly and the client reconnects after
+    /// <c>retry:</c> with <c>Last-Event-ID</c>, missing nothing (an <c>EventSource</c> and
+    /// <c>GraphEventStreamClient</c> do so by themselves). Each stream's lifetime is drawn between nine
+    /// tenths of this and this, so streams opened together do not reconnect together. It bounds
+    /// how long a client that never reads holds a subscriber slot on a quiet stream, where
+    /// <see cref="WriteTimeout"/> cannot see it. <see langword="null"/> (an empty value in
+    /// configuration): no limit. At least 1 second and at most 24 hours; default 10 minutes.
+    /// </summary>
+    public TimeSpan? MaxStreamDuration { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// The most streams open at once from one remote address (<c>HttpContext.Connection.RemoteIpAddress</c>,
+    /// as the forwarded-headers middleware left it); one more gets <c>429 Too Many Requests</c> with
+    /// <c>Retry-After</c> (<see cref="RetryAfter"/>). An IPv4-mapped IPv6 address counts as its IPv4
+    /// address; IPv6 addresses count by their /64 prefix (what one host or site is given).
+    /// <see langword="null"/> (the default): no limit, because behind a reverse proxy that does not
+    /// forward the client's address every client has the proxy's. 1 to 100,000.
+    /// </summary>
+    public int? MaxStreamsPerAddress { get; set; }
 
     internal IReadOnlyList<string> EffectiveAllowedOrigins => AllowedOrigins is null ? DefaultAllowedOrigins : [.. AllowedOrigins];
 
@@ -55,6 +76,17 @@ public sealed class GraphEventStreamOptions
         if (MaxBatchBytes is < 1024 or > 16 * 1024 * 1024)
         {
             failures.Add($"{SectionName}:{nameof(MaxBatchBytes)} must be between 1,024 and 16,777,216 (was {MaxBatchBytes:N0}).");
+        }
+
+        if (MaxStreamDuration is { } duration
+            && (duration < TimeSpan.FromSeconds(1) || duration > TimeSpan.FromHours(24)))
+        {
+            failures.Add($"{SectionName}:{nameof(MaxStreamDuration)} must be at least 1 second and at most 24 hours, or empty for no limit (was {duration}).");
+        }
+
+        if (MaxStreamsPerAddress is < 1 or > 100_000)
+        {
+            failures.Add($"{SectionName}:{nameof(MaxStreamsPerAddress)} must be between 1 and 100,000, or empty for no limit (was {MaxStreamsPerAddress:N0}).");
         }
 
         var origins = EffectiveAllowedOrigins;

@@ -50,6 +50,7 @@ public static class ServerApp
         ConfigureConnections(builder);
         builder.Services.AddSingleton<IToolGraphStore>(provider =>
             new SqliteToolGraphStore(Path.GetFullPath(provider.GetRequiredService<IOptions<ServerOptions>>().Value.DatabasePath)));
+        builder.Services.AddStreamDefaults();
         builder.Services.AddGraphEvents(builder.Configuration)
             .AddToolGraphEngine(builder.Configuration)
             .AddGraphEventStream();

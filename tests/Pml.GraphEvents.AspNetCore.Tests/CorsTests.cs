@@ -74,6 +74,32 @@ public sealed class CorsTests
         Assert.False(response.Headers.Contains("Access-Control-Allow-Methods"));
     }
 
+    [Theory]
+    [InlineData("POST")]
+    [InlineData("PUT")]
+    [InlineData("DELETE")]
+    [InlineData("PROPFIND")]
+    public async Task A_preflight_for_another_method_is_answered_as_ASP_NET_Core_CORS_does_allowing_GET_only(string method)
+    {
+        await using var server = await StreamServer.StartAsync();
+        using var request = Preflight(server, "http://localhost:3000", method);
+        using var response = await server.Client.SendAsync(request, TestContext.Current.CancellationToken);
+
+        // The browser compares the allowed methods with its own and refuses the POST itself.
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal(["Origin"], response.Headers.Vary);
+        Assert.Equal("http://localhost:3000", Assert.Single(response.Headers.GetValues("Access-Control-Allow-Origin")));
+        Assert.Equal("GET", Assert.Single(response.Headers.GetValues("Access-Control-Allow-Methods")));
+        Assert.Equal(0, server.Broadcaster.SubscriberCount);
+
+        using var refused = Preflight(server, "http://evil.example", method);
+        using var answer = await server.Client.SendAsync(refused, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.NoContent, answer.StatusCode);
+        Assert.Equal(["Origin"], answer.Headers.Vary);
+        Assert.False(answer.Headers.Contains("Access-Control-Allow-Origin"));
+        Assert.False(answer.Headers.Contains("Access-Control-Allow-Methods"));
+    }
+
     [Fact]
     public async Task Configured_origins_replace_the_defaults()
     {
@@ -89,11 +115,11 @@ public sealed class CorsTests
         Assert.False(defaultOne.Response.Headers.Contains("Access-Control-Allow-Origin"));
     }
 
-    private static HttpRequestMessage Preflight(StreamServer server, string origin)
+    private static HttpRequestMessage Preflight(StreamServer server, string origin, string method = "GET")
     {
         var request = new HttpRequestMessage(HttpMethod.Options, server.StreamUri());
         request.Headers.TryAddWithoutValidation("Origin", origin);
-        request.Headers.Add("Access-Control-Request-Method", "GET");
+        request.Headers.Add("Access-Control-Request-Method", method);
         request.Headers.Add("Access-Control-Request-Headers", "last-event-id");
         return request;
     }

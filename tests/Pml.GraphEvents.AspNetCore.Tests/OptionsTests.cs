@@ -14,6 +14,10 @@ public sealed class OptionsTests
     [InlineData("GraphEvents:Stream:RetryInterval", "02:00:00", "GraphEvents:Stream:RetryInterval")]
     [InlineData("GraphEvents:Stream:RetryAfter", "00:00:00.5", "GraphEvents:Stream:RetryAfter")]
     [InlineData("GraphEvents:Stream:MaxBatchBytes", "10", "GraphEvents:Stream:MaxBatchBytes")]
+    [InlineData("GraphEvents:Stream:MaxStreamDuration", "00:00:00.999", "GraphEvents:Stream:MaxStreamDuration must be at least 1 second and at most 24 hours")]
+    [InlineData("GraphEvents:Stream:MaxStreamDuration", "1.00:00:01", "GraphEvents:Stream:MaxStreamDuration")]
+    [InlineData("GraphEvents:Stream:MaxStreamsPerAddress", "0", "GraphEvents:Stream:MaxStreamsPerAddress must be between 1 and 100,000")]
+    [InlineData("GraphEvents:Stream:MaxStreamsPerAddress", "100001", "GraphEvents:Stream:MaxStreamsPerAddress")]
     public async Task Invalid_options_stop_start_up_with_a_message_naming_the_option(string key, string value, string named)
     {
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => StreamServer.StartAsync(configure: b => b.Configuration[key] = value));
@@ -37,6 +41,29 @@ public sealed class OptionsTests
 
         await using var client = await SseClient.OpenAsync(server.Client, server.StreamUri());
         Assert.Equal(TimeSpan.FromMilliseconds(1500), (await client.ReadAsync()).ReconnectionInterval);
+    }
+
+    [Fact]
+    public async Task The_lifetime_defaults_to_ten_minutes_the_per_address_limit_to_none_and_an_empty_value_means_none()
+    {
+        await using (var defaults = await StreamServer.StartAsync())
+        {
+            var options = defaults.App.Services.GetRequiredService<IOptions<GraphEventStreamOptions>>().Value;
+            Assert.Equal(TimeSpan.FromMinutes(10), options.MaxStreamDuration);
+            Assert.Null(options.MaxStreamsPerAddress);
+            Assert.Null(defaults.App.Services.GetRequiredService<GraphEventStreamHandler>().PerAddress);
+        }
+
+        await using var configured = await StreamServer.StartAsync(
+            stream: o => o.MaxStreamsPerAddress = 3,
+            configure: b =>
+            {
+                b.Configuration["GraphEvents:Stream:MaxStreamDuration"] = string.Empty;
+                b.Configuration["GraphEvents:Stream:MaxStreamsPerAddress"] = "7";
+            });
+        var bound = configured.App.Services.GetRequiredService<IOptions<GraphEventStreamOptions>>().Value;
+        Assert.Null(bound.MaxStreamDuration);
+        Assert.Equal(3, bound.MaxStreamsPerAddress);
     }
 
     [Fact]

@@ -83,22 +83,90 @@ public sealed class ResumeTests
     [InlineData("abc")]
     [InlineData("-1")]
     [InlineData("+3")]
-    [InlineData(" 3")]
     [InlineData("3.0")]
+    [InlineData("0x3")]
     [InlineData("99999999999999999999")]
-    [InlineData("")]
-    public async Task A_malformed_Last_Event_ID_is_ignored_and_the_client_starts_live(string value)
+    [InlineData("2, 3")]
+    [InlineData("2,3")]
+    public async Task A_malformed_Last_Event_ID_starts_live_with_an_events_lost_notice(string value)
     {
-        await using var server = await StreamServer.StartAsync();
-        await server.Broadcaster.PublishAsync(Enumerable.Range(0, 3).Select(SampleEvents.Edge));
-        await Eventually.HoldsAsync(() => server.Broadcaster.GetStatistics().LastEventId == 3, "3 events broadcast");
-
+        await using var server = await StartWithThreeEventsAsync();
         await using var client = await SseClient.OpenAsync(server.Client, server.StreamUri(), r => r.Headers.TryAddWithoutValidation("Last-Event-ID", value));
+        await AssertLiveWithInvalidNoticeAsync(server, client);
+    }
+
+    [Fact]
+    public async Task Two_Last_Event_ID_headers_start_live_with_an_events_lost_notice()
+    {
+        await using var server = await StartWithThreeEventsAsync();
+
+        // Raw, so that the two headers reach the server as two lines, as a proxy that adds one would send them.
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(server.EndPoint, TestContext.Current.CancellationToken);
+        await socket.SendAsync(RawHttp.Get(StreamServer.Path, "Last-Event-ID: 1\r\nLast-Event-ID: 2\r\n"), TestContext.Current.CancellationToken);
+        var text = await RawHttp.ReceiveUntilAsync(socket, "event: events_lost\ndata: ", "}\n\n");
+        Assert.StartsWith("HTTP/1.1 200 OK", text, StringComparison.Ordinal);
+        var body = RawHttp.Dechunk(text[(text.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..]);
+        Assert.Contains("id: 3\nevent: connected\n", body, StringComparison.Ordinal);
+        Assert.Contains("event: events_lost\ndata: {\"reason\":\"invalid_last_event_id\",\"lost_count\":null,", body, StringComparison.Ordinal);
+
+        // Nothing was replayed: after the notice comes nothing until the next event.
+        Assert.DoesNotContain("edge_created", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Two_last_event_id_query_parameters_start_live_with_an_events_lost_notice()
+    {
+        await using var server = await StartWithThreeEventsAsync();
+        await using var client = await SseClient.OpenAsync(server.Client, server.StreamUri("?last_event_id=1&last_event_id=2"));
+        await AssertLiveWithInvalidNoticeAsync(server, client);
+    }
+
+    [Fact]
+    public async Task A_malformed_header_wins_over_a_valid_query_parameter()
+    {
+        // The header is the latest position an EventSource knows; the query is its first URL's.
+        await using var server = await StartWithThreeEventsAsync();
+        await using var client = await SseClient.OpenAsync(server.Client, server.StreamUri("?last_event_id=1"), r => r.Headers.TryAddWithoutValidation("Last-Event-ID", "x"));
+        await AssertLiveWithInvalidNoticeAsync(server, client);
+    }
+
+    [Fact]
+    public async Task An_empty_Last_Event_ID_is_no_id_and_the_client_starts_live_without_notice()
+    {
+        // An EventSource whose last id is empty sends no header; an empty one says the same.
+        await using var server = await StartWithThreeEventsAsync();
+        await using var client = await SseClient.OpenAsync(server.Client, server.StreamUri(), r => r.Headers.TryAddWithoutValidation("Last-Event-ID", string.Empty));
         var connected = await client.ReadAsync();
         Assert.Equal("connected", connected.EventType);
         Assert.Equal("3", connected.EventId);
 
-        // Live, with no loss notice and no replay: the next thing is the next event.
+        await server.Broadcaster.PublishAsync([SampleEvents.Edge(3)]);
+        var next = await client.ReadAsync();
+        Assert.Equal("edge_created", next.EventType);
+        Assert.Equal("4", next.EventId);
+    }
+
+    private static async Task<StreamServer> StartWithThreeEventsAsync()
+    {
+        var server = await StreamServer.StartAsync();
+        await server.Broadcaster.PublishAsync(Enumerable.Range(0, 3).Select(SampleEvents.Edge));
+        await Eventually.HoldsAsync(() => server.Broadcaster.GetStatistics().LastEventId == 3, "3 events broadcast");
+        return server;
+    }
+
+    private static async Task AssertLiveWithInvalidNoticeAsync(StreamServer server, SseClient client)
+    {
+        var connected = await client.ReadAsync();
+        Assert.Equal("connected", connected.EventType);
+        Assert.Equal("3", connected.EventId);
+
+        // Told, not left to believe it resumed: the notice, without an id, then live events only.
+        var notice = await client.ReadAsync();
+        Assert.Equal("events_lost", notice.EventType);
+        Assert.Null(notice.EventId);
+        Assert.Contains("\"reason\":\"invalid_last_event_id\",\"lost_count\":null", notice.Data, StringComparison.Ordinal);
+
         await server.Broadcaster.PublishAsync([SampleEvents.Edge(3)]);
         var next = await client.ReadAsync();
         Assert.Equal("edge_created", next.EventType);

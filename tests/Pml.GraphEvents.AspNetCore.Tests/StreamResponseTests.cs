@@ -129,8 +129,10 @@ public sealed class StreamResponseTests
     [InlineData("DELETE")]
     [InlineData("PATCH")]
     [InlineData("HEAD")]
-    [InlineData("OPTIONS")]
-    public async Task Methods_other_than_GET_get_405_with_Allow(string method)
+    [InlineData("TRACE")]
+    [InlineData("PROPFIND")]
+    [InlineData("FOO")]
+    public async Task Methods_other_than_GET_and_OPTIONS_get_405_with_Allow(string method)
     {
         await using var server = await StreamServer.StartAsync();
         using var request = new HttpRequestMessage(new HttpMethod(method), server.StreamUri());
@@ -139,6 +141,28 @@ public sealed class StreamResponseTests
         Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
         Assert.Equal(["GET", "OPTIONS"], response.Content.Headers.Allow);
         Assert.Equal(["Origin"], response.Headers.Vary);
+        Assert.Equal(0, server.Broadcaster.SubscriberCount);
+    }
+
+    [Fact]
+    public async Task A_plain_OPTIONS_gets_204_with_the_Allow_of_a_405()
+    {
+        await using var server = await StreamServer.StartAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Options, server.StreamUri());
+        request.Headers.Add("Origin", "http://localhost:3000");
+        using var response = await server.Client.SendAsync(request, TestContext.Current.CancellationToken);
+        using var post = await server.Client.PostAsync(server.StreamUri(), null, TestContext.Current.CancellationToken);
+
+        // Allow is the truth on both: what answers 405 is not listed, what is listed does not answer 405.
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal(["GET", "OPTIONS"], response.Content.Headers.Allow);
+        Assert.Equal(post.Content.Headers.Allow, response.Content.Headers.Allow);
+        Assert.Equal(["Origin"], response.Headers.Vary);
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken));
+
+        // Not a preflight: CORS applies as to any request, and grants no methods.
+        Assert.Equal("http://localhost:3000", Assert.Single(response.Headers.GetValues("Access-Control-Allow-Origin")));
+        Assert.False(response.Headers.Contains("Access-Control-Allow-Methods"));
         Assert.Equal(0, server.Broadcaster.SubscriberCount);
     }
 

@@ -147,6 +147,48 @@ public sealed class DashboardTests(ChromiumFixture chromium) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Across_stream_lifetimes_the_page_reconnects_by_itself_and_misses_no_event()
+    {
+        // The shortest lifetime: the server ends the page's stream every second or so, and the
+        // browser's EventSource reconnects after retry: with Last-Event-ID, as after a dropped connection.
+        await using var server = await RunningServer.StartAsync(_database.Path, settings: Settings(("GraphEvents:Stream:MaxStreamDuration", "00:00:01")));
+        var dashboard = new DashboardPage(await _context.NewPageAsync());
+        var streams = 0;
+        dashboard.Page.Request += (_, request) =>
+        {
+            if (request.Url.Contains("/events/stream", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref streams);
+            }
+        };
+        await dashboard.OpenAsync(server.BaseAddress);
+        await dashboard.WaitForStateAsync("connected");
+
+        // Paced over about four lifetimes, so that executions land in reconnect gaps too.
+        const int Executions = 30;
+        using var http = server.CreateClient();
+        for (var i = 0; i < Executions; i++)
+        {
+            var body = $$"""{"execution_id":"life-{{i:D3}}x","tool_ids":["git:status","git:commit"]}""";
+            using var posted = await http.PostAsync("executions", RunningServer.Json(body), Token);
+            Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+            await Task.Delay(130, Token);
+        }
+
+        await dashboard.WaitForLogAsync("workflow_executed", $"life-{Executions - 1:D3}x");
+        var logged = await dashboard.Page.EvalOnSelectorAllAsync<string[]>("#event-log li[data-event-type='workflow_executed']", "items => items.map(li => li.textContent)");
+        for (var i = 0; i < Executions; i++)
+        {
+            var id = $"life-{i:D3}x";
+            var times = logged.Count(text => text.Contains(id, StringComparison.Ordinal));
+            Assert.True(times == 1, $"{id} was logged {times} times.");
+        }
+
+        Assert.Equal(0, await dashboard.Page.Locator("#event-log li[data-event-type='events_lost']").CountAsync());
+        Assert.True(Volatile.Read(ref streams) >= 3, $"The page opened {streams} streams: the lifetime did not end them.");
+    }
+
+    [Fact]
     public async Task A_screenshot_of_a_learned_graph_is_saved()
     {
         await using var server = await RunningServer.StartAsync(_database.Path, settings: Settings());

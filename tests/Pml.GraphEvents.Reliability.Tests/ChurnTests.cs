@@ -26,6 +26,10 @@ public sealed class ChurnTests
         await using var server = await ReliabilityServer.StartAsync(new Dictionary<string, string>
         {
             ["GraphEvents:MaxSubscribers"] = "1000",
+
+            // 16 churning connections and the witness, all from 127.0.0.1, and reset connections
+            // that the server has not yet seen close: over the server's default of 16 per address.
+            ["GraphEvents:Stream:MaxStreamsPerAddress"] = "1000",
         });
 
         // A client that stays through the churn, and must receive every event in order.

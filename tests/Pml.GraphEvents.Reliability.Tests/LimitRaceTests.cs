@@ -17,6 +17,9 @@ public sealed class LimitRaceTests
         {
             ["GraphEvents:MaxSubscribers"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["GraphEvents:Stream:RetryAfter"] = "00:00:07",
+
+            // Every attempt comes from 127.0.0.1: the race is for the subscriber limit, not the per-address one.
+            ["GraphEvents:Stream:MaxStreamsPerAddress"] = Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
 
         // Every connection is open before any request is sent, so the requests race for the slots.

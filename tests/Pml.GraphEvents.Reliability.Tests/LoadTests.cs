@@ -26,6 +26,9 @@ public sealed class LoadTests
             ["GraphEvents:MaxSubscribers"] = (Clients + 10).ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["GraphEvents:SubscriberBufferCapacity"] = SubscriberBuffer.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["GraphEvents:ReplayCapacity"] = Events.ToString(System.Globalization.CultureInfo.InvariantCulture),
+
+            // Every client connects from 127.0.0.1.
+            ["GraphEvents:Stream:MaxStreamsPerAddress"] = (Clients + 10).ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
 
         // The server's start-up events must be broadcast before the clients connect: broadcast

@@ -24,6 +24,9 @@ public sealed class StuckClientTests
             {
                 ["GraphEvents:SubscriberBufferCapacity"] = "128",
                 ["GraphEvents:Stream:WriteTimeout"] = "00:00:01",
+
+                // 20 healthy and 3 stuck clients, all from 127.0.0.1.
+                ["GraphEvents:Stream:MaxStreamsPerAddress"] = "100",
             },
             logger: logs);
 

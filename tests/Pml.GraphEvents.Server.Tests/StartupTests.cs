@@ -79,7 +79,29 @@ public sealed class StartupTests
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("style.css", Token)).StatusCode);
     }
 
+    [Fact]
+    public async Task Streams_are_limited_to_16_per_address_by_default_and_configuration_overrides_it()
+    {
+        using var database = new TempDatabase();
+        await using (var defaults = await RunningServer.StartAsync(database.Path))
+        {
+            var options = defaults.Services.GetRequiredService<IOptions<Pml.GraphEvents.AspNetCore.GraphEventStreamOptions>>().Value;
+            Assert.Equal(16, options.MaxStreamsPerAddress);
+            Assert.Equal(TimeSpan.FromMinutes(10), options.MaxStreamDuration);
+        }
+
+        await using (var raised = await RunningServer.StartAsync(database.Path, settings: new Dictionary<string, string> { ["GraphEvents:Stream:MaxStreamsPerAddress"] = "500" }))
+        {
+            Assert.Equal(500, raised.Services.GetRequiredService<IOptions<Pml.GraphEvents.AspNetCore.GraphEventStreamOptions>>().Value.MaxStreamsPerAddress);
+        }
+
+        // An empty value turns the limit off, for a server behind a proxy that forwards no address.
+        await using var off = await RunningServer.StartAsync(database.Path, settings: new Dictionary<string, string> { ["GraphEvents:Stream:MaxStreamsPerAddress"] = string.Empty });
+        Assert.Null(off.Services.GetRequiredService<IOptions<Pml.GraphEvents.AspNetCore.GraphEventStreamOptions>>().Value.MaxStreamsPerAddress);
+    }
+
     [Theory]
+    [InlineData("GraphEvents:Stream:MaxStreamsPerAddress", "0", "GraphEvents:Stream:MaxStreamsPerAddress")]
     [InlineData("Server:MaxBodyBytes", "10", "Server:MaxBodyBytes")]
     [InlineData("Server:SimulationInterval", "00:00:00", "Server:SimulationInterval")]
     [InlineData("Server:ApiKey", "short", "Server:ApiKey")]

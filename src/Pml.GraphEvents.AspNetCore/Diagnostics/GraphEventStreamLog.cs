@@ -17,9 +17,15 @@ internal static partial class GraphEventStreamLog
     [LoggerMessage(4, LogLevel.Warning, "Event stream client from {RemoteIp} refused: the limit of {MaxSubscribers} subscribers is reached")]
     public static partial void Refused(ILogger logger, string? remoteIp, int maxSubscribers);
 
-    [LoggerMessage(5, LogLevel.Debug, "Ignored a malformed Last-Event-ID {LastEventId}: the client starts with live events")]
+    [LoggerMessage(5, LogLevel.Debug, "Malformed Last-Event-ID {LastEventId}: the client starts with live events, told by events_lost (invalid_last_event_id)")]
     public static partial void MalformedLastEventId(ILogger logger, string lastEventId);
 
     [LoggerMessage(6, LogLevel.Debug, "Refused an event stream request: {Error}")]
     public static partial void BadTypes(ILogger logger, string error);
+
+    [LoggerMessage(7, LogLevel.Debug, "Event stream client from {RemoteIp} refused with 429: its address has {MaxStreamsPerAddress} streams open")]
+    public static partial void RefusedPerAddress(ILogger logger, string? remoteIp, int maxStreamsPerAddress);
+
+    [LoggerMessage(8, LogLevel.Information, "{Refused} event stream request(s) refused with 429 since the last such message, the latest from {RemoteIp}: an address had {MaxStreamsPerAddress} streams open (GraphEvents:Stream:MaxStreamsPerAddress)")]
+    public static partial void RefusedPerAddressSummary(ILogger logger, long refused, string? remoteIp, int maxStreamsPerAddress);
 }

@@ -19,6 +19,24 @@ internal static class ErrorResponses
         }, cancellationToken);
     }
 
+    public static Task WriteTooManyStreamsFromAddressAsync(HttpResponse response, int max, TimeSpan retryAfter, CancellationToken cancellationToken)
+    {
+        // Problem details, the shape ASP.NET Core gives a 429; "max" as in the 503's body.
+        var seconds = (long)Math.Ceiling(retryAfter.TotalSeconds);
+        response.StatusCode = StatusCodes.Status429TooManyRequests;
+        response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        return WriteJsonAsync(response, writer =>
+        {
+            writer.WriteString("type", "https://tools.ietf.org/html/rfc6585#section-4");
+            writer.WriteString("title", "Too many streams from one address");
+            writer.WriteNumber("status", StatusCodes.Status429TooManyRequests);
+            writer.WriteString(
+                "detail",
+                string.Create(CultureInfo.InvariantCulture, $"This address has {max:N0} streams open, the most {GraphEventStreamOptions.SectionName}:{nameof(GraphEventStreamOptions.MaxStreamsPerAddress)} allows. Close one, or retry after {seconds} seconds."));
+            writer.WriteNumber("max", max);
+        }, cancellationToken, "application/problem+json");
+    }
+
     public static Task WriteShuttingDownAsync(HttpResponse response, TimeSpan retryAfter, CancellationToken cancellationToken)
     {
         response.StatusCode = StatusCodes.Status503ServiceUnavailable;
@@ -49,21 +67,23 @@ internal static class ErrorResponses
         }, cancellationToken);
     }
 
+    /// <summary>Any method but GET and OPTIONS: 405, with the same <c>Allow</c> as an OPTIONS answer.</summary>
     public static void MethodNotAllowed(HttpResponse response)
     {
         response.StatusCode = StatusCodes.Status405MethodNotAllowed;
         response.Headers.Allow = HttpMethodsAllowed.AllowHeader;
-
-        // Like every answer on the stream path, so a cache keyed on the URL never mixes origins.
-        if (!response.Headers.Vary.Any(static v => v is not null && v.Contains("Origin", StringComparison.OrdinalIgnoreCase)))
-        {
-            response.Headers.Append("Vary", "Origin");
-        }
     }
 
-    private static async Task WriteJsonAsync(HttpResponse response, Action<Utf8JsonWriter> body, CancellationToken cancellationToken)
+    /// <summary>A plain OPTIONS (not a CORS preflight): 204 with <c>Allow</c>, as RFC 9110 describes it.</summary>
+    public static void Options(HttpResponse response)
     {
-        response.ContentType = "application/json";
+        response.StatusCode = StatusCodes.Status204NoContent;
+        response.Headers.Allow = HttpMethodsAllowed.AllowHeader;
+    }
+
+    private static async Task WriteJsonAsync(HttpResponse response, Action<Utf8JsonWriter> body, CancellationToken cancellationToken, string contentType = "application/json")
+    {
+        response.ContentType = contentType;
         response.Headers.CacheControl = "no-store";
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer))

@@ -8,7 +8,7 @@ using Microsoft.Net.Http.Headers;
 
 namespace Pml.GraphEvents.AspNetCore;
 
-/// <summary>Answers <c>GET</c> (the stream) and CORS preflights on the stream path.</summary>
+/// <summary>Answers <c>GET</c> (the stream), <c>OPTIONS</c>, CORS preflights and the 405s on the stream path.</summary>
 internal sealed class GraphEventStreamHandler
 {
     private readonly IGraphEventSubscriber _subscriber;
@@ -17,6 +17,8 @@ internal sealed class GraphEventStreamHandler
     private readonly CorsPolicy _fallbackPolicy;
     private readonly GraphEventStreamWriterOptions _writerOptions;
     private readonly TimeSpan _retryAfter;
+    private readonly StreamsPerAddress? _perAddress;
+    private readonly LogThrottle _perAddressLog;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly CancellationToken _stopping;
@@ -40,13 +42,19 @@ internal sealed class GraphEventStreamHandler
             RetryInterval = value.RetryInterval,
             WriteTimeout = value.WriteTimeout,
             MaxBatchBytes = value.MaxBatchBytes,
+            MaxStreamDuration = value.MaxStreamDuration,
             TimeProvider = timeProvider,
         };
         _retryAfter = value.RetryAfter;
+        _perAddress = value.MaxStreamsPerAddress is { } max ? new StreamsPerAddress(max) : null;
+        _perAddressLog = new LogThrottle(timeProvider, TimeSpan.FromMinutes(1));
         _timeProvider = timeProvider;
         _logger = logger;
         _stopping = lifetime?.ApplicationStopping ?? CancellationToken.None;
     }
+
+    /// <summary>The per-address counts, when <see cref="GraphEventStreamOptions.MaxStreamsPerAddress"/> is set (tests).</summary>
+    internal StreamsPerAddress? PerAddress => _perAddress;
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -63,7 +71,17 @@ internal sealed class GraphEventStreamHandler
         AddVaryOrigin(response.Headers);
         if (cors.IsPreflightRequest)
         {
+            // For any requested method, as ASP.NET Core's CORS middleware answers: 204, and (for
+            // an allowed origin) Access-Control-Allow-Methods: GET, so a browser refuses a POST
+            // itself. The answer depends on Origin only (not on the requested method or headers),
+            // so Vary: Origin is all a cache needs.
             response.StatusCode = StatusCodes.Status204NoContent;
+            return;
+        }
+
+        if (HttpMethods.IsOptions(request.Method))
+        {
+            ErrorResponses.Options(response);
             return;
         }
 
@@ -80,16 +98,40 @@ internal sealed class GraphEventStreamHandler
             return;
         }
 
-        var lastEventId = StreamRequestParser.LastEventId(request, out var rawLastEventId);
-        if (lastEventId is null && rawLastEventId is not null && _logger.IsEnabled(LogLevel.Debug))
+        var lastEventId = StreamRequestParser.LastEventId(request, out var invalidLastEventId);
+        if (invalidLastEventId is not null && _logger.IsEnabled(LogLevel.Debug))
         {
-            GraphEventStreamLog.MalformedLastEventId(_logger, rawLastEventId.Length > 64 ? rawLastEventId[..64] + "…" : rawLastEventId);
+            GraphEventStreamLog.MalformedLastEventId(_logger, invalidLastEventId.Length > 64 ? invalidLastEventId[..64] + "…" : invalidLastEventId);
         }
 
+        // Counted before subscribing, so that one address's flood is turned away before it takes
+        // subscriber slots from everyone else; released in the finally below, whatever happens.
+        var address = context.Connection.RemoteIpAddress;
+        StreamsPerAddress.AddressKey? counted = null;
+        if (_perAddress is not null && !_perAddress.TryAcquire(address, out counted))
+        {
+            await RefusePerAddressAsync(response, address, aborted).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await StreamAsync(context, lastEventId, invalidLastEventId is not null, types).ConfigureAwait(false);
+        }
+        finally
+        {
+            _perAddress?.Release(counted);
+        }
+    }
+
+    private async Task StreamAsync(HttpContext context, long? lastEventId, bool lastEventIdInvalid, IReadOnlyCollection<string>? types)
+    {
+        var response = context.Response;
+        var aborted = context.RequestAborted;
         SubscribeResult subscribed;
         try
         {
-            subscribed = _subscriber.Subscribe(new GraphEventSubscribeOptions { LastEventId = lastEventId, EventTypes = types });
+            subscribed = _subscriber.Subscribe(new GraphEventSubscribeOptions { LastEventId = lastEventId, LastEventIdInvalid = lastEventIdInvalid, EventTypes = types });
         }
         catch (ObjectDisposedException)
         {
@@ -150,6 +192,24 @@ internal sealed class GraphEventStreamHandler
         }
 
         GraphEventStreamLog.Disconnected(_logger, subscription.ClientId, result.EndReason, result.SubscriptionEndReason, result.FramesWritten, result.BytesWritten, _timeProvider.GetElapsedTime(started));
+    }
+
+    private Task RefusePerAddressAsync(HttpResponse response, System.Net.IPAddress? address, CancellationToken aborted)
+    {
+        // One client in a reconnect loop, or a deliberate flood, is refused many times a second:
+        // each refusal at Debug, and at Information one line a minute with how many there were.
+        var max = _perAddress!.Max;
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            GraphEventStreamLog.RefusedPerAddress(_logger, address?.ToString(), max);
+        }
+
+        if (_logger.IsEnabled(LogLevel.Information) && _perAddressLog.TryPass(out var refused))
+        {
+            GraphEventStreamLog.RefusedPerAddressSummary(_logger, refused, address?.ToString(), max);
+        }
+
+        return ErrorResponses.WriteTooManyStreamsFromAddressAsync(response, max, _retryAfter, aborted);
     }
 
     private static void AddVaryOrigin(IHeaderDictionary headers)

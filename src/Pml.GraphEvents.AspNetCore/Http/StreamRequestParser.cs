@@ -17,21 +17,43 @@ internal static class StreamRequestParser
 
     /// <summary>
     /// The Last-Event-ID header, or the <c>last_event_id</c> query parameter when the header is
-    /// absent. The header wins: an EventSource keeps its first URL on every reconnect, so the
-    /// query holds the first request's id while the header holds the latest.
+    /// absent. The header wins, even when it is malformed and the query is not: an EventSource
+    /// keeps its first URL on every reconnect, so the query holds the first request's id while the
+    /// header holds the latest.
     /// </summary>
+    /// <remarks>
+    /// One rule for every value that is present but is not one id (not digits only, beyond 64 bits,
+    /// two headers, two query parameters, or values joined by a comma as a proxy folds repeated
+    /// headers): the stream starts live and its first frame after <c>connected</c> is
+    /// <c>events_lost</c> (<c>invalid_last_event_id</c>). Not a 400: an <c>EventSource</c> that gets
+    /// any answer but 200 closes for good, and the id is one it was given (by this stream, or by
+    /// something between), so it could never recover; and not silently live, because a client that
+    /// asked to resume must learn that it did not, exactly as for an id this stream never issued.
+    /// An empty value is no id (an EventSource sends none when it has none): live, without notice.
+    /// </remarks>
     /// <param name="request">The request.</param>
-    /// <param name="raw">The value found, malformed or not, for logging.</param>
-    /// <returns>The id, or <see langword="null"/> when absent or malformed (not a non-negative 64-bit integer).</returns>
-    public static long? LastEventId(HttpRequest request, out string? raw)
+    /// <param name="invalid">The value given when it is not one id (repeated values joined by commas), else <see langword="null"/>.</param>
+    /// <returns>The id, or <see langword="null"/> when absent, empty or invalid.</returns>
+    public static long? LastEventId(HttpRequest request, out string? invalid)
     {
-        raw = request.Headers.TryGetValue(LastEventIdHeader, out var header) ? header.ToString()
-            : request.Query.TryGetValue(LastEventIdQuery, out var query) ? query.ToString()
-            : null;
+        invalid = null;
+        var values = request.Headers.TryGetValue(LastEventIdHeader, out var header) ? header
+            : request.Query.TryGetValue(LastEventIdQuery, out var query) ? query
+            : StringValues.Empty;
+        if (values.Count == 0 || (values.Count == 1 && string.IsNullOrEmpty(values[0])))
+        {
+            return null;
+        }
 
-        // NumberStyles.None: digits only, no sign, no spaces, no thousands separators. An
-        // overflowing value fails to parse. Either way the client starts live instead of failing.
-        return raw is not null && long.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
+        // NumberStyles.None: digits only, no sign, no spaces, no thousands separators; an
+        // overflowing value fails to parse. Two values are two ids, whichever they are.
+        if (values.Count == 1 && long.TryParse(values[0], NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+        {
+            return id;
+        }
+
+        invalid = values.ToString();
+        return null;
     }
 
     /// <summary>

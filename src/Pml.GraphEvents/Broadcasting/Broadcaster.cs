@@ -215,7 +215,10 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster
         // reads it before Start, and the pump only touches its queue.
         var now = _timeProvider.GetUtcNow();
         var connected = SseFrameEncoder.CreateFrame(plan.StartId, new ConnectedEvent(subscription.ClientId, connectedClients, now));
-        var loss = plan.LostReason is null ? null : SseFrameEncoder.CreateFrame(null, new EventsLostEvent(plan.LostReason, plan.LostCount, now));
+        // An unreadable resume position plans like none (live), but the client must hear that it
+        // did not resume: the same notice as an id this stream never issued, with its own reason.
+        var lostReason = plan.LostReason ?? (options is { LastEventId: null, LastEventIdInvalid: true } ? EventsLostReasons.InvalidLastEventId : null);
+        var loss = lostReason is null ? null : SseFrameEncoder.CreateFrame(null, new EventsLostEvent(lostReason, plan.LostCount, now));
         var gap = plan.GapThrough == 0 ? null : _backplane!.FetchAsync(plan.StartId, plan.GapThrough, mask);
         subscription.Start(connected, loss, plan.Replay, plan.LostCount ?? 0, gap, plan.SkipThrough);
         return new SubscribeResult(subscription, _maxSubscribers);

@@ -11,4 +11,10 @@ public static class EventsLostReasons
 
     /// <summary>The subscriber read too slowly and its oldest frames were dropped.</summary>
     public const string BufferOverflow = "buffer_overflow";
+
+    /// <summary>
+    /// The resume position given was not one id (a Last-Event-ID that is not a non-negative integer,
+    /// or two of them): the subscriber starts with live events and cannot know what it missed.
+    /// </summary>
+    public const string InvalidLastEventId = "invalid_last_event_id";
 }

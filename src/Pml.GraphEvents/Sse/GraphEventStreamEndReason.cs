@@ -17,4 +17,13 @@ public enum GraphEventStreamEndReason
 
     /// <summary>The output was closed or failed (its reader completed, or the connection was reset).</summary>
     OutputClosed = 4,
+
+    /// <summary>
+    /// The stream was open for <see cref="GraphEventStreamWriterOptions.MaxStreamDuration"/> (less a
+    /// random part of up to a tenth): the writer ended the subscription, wrote every frame it held and
+    /// returned, so the stream closes cleanly (<see cref="GraphEventStreamResult.SubscriptionEndReason"/>
+    /// is <see cref="SubscriptionEndReason.Disposed"/>). The client reconnects after <c>retry:</c> with
+    /// <c>Last-Event-ID</c> and misses nothing the replay window holds.
+    /// </summary>
+    MaxDurationReached = 5,
 }

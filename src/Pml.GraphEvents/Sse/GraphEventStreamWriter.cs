@@ -27,13 +27,14 @@ public static class GraphEventStreamWriter
 
     /// <summary>
     /// Writes <paramref name="subscription"/> to <paramref name="output"/> until the subscription
-    /// ends, <paramref name="cancellationToken"/> fires, a flush times out or the output closes.
+    /// ends, <paramref name="cancellationToken"/> fires, a flush times out, the output closes or the
+    /// stream reaches its <see cref="GraphEventStreamWriterOptions.MaxStreamDuration"/>.
     /// Then disposes the subscription, so a stream that stopped leaves the broadcast at once.
     /// Does not complete <paramref name="output"/>.
     /// </summary>
     /// <param name="subscription">A new subscription: its <c>connected</c> frame is written first.</param>
     /// <param name="output">The response body.</param>
-    /// <param name="options">Retry interval, write timeout and batch size; defaults when <see langword="null"/>.</param>
+    /// <param name="options">Retry interval, write timeout, batch size and lifetime; defaults when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Ends the stream, typically when the client disconnects.</param>
     /// <returns>Why and where the stream ended. Never throws for a client that went away.</returns>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
@@ -56,7 +57,7 @@ public static class GraphEventStreamWriter
     /// </summary>
     /// <param name="subscription">A new subscription: its <c>connected</c> frame is written first.</param>
     /// <param name="output">The response body stream.</param>
-    /// <param name="options">Retry interval, write timeout and batch size; defaults when <see langword="null"/>.</param>
+    /// <param name="options">Retry interval, write timeout, batch size and lifetime; defaults when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Ends the stream, typically when the client disconnects.</param>
     /// <returns>Why and where the stream ended. Never throws for a client that went away.</returns>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
@@ -74,7 +75,7 @@ public static class GraphEventStreamWriter
 
         // Completing without an error would flush what is still buffered, and after a timeout or
         // a reset that flush could block or throw; everything that should reach the client has.
-        await writer.CompleteAsync(result.EndReason == GraphEventStreamEndReason.SubscriptionEnded ? null : new OperationCanceledException()).ConfigureAwait(false);
+        await writer.CompleteAsync(result.EndReason is GraphEventStreamEndReason.SubscriptionEnded or GraphEventStreamEndReason.MaxDurationReached ? null : new OperationCanceledException()).ConfigureAwait(false);
         return result;
     }
 
@@ -111,8 +112,13 @@ public static class GraphEventStreamWriter
         var stamps = metrics.LatencyEnabled ? ArrayPool<long>.Shared.Rent(MaxBatchFrames) : null;
 
         // Armed around each flush only; its token also carries the caller's cancellation.
-        using var flushTimeout = new FlushTimeout(options.TimeProvider ?? TimeProvider.System, cancellationToken);
+        var timeouts = options.TimeProvider ?? TimeProvider.System;
+        using var flushTimeout = new FlushTimeout(timeouts, cancellationToken);
         var token = flushTimeout.Token;
+
+        // Started before the first await, so that a test clock advanced after this call returns
+        // finds the timer. It ends the subscription, which the loop below sees as an ordinary end.
+        using var lifetime = new StreamLifetime(subscription, options.MaxStreamDuration, timeouts);
 
         GraphEventStreamEndReason reason;
         long framesWritten = 0;
@@ -164,7 +170,7 @@ public static class GraphEventStreamWriter
                 // Completes at once, without allocating, when more was ready than one batch held.
                 if (!await subscription.WaitToReadAsync(token).ConfigureAwait(false))
                 {
-                    reason = GraphEventStreamEndReason.SubscriptionEnded;
+                    reason = lifetime.Ended ? GraphEventStreamEndReason.MaxDurationReached : GraphEventStreamEndReason.SubscriptionEnded;
                     break;
                 }
             }

@@ -3,6 +3,12 @@ namespace Pml.GraphEvents;
 /// <summary>How <see cref="GraphEventStreamWriter"/> writes a subscription as a Server-Sent Events stream.</summary>
 public sealed class GraphEventStreamWriterOptions
 {
+    /// <summary>The smallest <see cref="MaxStreamDuration"/>: shorter would make clients reconnect more than they read.</summary>
+    internal static readonly TimeSpan MinStreamDuration = TimeSpan.FromSeconds(1);
+
+    /// <summary>The largest <see cref="MaxStreamDuration"/>.</summary>
+    internal static readonly TimeSpan MaxStreamDurationLimit = TimeSpan.FromHours(24);
+
     /// <summary>
     /// Sent once as <c>retry:</c> when the stream opens: how long an <c>EventSource</c> waits
     /// before it reconnects after the stream closes. More than zero and at most one hour; default 3 seconds.
@@ -22,7 +28,20 @@ public sealed class GraphEventStreamWriterOptions
     /// </summary>
     public int MaxBatchBytes { get; set; } = 64 * 1024;
 
-    /// <summary>The clock of <see cref="WriteTimeout"/>; <see cref="TimeProvider.System"/> when <see langword="null"/>.</summary>
+    /// <summary>
+    /// The longest one stream stays open. After a duration drawn between nine tenths of this and
+    /// this (never more, so the bound holds; random, so that streams opened together do not all
+    /// reconnect in the same instant), the writer ends the subscription, writes what it held and
+    /// returns <see cref="GraphEventStreamEndReason.MaxDurationReached"/>: the stream closes cleanly
+    /// and the client reconnects after <c>retry:</c> with <c>Last-Event-ID</c>, missing nothing. It
+    /// bounds how long a client that never reads holds its subscriber slot while the stream is
+    /// quiet: the socket buffers on both ends absorb heartbeats for days before a flush blocks, so
+    /// <see cref="WriteTimeout"/> alone never sees such a client. <see langword="null"/>: no limit.
+    /// At least 1 second and at most 24 hours; default 10 minutes.
+    /// </summary>
+    public TimeSpan? MaxStreamDuration { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The clock of <see cref="WriteTimeout"/> and <see cref="MaxStreamDuration"/>; <see cref="TimeProvider.System"/> when <see langword="null"/>.</summary>
     public TimeProvider? TimeProvider { get; set; }
 
     /// <summary>Every problem with these options, each naming the option; empty when they are valid.</summary>
@@ -34,6 +53,11 @@ public sealed class GraphEventStreamWriterOptions
         if (MaxBatchBytes is < 1024 or > 16 * 1024 * 1024)
         {
             failures.Add($"{nameof(MaxBatchBytes)} must be between 1,024 and 16,777,216 (was {MaxBatchBytes:N0}).");
+        }
+
+        if (MaxStreamDuration is { } duration && (duration < MinStreamDuration || duration > MaxStreamDurationLimit))
+        {
+            failures.Add($"{nameof(MaxStreamDuration)} must be at least 1 second and at most 24 hours, or null for no limit (was {duration}).");
         }
 
         return failures;

@@ -27,6 +27,11 @@ internal sealed class WatchedServer : IAsyncDisposable
         {
             // Hostile tool ids must reach the frames as edges, not only as workflow tool_ids.
             ["GraphEvents:Engine:AutoRegisterUnknownTools"] = "true",
+
+            // The witnesses and the attacks' streams all come from 127.0.0.1, and an attack that
+            // resets its connections may run ahead of the server noticing: the per-address limit
+            // has its own tests.
+            ["GraphEvents:Stream:MaxStreamsPerAddress"] = "1000",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {

@@ -53,6 +53,28 @@ public sealed class ReplayTests
     }
 
     [Fact]
+    public async Task An_invalid_resume_position_starts_live_after_an_invalid_last_event_id_notice()
+    {
+        await using var broadcaster = GraphEventBroadcaster.Create();
+        await PublishAndSettleAsync(broadcaster, 3);
+
+        using var invalid = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventIdInvalid = true }).Subscription!;
+        var frames = await invalid.ReadAsync(2);
+        Assert.Equal(3, frames[0].Id);
+        var lost = Assert.IsType<EventsLostEvent>(frames[1].Event);
+        Assert.Equal(EventsLostReasons.InvalidLastEventId, lost.Reason);
+        Assert.Null(lost.LostCount);
+        Assert.Null(frames[1].Id);
+        Assert.False(invalid.TryRead(out _));
+        Assert.Equal(0, invalid.FramesLost);
+
+        // With an id as well, the id decides (here: up to date, so no notice at all).
+        using var withId = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 3, LastEventIdInvalid = true }).Subscription!;
+        Assert.Equal(3, (await withId.ReadAsync(1))[0].Id);
+        Assert.False(withId.TryRead(out _));
+    }
+
+    [Fact]
     public async Task Ids_start_after_EventIdStart_and_an_id_from_before_it_is_reported_as_unknown()
     {
         // A second run of a process, started above the first run's ids.

@@ -121,6 +121,81 @@ public sealed class GraphEventStreamWriterTests
         Assert.Equal(0, broadcaster.SubscriberCount);
     }
 
+    [Fact]
+    public async Task At_its_lifetime_the_stream_writes_what_it_holds_and_ends_as_MaxDurationReached()
+    {
+        var time = new FakeTimeProvider(SampleEvents.Timestamp);
+        await using var broadcaster = GraphEventBroadcaster.Create();
+        var subscription = broadcaster.Subscribe().Subscription!;
+        var output = new CountingWriter();
+        var options = new GraphEventStreamWriterOptions { MaxStreamDuration = TimeSpan.FromSeconds(10), TimeProvider = time };
+        var writing = subscription.WriteToAsync(output, options, TestContext.Current.CancellationToken);
+
+        // Below the shortest lifetime the jitter draws (nine tenths): the stream goes on.
+        time.Advance(TimeSpan.FromSeconds(9) - TimeSpan.FromTicks(1));
+        for (var i = 0; i < 3; i++)
+        {
+            await broadcaster.PublishAsync(SampleEvents.Edge(i), TestContext.Current.CancellationToken);
+        }
+
+        await SubscriptionReading.EventuallyAsync(() => broadcaster.GetStatistics().FramesDelivered == 3, "3 frames delivered");
+        Assert.False(writing.IsCompleted);
+        Assert.Equal(1, broadcaster.SubscriberCount);
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        var result = await writing.WaitAsync(SubscriptionReading.Deadline, TestContext.Current.CancellationToken);
+
+        Assert.Equal(GraphEventStreamEndReason.MaxDurationReached, result.EndReason);
+        Assert.Equal(SubscriptionEndReason.Disposed, result.SubscriptionEndReason);
+        Assert.Equal(4, result.FramesWritten);
+        Assert.EndsWith("id: 3\nevent: edge_created\ndata: {\"from_tool_id\":\"tool:2\",\"to_tool_id\":\"tool:3\",\"confidence_score\":0.5,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n", Encoding.UTF8.GetString(output.Written.WrittenSpan), StringComparison.Ordinal);
+        Assert.Equal(0, broadcaster.SubscriberCount);
+    }
+
+    [Fact]
+    public async Task A_stream_that_ended_otherwise_is_not_reported_as_MaxDurationReached()
+    {
+        var time = new FakeTimeProvider(SampleEvents.Timestamp);
+        await using var broadcaster = GraphEventBroadcaster.Create();
+        var subscription = broadcaster.Subscribe().Subscription!;
+        var options = new GraphEventStreamWriterOptions { MaxStreamDuration = TimeSpan.FromSeconds(10), TimeProvider = time };
+        var writing = subscription.WriteToAsync(new CountingWriter(), options, TestContext.Current.CancellationToken);
+        await broadcaster.DisposeAsync();
+        var result = await writing.WaitAsync(SubscriptionReading.Deadline, TestContext.Current.CancellationToken);
+
+        // The lifetime's timer is gone with the stream: a late advance changes nothing.
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(GraphEventStreamEndReason.SubscriptionEnded, result.EndReason);
+        Assert.Equal(SubscriptionEndReason.BroadcasterDisposed, result.SubscriptionEndReason);
+    }
+
+    [Fact]
+    public async Task Without_a_lifetime_the_stream_stays_open()
+    {
+        var time = new FakeTimeProvider(SampleEvents.Timestamp);
+        await using var broadcaster = GraphEventBroadcaster.Create();
+        var subscription = broadcaster.Subscribe().Subscription!;
+        var writing = subscription.WriteToAsync(new CountingWriter(), new GraphEventStreamWriterOptions { MaxStreamDuration = null, TimeProvider = time }, TestContext.Current.CancellationToken);
+
+        time.Advance(TimeSpan.FromDays(30));
+        await broadcaster.PublishAsync(SampleEvents.Edge(0), TestContext.Current.CancellationToken);
+        await SubscriptionReading.EventuallyAsync(() => broadcaster.GetStatistics().FramesDelivered == 1, "a frame delivered");
+        Assert.False(writing.IsCompleted);
+        subscription.Dispose();
+        Assert.Equal(GraphEventStreamEndReason.SubscriptionEnded, (await writing).EndReason);
+    }
+
+    [Fact]
+    public void The_default_lifetime_is_ten_minutes_and_the_jitter_only_shortens_it_by_up_to_a_tenth()
+    {
+        Assert.Equal(TimeSpan.FromMinutes(10), new GraphEventStreamWriterOptions().MaxStreamDuration);
+        var max = TimeSpan.FromMinutes(10);
+        Assert.Equal(TimeSpan.FromMinutes(9), StreamLifetime.Jittered(max, 0));
+        Assert.InRange(StreamLifetime.Jittered(max, Math.BitDecrement(1.0)), TimeSpan.FromMinutes(9), max);
+        Assert.True(StreamLifetime.Jittered(max, Math.BitDecrement(1.0)) <= max);
+        Assert.Equal(TimeSpan.FromMinutes(9.5), StreamLifetime.Jittered(max, 0.5));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -170,6 +245,8 @@ public sealed class GraphEventStreamWriterTests
     [InlineData(nameof(GraphEventStreamWriterOptions.RetryInterval))]
     [InlineData(nameof(GraphEventStreamWriterOptions.WriteTimeout))]
     [InlineData(nameof(GraphEventStreamWriterOptions.MaxBatchBytes))]
+    [InlineData(nameof(GraphEventStreamWriterOptions.MaxStreamDuration))]
+    [InlineData(nameof(GraphEventStreamWriterOptions.MaxStreamDuration) + " long")]
     public async Task Invalid_options_are_refused_with_a_message_naming_the_option(string option)
     {
         await using var broadcaster = GraphEventBroadcaster.Create();
@@ -179,8 +256,12 @@ public sealed class GraphEventStreamWriterTests
         {
             case nameof(GraphEventStreamWriterOptions.RetryInterval): options.RetryInterval = TimeSpan.Zero; break;
             case nameof(GraphEventStreamWriterOptions.WriteTimeout): options.WriteTimeout = TimeSpan.FromDays(2); break;
+            case nameof(GraphEventStreamWriterOptions.MaxStreamDuration): options.MaxStreamDuration = TimeSpan.FromMilliseconds(999); break;
+            case nameof(GraphEventStreamWriterOptions.MaxStreamDuration) + " long": options.MaxStreamDuration = TimeSpan.FromHours(24) + TimeSpan.FromTicks(1); break;
             default: options.MaxBatchBytes = 10; break;
         }
+
+        option = option.Split(' ')[0];
 
         var error = await Assert.ThrowsAsync<ArgumentException>(() => subscription.WriteToAsync(new Pipe().Writer, options, TestContext.Current.CancellationToken));
         Assert.Contains(option, error.Message, StringComparison.Ordinal);

@@ -23,7 +23,10 @@ public sealed class WriteTimeoutRaceTests
 
         // Once the pipe holds 1 KB, a flush waits for the reader: the test decides when it completes.
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 1024, resumeWriterThreshold: 512));
-        var writing = subscription.WriteToAsync(pipe.Writer, new GraphEventStreamWriterOptions { WriteTimeout = TimeSpan.FromSeconds(5), TimeProvider = clock }, ct);
+        // No stream lifetime: this clock brings every armed timer due at once, and the lifetime's
+        // would end the stream for a reason this test is not about (and count as an armed timer).
+        var options = new GraphEventStreamWriterOptions { WriteTimeout = TimeSpan.FromSeconds(5), MaxStreamDuration = null, TimeProvider = clock };
+        var writing = subscription.WriteToAsync(pipe.Writer, options, ct);
         await ReadUntilAsync(pipe.Reader, "event: connected", ct);
 
         // A frame larger than the pipe's threshold: its flush blocks, with the timeout armed.

@@ -36,7 +36,7 @@ public class BroadcastBenchmarks
     public void Cleanup()
     {
         _fanOut.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _broadcaster.Dispose();
+        _broadcaster.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 
     /// <summary>A batch of publishes, then (outside the measured part) a wait for delivery.</summary>

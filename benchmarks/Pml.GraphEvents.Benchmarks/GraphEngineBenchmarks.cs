@@ -54,7 +54,7 @@ public class GraphEngineBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup() => _broadcaster.Dispose();
+    public void Cleanup() => _broadcaster.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     [Benchmark]
     public async Task<ToolGraphSnapshot> UpdateFromExecution() =>

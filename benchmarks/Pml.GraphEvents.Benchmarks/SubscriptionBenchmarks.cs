@@ -12,12 +12,12 @@ public class SubscriptionBenchmarks
     public void Setup() => _broadcaster = GraphEventBroadcaster.Create(new GraphEventsOptions { MaxSubscribers = 100_000 });
 
     [GlobalCleanup]
-    public void Cleanup() => _broadcaster.Dispose();
+    public void Cleanup() => _broadcaster.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     [Benchmark]
     public void SubscribeReadConnectedDispose()
     {
-        var subscription = _broadcaster.Subscribe().Subscription!;
+        var subscription = _broadcaster.Subscribe();
         subscription.TryRead(out _);
         subscription.Dispose();
     }

@@ -47,34 +47,40 @@ public sealed class StreamResponseTests
     [Fact]
     public async Task Every_event_type_arrives_in_order_with_its_id_and_exact_data()
     {
-        await using var server = await StreamServer.StartAsync();
+        var time = new FakeTimeProvider(SampleEvents.Timestamp);
+        await using var server = await StreamServer.StartAsync(configure: b => b.Services.AddSingleton<TimeProvider>(time));
         await using var client = await SseClient.OpenAsync(server.Client, server.StreamUri());
         var connected = await client.ReadAsync();
         Assert.Equal("connected", connected.EventType);
         Assert.Equal(TimeSpan.FromSeconds(3), connected.ReconnectionInterval);
 
         // An in-process subscriber sees the very frames the endpoint writes: the wire must carry them unchanged.
-        using var local = server.Broadcaster.Subscribe().Subscription!;
+        using var local = server.Broadcaster.Subscribe();
         var events = SampleEvents.Publishable();
         await server.Broadcaster.PublishAsync(events);
         var items = await client.ReadAsync(events.Count);
+
+        // A heartbeat is the broadcaster's own (publishing one is refused): its clock sends it.
+        time.Advance(new GraphEventsOptions().HeartbeatInterval);
+        items.Add(await client.ReadAsync());
+        var expected = events.Count + 1;
         var frames = new List<GraphEventFrame>();
         await foreach (var frame in local.ReadAllAsync(TestContext.Current.CancellationToken))
         {
-            if (frame.EventType != "connected" && frames.Count < events.Count)
+            if (frame.EventType != "connected" && frames.Count < expected)
             {
                 frames.Add(frame);
             }
 
-            if (frames.Count == events.Count)
+            if (frames.Count == expected)
             {
                 break;
             }
         }
 
-        Assert.Equal(events.Select(e => e.EventType), items.Select(i => i.EventType));
+        Assert.Equal([.. events.Select(e => e.EventType), "heartbeat"], items.Select(i => i.EventType));
         Assert.Equal(["graph_synced", "edge_created", "edge_updated", "workflow_executed", "metrics_updated", "heartbeat"], items.Select(i => i.EventType));
-        for (var i = 0; i < events.Count; i++)
+        for (var i = 0; i < expected; i++)
         {
             var frame = Encoding.UTF8.GetString(frames[i].Utf8Bytes.Span);
             var data = frame[(frame.IndexOf("data: ", StringComparison.Ordinal) + 6)..].TrimEnd('\n');
@@ -89,12 +95,15 @@ public sealed class StreamResponseTests
     [Fact]
     public async Task A_types_filter_delivers_only_those_types_and_the_control_events()
     {
-        await using var server = await StreamServer.StartAsync();
+        var time = new FakeTimeProvider(SampleEvents.Timestamp);
+        await using var server = await StreamServer.StartAsync(configure: b => b.Services.AddSingleton<TimeProvider>(time));
         await using var client = await SseClient.OpenAsync(server.Client, server.StreamUri("?types=edge_created,%20metrics_updated,,"));
         Assert.Equal("connected", (await client.ReadAsync()).EventType);
 
         await server.Broadcaster.PublishAsync(SampleEvents.Publishable());
-        var items = await client.ReadAsync(3);
+        var items = await client.ReadAsync(2);
+        time.Advance(new GraphEventsOptions().HeartbeatInterval);
+        items.Add(await client.ReadAsync());
         Assert.Equal(["edge_created", "metrics_updated", "heartbeat"], items.Select(i => i.EventType));
     }
 

@@ -64,7 +64,7 @@ public sealed class StartPositionTests
             });
             await using var provider = services.BuildServiceProvider();
             var broadcaster = provider.GetRequiredService<IGraphEventBroadcaster>();
-            using var subscription = broadcaster.Subscribe().Subscription!;
+            using var subscription = broadcaster.Subscribe();
             for (var i = 0; i < 5; i++)
             {
                 Assert.True(broadcaster.TryPublish(Events.Edge($"early{i}")));

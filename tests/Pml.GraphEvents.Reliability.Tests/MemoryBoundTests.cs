@@ -19,8 +19,8 @@ public sealed class MemoryBoundTests
         await using var broadcaster = GraphEventBroadcaster.Create(options);
 
         // Two subscribers that never read, holding everything the bounds let them hold.
-        using var stalled = broadcaster.Subscribe().Subscription!;
-        using var alsoStalled = broadcaster.Subscribe().Subscription!;
+        using var stalled = broadcaster.Subscribe();
+        using var alsoStalled = broadcaster.Subscribe();
 
         var escaped = new string('<', 256);
 
@@ -44,7 +44,7 @@ public sealed class MemoryBoundTests
 
         // The window is full by bytes, not by count: a resume from the first id is told that most
         // were lost, and replays only what 16 MiB of about 1 MB frames can hold.
-        using (var resumed = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 1 }).Subscription!)
+        using (var resumed = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 1 }))
         {
             Assert.True(resumed.TryRead(out var connected));
             Assert.IsType<ConnectedEvent>(connected.Event);

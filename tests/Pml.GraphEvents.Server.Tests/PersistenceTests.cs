@@ -36,7 +36,7 @@ public sealed class PersistenceTests
         // above the first run's, so "from the start" is the run's own start.
         var runStart = second.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<GraphEventsOptions>>().Value.EventIdStart;
         Assert.True(runStart > 0);
-        using (var subscription = second.Services.GetRequiredService<IGraphEventBroadcaster>().Subscribe(new GraphEventSubscribeOptions { LastEventId = runStart }).Subscription!)
+        using (var subscription = second.Services.GetRequiredService<IGraphEventBroadcaster>().Subscribe(new GraphEventSubscribeOptions { LastEventId = runStart }))
         {
             GraphSyncedEvent? synced = null;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);

@@ -17,7 +17,7 @@ public sealed class ReadmeExampleTests
         await host.StartAsync(TestContext.Current.CancellationToken);
 
         var broadcaster = host.Services.GetRequiredService<IGraphEventBroadcaster>();
-        using var subscription = broadcaster.Subscribe().Subscription!; // refused (not thrown) past MaxSubscribers
+        using var subscription = broadcaster.Subscribe(); // past MaxSubscribers it throws; TrySubscribe returns false instead
         await broadcaster.PublishAsync(new EdgeCreatedEvent("git:status", "git:commit", 0.5, DateTimeOffset.UtcNow), TestContext.Current.CancellationToken);
 
         await foreach (var frame in subscription.ReadAllAsync(TestContext.Current.CancellationToken))

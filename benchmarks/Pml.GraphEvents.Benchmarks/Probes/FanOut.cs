@@ -18,7 +18,7 @@ internal sealed class FanOut : IAsyncDisposable
         _onFrame = onFrame;
         for (var i = 0; i < subscribers; i++)
         {
-            var subscription = broadcaster.Subscribe().Subscription ?? throw new InvalidOperationException("Subscriber limit too low.");
+            var subscription = broadcaster.Subscribe(); // at the limit: GraphEventSubscriberLimitException naming it
             subscription.TryRead(out _);
             _subscriptions.Add(subscription);
             _readers.Add(Task.Run(() => ReadAsync(subscription)));

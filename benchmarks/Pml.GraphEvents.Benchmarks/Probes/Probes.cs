@@ -36,7 +36,7 @@ internal static class Probes
 
         if (only is null or "memory")
         {
-            Memory(quick);
+            await MemoryAsync(quick);
         }
 
         if (only is null or "http")
@@ -154,15 +154,15 @@ internal static class Probes
         Console.WriteLine();
     }
 
-    private static void Memory(bool quick)
+    private static async Task MemoryAsync(bool quick)
     {
         var count = quick ? 1_000 : 10_000;
-        using var broadcaster = GraphEventBroadcaster.Create(new GraphEventsOptions { MaxSubscribers = count });
+        await using var broadcaster = GraphEventBroadcaster.Create(new GraphEventsOptions { MaxSubscribers = count });
         var keep = new GraphEventSubscription[count];
         var before = GC.GetTotalMemory(forceFullCollection: true);
         for (var i = 0; i < count; i++)
         {
-            keep[i] = broadcaster.Subscribe().Subscription!;
+            keep[i] = broadcaster.Subscribe();
 
             // A subscriber that has read its connected frame and now waits: the steady idle state.
             keep[i].TryRead(out _);

@@ -74,7 +74,7 @@ internal static class ScaleOutProbe
         var publishedAt = new long[total + 1];
         var samples = new long[events];
         var count = 0;
-        using var subscription = hostB.Subscribe().Subscription!;
+        using var subscription = hostB.Subscribe();
         var reader = Task.Run(async () =>
         {
             var received = 0;

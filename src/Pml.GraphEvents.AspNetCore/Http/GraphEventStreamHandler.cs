@@ -128,10 +128,10 @@ internal sealed class GraphEventStreamHandler
     {
         var response = context.Response;
         var aborted = context.RequestAborted;
-        SubscribeResult subscribed;
+        GraphEventSubscription? subscription;
         try
         {
-            subscribed = _subscriber.Subscribe(new GraphEventSubscribeOptions { LastEventId = lastEventId, LastEventIdInvalid = lastEventIdInvalid, EventTypes = types });
+            subscription = _subscriber.TrySubscribe(new GraphEventSubscribeOptions { LastEventId = lastEventId, LastEventIdInvalid = lastEventIdInvalid, EventTypes = types }, out var subscribed) ? subscribed : null;
         }
         catch (ObjectDisposedException)
         {
@@ -141,14 +141,13 @@ internal sealed class GraphEventStreamHandler
         }
 
         var remoteIp = context.Connection.RemoteIpAddress?.ToString();
-        if (!subscribed.IsAccepted)
+        if (subscription is null)
         {
-            GraphEventStreamLog.Refused(_logger, remoteIp, subscribed.MaxSubscribers);
-            await ErrorResponses.WriteTooManyClientsAsync(response, subscribed.MaxSubscribers, _retryAfter, aborted).ConfigureAwait(false);
+            GraphEventStreamLog.Refused(_logger, remoteIp, _subscriber.MaxSubscribers);
+            await ErrorResponses.WriteTooManyClientsAsync(response, _subscriber.MaxSubscribers, _retryAfter, aborted).ConfigureAwait(false);
             return;
         }
 
-        var subscription = subscribed.Subscription;
         var started = _timeProvider.GetTimestamp();
         GraphEventStreamResult result;
         try

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
@@ -9,7 +10,7 @@ namespace Pml.GraphEvents;
 /// keeps it for replay and offers the same frame to every subscriber's buffer with a
 /// non-blocking write. Nothing a subscriber does can make a publisher or another subscriber wait.
 /// </summary>
-internal sealed partial class Broadcaster : IGraphEventBroadcaster
+internal sealed partial class Broadcaster : IGraphEventBroadcaster, IDisposable
 {
     private readonly int _maxSubscribers;
     private readonly int _subscriberBufferCapacity;
@@ -174,7 +175,14 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster
         return _backplane!.TryPublish(graphEvent);
     }
 
-    public SubscribeResult Subscribe(GraphEventSubscribeOptions? options = null)
+    public int MaxSubscribers => _maxSubscribers;
+
+    public GraphEventSubscription Subscribe(GraphEventSubscribeOptions? options = null) =>
+        TrySubscribe(options, out var subscription) ? subscription : throw new GraphEventSubscriberLimitException(_maxSubscribers);
+
+    public bool TrySubscribe([NotNullWhen(true)] out GraphEventSubscription? subscription) => TrySubscribe(null, out subscription);
+
+    public bool TrySubscribe(GraphEventSubscribeOptions? options, [NotNullWhen(true)] out GraphEventSubscription? subscription)
     {
         var mask = ParseFilter(options?.EventTypes);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -184,10 +192,11 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster
         if (Volatile.Read(ref _subscribers).Length >= _maxSubscribers)
         {
             Interlocked.Increment(ref _subscribesRefused);
-            return new SubscribeResult(null, _maxSubscribers);
+            subscription = null;
+            return false;
         }
 
-        var subscription = new GraphEventSubscription(
+        var created = new GraphEventSubscription(
             this,
             new SubscriberQueue(_subscriberBufferCapacity, _subscriberBufferCapacityBytes, _dropOldest),
             mask,
@@ -203,10 +212,11 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster
             if (_subscribers.Length >= _maxSubscribers)
             {
                 Interlocked.Increment(ref _subscribesRefused);
-                return new SubscribeResult(null, _maxSubscribers);
+                subscription = null;
+                return false;
             }
 
-            Volatile.Write(ref _subscribers, [.. _subscribers, subscription]);
+            Volatile.Write(ref _subscribers, [.. _subscribers, created]);
             connectedClients = _subscribers.Length;
             plan = _ring.PlanResume(options?.LastEventId, _lastId, _backplane);
         }
@@ -214,14 +224,15 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster
         // Encoding happens outside the lock; the subscription is not handed out yet, so nobody
         // reads it before Start, and the pump only touches its queue.
         var now = _timeProvider.GetUtcNow();
-        var connected = SseFrameEncoder.CreateFrame(plan.StartId, new ConnectedEvent(subscription.ClientId, connectedClients, now));
+        var connected = SseFrameEncoder.CreateFrame(plan.StartId, new ConnectedEvent(created.ClientId, connectedClients, now));
         // An unreadable resume position plans like none (live), but the client must hear that it
         // did not resume: the same notice as an id this stream never issued, with its own reason.
         var lostReason = plan.LostReason ?? (options is { LastEventId: null, LastEventIdInvalid: true } ? EventsLostReasons.InvalidLastEventId : null);
         var loss = lostReason is null ? null : SseFrameEncoder.CreateFrame(null, new EventsLostEvent(lostReason, plan.LostCount, now));
         var gap = plan.GapThrough == 0 ? null : _backplane!.FetchAsync(plan.StartId, plan.GapThrough, mask);
-        subscription.Start(connected, loss, plan.Replay, plan.LostCount ?? 0, gap, plan.SkipThrough);
-        return new SubscribeResult(subscription, _maxSubscribers);
+        created.Start(connected, loss, plan.Replay, plan.LostCount ?? 0, gap, plan.SkipThrough);
+        subscription = created;
+        return true;
     }
 
     public GraphEventBroadcasterStatistics GetStatistics() => new(
@@ -422,8 +433,9 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster
 
     /// <summary>
     /// Refuses, on the publisher's thread, what the pump could not send: a type only the
-    /// broadcaster creates, a number JSON cannot carry, a frame over the size limit. Returns the
-    /// event's data JSON when measuring it took encoding it, for the pump to use as it is.
+    /// broadcaster creates (connected, events_lost, heartbeat), a number JSON cannot carry, a
+    /// frame over the size limit. Returns the event's data JSON when measuring it took encoding
+    /// it, for the pump to use as it is.
     /// </summary>
     private byte[]? CheckPublishable(GraphEvent graphEvent)
     {
@@ -431,6 +443,14 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster
         if (graphEvent.Kind is GraphEventKind.Connected or GraphEventKind.EventsLost)
         {
             throw new ArgumentException($"'{graphEvent.EventType}' events are addressed to one subscriber and are created by the broadcaster; they cannot be published.", nameof(graphEvent));
+        }
+
+        if (graphEvent.Kind is GraphEventKind.Heartbeat)
+        {
+            // Reserved like connected: a published one would tell every client a subscriber count
+            // and an uptime that are not the broadcaster's, and a client reads heartbeats as the
+            // server's own word that the stream is alive.
+            throw new ArgumentException($"'{graphEvent.EventType}' events are the broadcaster's keep-alive, sent every {GraphEventsOptions.SectionName}:{nameof(GraphEventsOptions.HeartbeatInterval)}; they cannot be published.", nameof(graphEvent));
         }
 
         if (graphEvent.FindUnencodableField() is { } field)
@@ -545,5 +565,18 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster
     [LoggerMessage(Level = LogLevel.Error, Message = "The broadcast pump ended with an error")]
     private static partial void LogPumpFailed(ILogger logger, Exception exception);
 
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+    /// <summary>
+    /// For a dependency-injection container disposed synchronously, and for nothing else: that is
+    /// why it is on this internal type and not on <see cref="IGraphEventBroadcaster"/>. A
+    /// <c>ServiceProvider</c>'s <c>Dispose</c> throws for a singleton that is only
+    /// <see cref="IAsyncDisposable"/>, and a container is disposed synchronously by <c>using</c> in
+    /// a console app or a test, or by a host that knows only <see cref="IDisposable"/>.
+    /// </summary>
+    /// <remarks>
+    /// Blocking on <see cref="DisposeAsync"/> cannot deadlock: what it waits for is the timer's
+    /// callback in flight and the pump's drain of the bounded ingress, CPU work on frames already
+    /// in memory that runs on the thread pool (every await in it is <c>ConfigureAwait(false)</c>),
+    /// never on the caller's context, and that takes no lock a caller could hold.
+    /// </remarks>
+    void IDisposable.Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 }

@@ -1,6 +1,9 @@
 namespace Pml.GraphEvents;
 
-/// <summary>Keep-alive sent to every subscriber each heartbeat interval.</summary>
+/// <summary>
+/// Keep-alive sent to every subscriber each heartbeat interval. Only the broadcaster sends it:
+/// publishing one throws <see cref="ArgumentException"/>; it is public so that a client can read it.
+/// </summary>
 /// <param name="ConnectedClients">Subscribers connected when it was sent.</param>
 /// <param name="UptimeSeconds">Whole seconds since the broadcaster started.</param>
 /// <param name="Timestamp">When it was sent.</param>

@@ -1,6 +1,6 @@
 namespace Pml.GraphEvents.AspNetCore.Tests.TestSupport;
 
-/// <summary>One fixed instance of every publishable event type.</summary>
+/// <summary>One fixed instance of every publishable event type (heartbeats are the broadcaster's own: a test advances its clock for one).</summary>
 internal static class SampleEvents
 {
     public static readonly DateTimeOffset Timestamp = new(2025, 12, 1, 10, 30, 0, 123, TimeSpan.Zero);
@@ -12,7 +12,6 @@ internal static class SampleEvents
         new EdgeUpdatedEvent("git:status", "git:commit", 0.5, 0.55, 2, Timestamp),
         new WorkflowExecutedEvent("e1", ["git:status", "git:commit"], true, 42, Timestamp),
         new MetricsUpdatedEvent(2000, 200, 0.05025125628140704, [new ToolScore("git:commit", 0.125), new ToolScore("git:status", 0.0625)], 7, Timestamp),
-        new HeartbeatEvent(3, 30, Timestamp),
     ];
 
     public static EdgeCreatedEvent Edge(int i) => new($"tool:{i}", $"tool:{i + 1}", 0.5, Timestamp);

@@ -98,7 +98,7 @@ internal sealed class ReliabilityServer : IAsyncDisposable
     /// </summary>
     public async Task<long> BroadcastMarkerAsync()
     {
-        using var subscription = Broadcaster.Subscribe().Subscription!;
+        using var subscription = Broadcaster.Subscribe();
         await Broadcaster.PublishAsync(new EdgeCreatedEvent("marker", "x", 0.5, DateTimeOffset.UnixEpoch), TestContext.Current.CancellationToken);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(Eventually.Deadline);

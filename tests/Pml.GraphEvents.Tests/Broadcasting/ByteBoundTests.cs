@@ -36,7 +36,7 @@ public sealed class ByteBoundTests
         Assert.Equal(Fit * FrameLength, broadcaster.ReplayBytes);
 
         // From the start: the oldest five left the window by bytes, and the count says so exactly.
-        using var fromStart = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = IdStart }).Subscription!;
+        using var fromStart = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = IdStart });
         var frames = await fromStart.ReadAsync(2 + Fit);
         var lost = Assert.IsType<EventsLostEvent>(frames[1].Event);
         Assert.Equal((EventsLostReasons.ReplayWindowExceeded, (long?)5), (lost.Reason, lost.LostCount));
@@ -46,14 +46,14 @@ public sealed class ByteBoundTests
         // From the floor exactly, and from inside the window: a replay with nothing lost.
         foreach (var last in new[] { IdStart + 5, IdStart + 8 })
         {
-            using var resumed = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = last }).Subscription!;
+            using var resumed = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = last });
             var replay = await resumed.ReadAsync(1 + published - (int)(last - IdStart));
             Assert.Equal(Ids(last + 1, published - (int)(last - IdStart)), replay.Skip(1).Select(f => f.Id!.Value));
             Assert.False(resumed.TryRead(out _));
         }
 
         // One older than the floor: exactly one lost.
-        using var justBefore = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = IdStart + 4 }).Subscription!;
+        using var justBefore = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = IdStart + 4 });
         Assert.Equal(1, Assert.IsType<EventsLostEvent>((await justBefore.ReadAsync(2))[1].Event).LostCount);
     }
 
@@ -75,7 +75,7 @@ public sealed class ByteBoundTests
         var largeLength = SseFrameEncoder.Encode(IdStart + small + 1, large).Length;
         var kept = (int)((4 * Bound) - largeLength) / FrameLength;
         Assert.Equal((kept * FrameLength) + largeLength, broadcaster.ReplayBytes);
-        using var fromStart = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = IdStart }).Subscription!;
+        using var fromStart = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = IdStart });
         var frames = await fromStart.ReadAsync(2 + kept + 1);
         Assert.Equal(small - kept, Assert.IsType<EventsLostEvent>(frames[1].Event).LostCount);
         Assert.Equal(large, frames[^1].Event);
@@ -91,8 +91,8 @@ public sealed class ByteBoundTests
             MaxEventBytes = Bound,
             SubscriberBufferCapacityBytes = Bound,
         });
-        var stalled = broadcaster.Subscribe().Subscription!;
-        using var reader = broadcaster.Subscribe().Subscription!;
+        var stalled = broadcaster.Subscribe();
+        using var reader = broadcaster.Subscribe();
         Assert.Single(await reader.ReadAsync(1));
 
         for (var i = 0; i < Fit + 3; i++)
@@ -124,7 +124,7 @@ public sealed class ByteBoundTests
             SubscriberBufferCapacityBytes = 2 * Bound,
             SlowSubscriberPolicy = SlowSubscriberPolicy.DropOldest,
         });
-        using var stalled = broadcaster.Subscribe().Subscription!;
+        using var stalled = broadcaster.Subscribe();
         var room = (2 * Bound) / FrameLength;
         await PublishAsync(broadcaster, room + 4);
         Assert.Equal(4, stalled.FramesLost);
@@ -155,7 +155,7 @@ public sealed class ByteBoundTests
             SubscriberBufferCapacityBytes = Bound,
             ReplayCapacityBytes = Bound,
         });
-        using var reader = broadcaster.Subscribe().Subscription!;
+        using var reader = broadcaster.Subscribe();
         Assert.Single(await reader.ReadAsync(1));
         var nearlyMax = new WorkflowExecutedEvent("w", [new string('x', Bound - 200)], true, 1, SampleEvents.Timestamp);
         for (var i = 0; i < 3; i++)

@@ -8,8 +8,8 @@ public sealed class DeliveryTests
     public async Task First_frame_is_connected_with_the_client_count_then_events_in_order()
     {
         await using var broadcaster = GraphEventBroadcaster.Create();
-        using var first = broadcaster.Subscribe().Subscription!;
-        using var second = broadcaster.Subscribe().Subscription!;
+        using var first = broadcaster.Subscribe();
+        using var second = broadcaster.Subscribe();
 
         for (var i = 0; i < 3; i++)
         {
@@ -29,8 +29,8 @@ public sealed class DeliveryTests
     public async Task Every_subscriber_gets_the_same_encoded_frame_instance()
     {
         await using var broadcaster = GraphEventBroadcaster.Create();
-        using var a = broadcaster.Subscribe().Subscription!;
-        using var b = broadcaster.Subscribe().Subscription!;
+        using var a = broadcaster.Subscribe();
+        using var b = broadcaster.Subscribe();
 
         Assert.True(broadcaster.TryPublish(SampleEvents.Edge(1)));
 
@@ -48,7 +48,7 @@ public sealed class DeliveryTests
         // "Keeping up" means staying within the buffer; on a busy 2-core machine 100 readers can
         // fall a few thousand frames behind one pump, so the buffer holds the whole run.
         await using var broadcaster = GraphEventBroadcaster.Create(new GraphEventsOptions { SubscriberBufferCapacity = Events });
-        var subscriptions = Enumerable.Range(0, Subscribers).Select(_ => broadcaster.Subscribe().Subscription!).ToList();
+        var subscriptions = Enumerable.Range(0, Subscribers).Select(_ => broadcaster.Subscribe()).ToList();
         var readers = subscriptions.Select(s => Task.Run(() => s.ReadAsync(Events + 1))).ToList();
 
         for (var i = 0; i < Events; i++)
@@ -77,7 +77,7 @@ public sealed class DeliveryTests
     public async Task Filter_delivers_only_the_chosen_types_plus_control_frames()
     {
         await using var broadcaster = GraphEventBroadcaster.Create();
-        using var filtered = broadcaster.Subscribe(new GraphEventSubscribeOptions { EventTypes = [GraphEventTypes.MetricsUpdated] }).Subscription!;
+        using var filtered = broadcaster.Subscribe(new GraphEventSubscribeOptions { EventTypes = [GraphEventTypes.MetricsUpdated] });
 
         await broadcaster.PublishAsync(SampleEvents.Edge(1), TestContext.Current.CancellationToken);
         await broadcaster.PublishAsync(new MetricsUpdatedEvent(1, 2, 0.5, [], 1, SampleEvents.Timestamp), TestContext.Current.CancellationToken);
@@ -88,9 +88,9 @@ public sealed class DeliveryTests
     }
 
     [Fact]
-    public void Unknown_filter_names_are_rejected_by_name()
+    public async Task Unknown_filter_names_are_rejected_by_name()
     {
-        using var broadcaster = GraphEventBroadcaster.Create();
+        await using var broadcaster = GraphEventBroadcaster.Create();
 
         var error = Assert.Throws<ArgumentException>(() =>
             broadcaster.Subscribe(new GraphEventSubscribeOptions { EventTypes = [GraphEventTypes.EdgeCreated, "edge_deleted", "EDGE_CREATED"] }));
@@ -101,13 +101,35 @@ public sealed class DeliveryTests
     }
 
     [Fact]
-    public void Per_subscriber_event_types_cannot_be_published()
+    public async Task Per_subscriber_event_types_cannot_be_published()
     {
-        using var broadcaster = GraphEventBroadcaster.Create();
+        await using var broadcaster = GraphEventBroadcaster.Create();
 
         Assert.Throws<ArgumentException>(() => broadcaster.TryPublish(new ConnectedEvent("x", 1, SampleEvents.Timestamp)));
         Assert.Throws<ArgumentException>(() => broadcaster.TryPublish(new EventsLostEvent(EventsLostReasons.BufferOverflow, 1, SampleEvents.Timestamp)));
         Assert.Throws<ArgumentNullException>(() => broadcaster.TryPublish(null!));
+    }
+
+    [Fact]
+    public async Task A_heartbeat_cannot_be_published_as_it_is_the_broadcasters_own()
+    {
+        await using var broadcaster = GraphEventBroadcaster.Create();
+        using var subscription = broadcaster.Subscribe();
+        var forged = new HeartbeatEvent(1_000, 99_999, SampleEvents.Timestamp);
+
+        var refused = Assert.Throws<ArgumentException>(() => broadcaster.TryPublish(forged));
+        Assert.Equal("graphEvent", refused.ParamName);
+        Assert.Contains("'heartbeat'", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("GraphEvents:HeartbeatInterval", refused.Message, StringComparison.Ordinal);
+        var refusedAsync = await Assert.ThrowsAsync<ArgumentException>(() => broadcaster.PublishAsync(forged, TestContext.Current.CancellationToken).AsTask());
+        Assert.Contains("'heartbeat'", refusedAsync.Message, StringComparison.Ordinal);
+
+        // Nothing reached the pump: the next event is id 1 and the subscriber sees no heartbeat.
+        Assert.True(broadcaster.TryPublish(SampleEvents.Edge(1)));
+        var frames = await subscription.ReadAsync(2);
+        Assert.Equal([GraphEventTypes.Connected, GraphEventTypes.EdgeCreated], frames.Select(f => f.EventType));
+        Assert.Equal(1, frames[1].Id);
+        Assert.Equal(0, broadcaster.GetStatistics().PublishesRejected);
     }
 
     [Fact]
@@ -133,7 +155,7 @@ public sealed class DeliveryTests
     public async Task A_pending_wait_is_cancelled_by_its_token()
     {
         await using var broadcaster = GraphEventBroadcaster.Create();
-        using var subscription = broadcaster.Subscribe().Subscription!;
+        using var subscription = broadcaster.Subscribe();
         Assert.True(subscription.TryRead(out _));
         using var cts = new CancellationTokenSource();
 

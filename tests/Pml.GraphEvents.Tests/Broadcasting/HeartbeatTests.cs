@@ -10,8 +10,8 @@ public sealed class HeartbeatTests
     {
         var time = new FakeTimeProvider(SampleEvents.Timestamp);
         await using var broadcaster = GraphEventBroadcaster.Create(new GraphEventsOptions { HeartbeatInterval = TimeSpan.FromSeconds(30) }, time);
-        using var a = broadcaster.Subscribe(new GraphEventSubscribeOptions { EventTypes = [GraphEventTypes.EdgeCreated] }).Subscription!;
-        using var b = broadcaster.Subscribe().Subscription!;
+        using var a = broadcaster.Subscribe(new GraphEventSubscribeOptions { EventTypes = [GraphEventTypes.EdgeCreated] });
+        using var b = broadcaster.Subscribe();
         await a.ReadAsync(1);
         await b.ReadAsync(1);
 

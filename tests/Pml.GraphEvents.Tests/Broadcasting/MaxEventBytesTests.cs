@@ -18,7 +18,7 @@ public sealed class MaxEventBytesTests
     public async Task An_event_over_the_limit_is_refused_at_publish_naming_its_type_size_and_the_option()
     {
         await using var broadcaster = GraphEventBroadcaster.Create();
-        using var subscription = broadcaster.Subscribe().Subscription!;
+        using var subscription = broadcaster.Subscribe();
         var huge = IssueEvent();
 
         var error = Assert.Throws<ArgumentException>(() => broadcaster.TryPublish(huge));
@@ -44,7 +44,7 @@ public sealed class MaxEventBytesTests
 
         await using (var exact = GraphEventBroadcaster.Create(new GraphEventsOptions { MaxEventBytes = (int)size }))
         {
-            using var subscription = exact.Subscribe().Subscription!;
+            using var subscription = exact.Subscribe();
             await exact.PublishAsync(escaped, Ct);
             var frame = (await subscription.ReadAsync(2))[1];
 
@@ -62,7 +62,7 @@ public sealed class MaxEventBytesTests
     public async Task An_event_just_under_the_default_limit_is_broadcast_once_encoded()
     {
         await using var broadcaster = GraphEventBroadcaster.Create();
-        using var subscription = broadcaster.Subscribe().Subscription!;
+        using var subscription = broadcaster.Subscribe();
         var large = new WorkflowExecutedEvent("w", Enumerable.Repeat(new string('<', 256), 650).ToArray(), true, 1, SampleEvents.Timestamp);
         await broadcaster.PublishAsync(large, Ct);
 
@@ -78,7 +78,7 @@ public sealed class MaxEventBytesTests
         // delivers it, even one with a smaller limit, so that hosts never diverge.
         await using var broadcaster = new Broadcaster(new GraphEventsOptions { MaxEventBytes = 1_024 }, TimeProvider.System);
         broadcaster.StartSequenceAfter(10);
-        using var subscription = broadcaster.Subscribe().Subscription!;
+        using var subscription = broadcaster.Subscribe();
         var big = new WorkflowExecutedEvent("w", [new string('x', 4_000)], true, 1, SampleEvents.Timestamp);
         await broadcaster.WriteSequencedAsync(11, big, Ct);
         Assert.Equal(big, (await subscription.ReadAsync(2))[1].Event);

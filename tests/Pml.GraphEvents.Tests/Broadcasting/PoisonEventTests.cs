@@ -30,7 +30,7 @@ public sealed class PoisonEventTests
     public async Task A_non_finite_number_is_refused_at_publish_naming_the_field_and_the_broadcast_goes_on(string field, GraphEvent poison)
     {
         await using var broadcaster = GraphEventBroadcaster.Create();
-        using var subscription = broadcaster.Subscribe().Subscription!;
+        using var subscription = broadcaster.Subscribe();
 
         var error = Assert.Throws<ArgumentException>(() => broadcaster.TryPublish(poison));
         Assert.Contains(field, error.Message, StringComparison.Ordinal);
@@ -57,7 +57,7 @@ public sealed class PoisonEventTests
             .Services
             .BuildServiceProvider();
         var broadcaster = services.GetRequiredService<IGraphEventBroadcaster>();
-        using var subscription = broadcaster.Subscribe().Subscription!;
+        using var subscription = broadcaster.Subscribe();
 
         // Finite scores, a small bound: it passes every publish-time check, and throws only
         // when the serializer enumerates it.
@@ -88,7 +88,7 @@ public sealed class PoisonEventTests
     public async Task Without_a_logger_a_failing_event_is_counted_and_disposal_completes()
     {
         var broadcaster = GraphEventBroadcaster.Create();
-        using var subscription = broadcaster.Subscribe().Subscription!;
+        using var subscription = broadcaster.Subscribe();
         for (var i = 0; i < 3; i++)
         {
             Assert.True(broadcaster.TryPublish(new WorkflowExecutedEvent("w", new ThrowingList<string>("a"), true, 1, SampleEvents.Timestamp)));

@@ -10,7 +10,7 @@ public sealed class ReplayTests
         await using var broadcaster = GraphEventBroadcaster.Create();
         await PublishAndSettleAsync(broadcaster, 10);
 
-        using var resumed = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 5 }).Subscription!;
+        using var resumed = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 5 });
         await broadcaster.PublishAsync(SampleEvents.Edge(10), TestContext.Current.CancellationToken);
 
         var frames = await resumed.ReadAsync(1 + 5 + 1);
@@ -26,7 +26,7 @@ public sealed class ReplayTests
         await using var broadcaster = GraphEventBroadcaster.Create(new GraphEventsOptions { ReplayCapacity = 4 });
         await PublishAndSettleAsync(broadcaster, 10);
 
-        using var resumed = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 2 }).Subscription!;
+        using var resumed = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 2 });
 
         var frames = await resumed.ReadAsync(1 + 1 + 4);
         Assert.Equal(6, frames[0].Id);
@@ -43,7 +43,7 @@ public sealed class ReplayTests
         await using var broadcaster = GraphEventBroadcaster.Create();
         await PublishAndSettleAsync(broadcaster, 3);
 
-        using var resumed = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 500 }).Subscription!;
+        using var resumed = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 500 });
 
         var frames = await resumed.ReadAsync(2);
         Assert.Equal(3, frames[0].Id);
@@ -58,7 +58,7 @@ public sealed class ReplayTests
         await using var broadcaster = GraphEventBroadcaster.Create();
         await PublishAndSettleAsync(broadcaster, 3);
 
-        using var invalid = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventIdInvalid = true }).Subscription!;
+        using var invalid = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventIdInvalid = true });
         var frames = await invalid.ReadAsync(2);
         Assert.Equal(3, frames[0].Id);
         var lost = Assert.IsType<EventsLostEvent>(frames[1].Event);
@@ -69,7 +69,7 @@ public sealed class ReplayTests
         Assert.Equal(0, invalid.FramesLost);
 
         // With an id as well, the id decides (here: up to date, so no notice at all).
-        using var withId = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 3, LastEventIdInvalid = true }).Subscription!;
+        using var withId = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 3, LastEventIdInvalid = true });
         Assert.Equal(3, (await withId.ReadAsync(1))[0].Id);
         Assert.False(withId.TryRead(out _));
     }
@@ -84,14 +84,14 @@ public sealed class ReplayTests
 
         // A client of the first run, whose id this run also reached... would have resumed silently
         // from unrelated events if ids began again at 1; it is told instead.
-        using var fromEarlierRun = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 2 }).Subscription!;
+        using var fromEarlierRun = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 2 });
         var frames = await fromEarlierRun.ReadAsync(2);
         Assert.Equal(5_003, frames[0].Id);
         Assert.Equal(EventsLostReasons.UnknownLastEventId, Assert.IsType<EventsLostEvent>(frames[1].Event).Reason);
         Assert.False(fromEarlierRun.TryRead(out _));
 
         // A client of this run resumes as usual, from the run's start included.
-        using var fromThisRun = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 5_000 }).Subscription!;
+        using var fromThisRun = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 5_000 });
         var resumed = await fromThisRun.ReadAsync(4);
         Assert.Equal(5_000, resumed[0].Id);
         Assert.Equal([5_001L, 5_002, 5_003], resumed.Skip(1).Select(f => f.Id!.Value));
@@ -105,8 +105,8 @@ public sealed class ReplayTests
         await broadcaster.PublishAsync(new GraphSyncedEvent(1, 1, 1, SampleEvents.Timestamp), TestContext.Current.CancellationToken);
         await SubscriptionReading.EventuallyAsync(() => broadcaster.GetStatistics().LastEventId == 3, "three events");
 
-        using var upToDate = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 3 }).Subscription!;
-        using var filtered = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 0, EventTypes = [GraphEventTypes.GraphSynced] }).Subscription!;
+        using var upToDate = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 3 });
+        using var filtered = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 0, EventTypes = [GraphEventTypes.GraphSynced] });
 
         Assert.Equal(3, (await upToDate.ReadAsync(1))[0].Id);
         Assert.False(upToDate.TryRead(out _));
@@ -133,7 +133,7 @@ public sealed class ReplayTests
         var subscriptions = new List<GraphEventSubscription>();
         while (!publisher.IsCompleted)
         {
-            subscriptions.Add(broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = Random.Shared.Next(0, 100) }).Subscription!);
+            subscriptions.Add(broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = Random.Shared.Next(0, 100) }));
             await Task.Yield();
         }
 

@@ -18,13 +18,13 @@ public sealed class SequencedIdTests
 
         await SubscriptionReading.EventuallyAsync(() => broadcaster.GetStatistics().LastEventId == 1_060, "six events");
 
-        using var between = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 1_035 }).Subscription!;
+        using var between = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 1_035 });
         var frames = await between.ReadAsync(1 + 3);
         Assert.Equal(1_035, frames[0].Id);
         Assert.Equal([1_040L, 1_050, 1_060], frames.Skip(1).Select(f => f.Id!.Value));
 
         // 1,020 was evicted (the ring holds 1,030 to 1,060): older than the window, reported.
-        using var old = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 1_010 }).Subscription!;
+        using var old = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 1_010 });
         var oldFrames = await old.ReadAsync(2);
         Assert.Equal(GraphEventTypes.EventsLost, oldFrames[1].EventType);
     }
@@ -33,7 +33,7 @@ public sealed class SequencedIdTests
     public async Task An_id_already_broadcast_is_not_broadcast_again()
     {
         await using var broadcaster = new Broadcaster(new GraphEventsOptions(), TimeProvider.System);
-        using var subscription = broadcaster.Subscribe().Subscription!;
+        using var subscription = broadcaster.Subscribe();
         await broadcaster.WriteSequencedAsync(5, SampleEvents.Edge(1), TestContext.Current.CancellationToken);
         await broadcaster.WriteSequencedAsync(5, SampleEvents.Edge(2), TestContext.Current.CancellationToken);
         await broadcaster.WriteSequencedAsync(3, SampleEvents.Edge(3), TestContext.Current.CancellationToken);
@@ -51,8 +51,8 @@ public sealed class SequencedIdTests
         // client must hear about, in the log's order, under the log's id.
         await using var broadcaster = new Broadcaster(new GraphEventsOptions(), TimeProvider.System);
         broadcaster.StartSequenceAfter(100);
-        using var all = broadcaster.Subscribe().Subscription!;
-        using var filtered = broadcaster.Subscribe(new GraphEventSubscribeOptions { EventTypes = [GraphEventTypes.MetricsUpdated] }).Subscription!;
+        using var all = broadcaster.Subscribe();
+        using var filtered = broadcaster.Subscribe(new GraphEventSubscribeOptions { EventTypes = [GraphEventTypes.MetricsUpdated] });
 
         var notice = new EventsLostEvent(EventsLostReasons.BufferOverflow, 1_970, SampleEvents.Timestamp);
         await broadcaster.WriteSequencedAsync(101, SampleEvents.Edge(1), Ct);
@@ -70,7 +70,7 @@ public sealed class SequencedIdTests
         Assert.Equal(notice, only[1].Event);
 
         // Kept in the ring: a client that resumes from before it is told too.
-        using var resumed = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 101 }).Subscription!;
+        using var resumed = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 101 });
         var replay = await resumed.ReadAsync(3);
         Assert.Equal([105L, 106], replay.Skip(1).Select(f => f.Id!.Value));
         Assert.Equal(notice, replay[1].Event);

@@ -13,7 +13,7 @@ public sealed class SlowSubscriberTests
     public async Task Default_policy_ends_the_stalled_subscriber_and_the_others_get_everything()
     {
         await using var broadcaster = GraphEventBroadcaster.Create(new GraphEventsOptions { SubscriberBufferCapacity = Capacity });
-        var stalled = broadcaster.Subscribe().Subscription!;
+        var stalled = broadcaster.Subscribe();
         var healthy = await PublishWithHealthyReadersAsync(broadcaster, 99);
 
         AssertEveryEvent(healthy);
@@ -32,7 +32,7 @@ public sealed class SlowSubscriberTests
     public async Task Several_stalled_subscribers_are_all_ended_and_the_rest_keep_everything()
     {
         await using var broadcaster = GraphEventBroadcaster.Create(new GraphEventsOptions { SubscriberBufferCapacity = Capacity, MaxSubscribers = 200 });
-        var stalled = Enumerable.Range(0, 5).Select(_ => broadcaster.Subscribe().Subscription!).ToList();
+        var stalled = Enumerable.Range(0, 5).Select(_ => broadcaster.Subscribe()).ToList();
         var healthy = await PublishWithHealthyReadersAsync(broadcaster, 99);
 
         AssertEveryEvent(healthy);
@@ -49,7 +49,7 @@ public sealed class SlowSubscriberTests
             SubscriberBufferCapacity = Capacity,
             SlowSubscriberPolicy = SlowSubscriberPolicy.DropOldest,
         });
-        using var stalled = broadcaster.Subscribe().Subscription!;
+        using var stalled = broadcaster.Subscribe();
         var healthy = await PublishWithHealthyReadersAsync(broadcaster, 99);
 
         AssertEveryEvent(healthy);
@@ -73,7 +73,7 @@ public sealed class SlowSubscriberTests
     /// </summary>
     private static async Task<List<List<GraphEventFrame>>> PublishWithHealthyReadersAsync(IGraphEventBroadcaster broadcaster, int count)
     {
-        var healthy = Enumerable.Range(0, count).Select(_ => broadcaster.Subscribe().Subscription!).ToList();
+        var healthy = Enumerable.Range(0, count).Select(_ => broadcaster.Subscribe()).ToList();
         var received = healthy.Select(_ => new List<GraphEventFrame>()).ToList();
         Assert.All(await Task.WhenAll(healthy.Select(s => s.ReadAsync(1))), f => Assert.IsType<ConnectedEvent>(f[0].Event));
 

@@ -18,7 +18,7 @@ public sealed class AddGraphEventsTests
         var broadcaster = host.Services.GetRequiredService<IGraphEventBroadcaster>();
         Assert.Same(broadcaster, host.Services.GetRequiredService<IGraphEventPublisher>());
         Assert.Same(broadcaster, host.Services.GetRequiredService<IGraphEventSubscriber>());
-        Assert.Equal(7, broadcaster.Subscribe().MaxSubscribers);
+        Assert.Equal(7, broadcaster.MaxSubscribers);
         await host.StopAsync(TestContext.Current.CancellationToken);
     }
 
@@ -40,9 +40,9 @@ public sealed class AddGraphEventsTests
         Assert.Equal(TimeSpan.FromSeconds(5), options.HeartbeatInterval);
         Assert.Equal(SlowSubscriberPolicy.DropOldest, options.SlowSubscriberPolicy);
         var subscriber = host.Services.GetRequiredService<IGraphEventSubscriber>();
-        Assert.True(subscriber.Subscribe().IsAccepted);
-        Assert.True(subscriber.Subscribe().IsAccepted);
-        Assert.False(subscriber.Subscribe().IsAccepted);
+        Assert.True(subscriber.TrySubscribe(out _));
+        Assert.True(subscriber.TrySubscribe(out _));
+        Assert.False(subscriber.TrySubscribe(out _));
         await host.StopAsync(TestContext.Current.CancellationToken);
     }
 

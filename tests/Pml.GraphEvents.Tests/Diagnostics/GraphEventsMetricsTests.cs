@@ -43,8 +43,8 @@ public sealed class GraphEventsMetricsTests
         listener.Start();
 
         var broadcaster = provider.GetRequiredService<IGraphEventBroadcaster>();
-        var subscription = broadcaster.Subscribe().Subscription!;
-        Assert.False(broadcaster.Subscribe().IsAccepted);
+        var subscription = broadcaster.Subscribe();
+        Assert.False(broadcaster.TrySubscribe(out _));
         var pipe = new Pipe();
         var writing = subscription.WriteToAsync(pipe.Writer, cancellationToken: ct);
         for (var i = 0; i < 5; i++)

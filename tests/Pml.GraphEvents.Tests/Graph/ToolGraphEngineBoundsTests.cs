@@ -61,7 +61,7 @@ public sealed class ToolGraphEngineBoundsTests
         var store = new InMemoryToolGraphStore();
         await using var broadcaster = GraphEventBroadcaster.Create();
         var engine = ToolGraphEngine.Create(broadcaster, store, new ToolGraphEngineOptions { AutoRegisterUnknownTools = true });
-        using var subscription = broadcaster.Subscribe().Subscription!;
+        using var subscription = broadcaster.Subscribe();
         await engine.UpdateFromExecutionAsync(WorkflowExecution.Chain("first", ["a", "b"]), Ct);
         var before = engine.Snapshot;
         var published = (await subscription.ReadAsync(4)).Count;
@@ -135,7 +135,7 @@ public sealed class ToolGraphEngineBoundsTests
         var store = new InMemoryToolGraphStore();
         await using var broadcaster = GraphEventBroadcaster.Create();
         var engine = ToolGraphEngine.Create(broadcaster, store, new ToolGraphEngineOptions { AutoRegisterUnknownTools = true });
-        using var subscription = broadcaster.Subscribe().Subscription!;
+        using var subscription = broadcaster.Subscribe();
         var tools = Enumerable.Range(0, 1_000).Select(i => $"{i:D3}" + new string('<', 253)).ToArray();
 
         var error = await Assert.ThrowsAsync<ArgumentException>(() => engine.UpdateFromExecutionAsync(WorkflowExecution.Chain("huge", tools), Ct).AsTask());

@@ -17,7 +17,7 @@ public sealed class ToolGraphEngineRegistrationTests
         await using var provider = services.BuildServiceProvider();
         var engine = provider.GetRequiredService<IToolGraphEngine>();
         var broadcaster = provider.GetRequiredService<IGraphEventBroadcaster>();
-        using var subscription = broadcaster.Subscribe().Subscription!;
+        using var subscription = broadcaster.Subscribe();
 
         await engine.UpdateFromExecutionAsync(WorkflowExecution.Chain("w1", ["a", "b"]), Ct);
 

@@ -137,7 +137,7 @@ public sealed class ToolGraphEngineTests
     {
         await using var broadcaster = GraphEventBroadcaster.Create();
         var engine = ToolGraphEngine.Create(broadcaster);
-        using var subscription = broadcaster.Subscribe().Subscription!;
+        using var subscription = broadcaster.Subscribe();
         await engine.RegisterToolsAsync([new ToolNode("a"), new ToolNode("b")], Ct);
 
         await engine.UpdateFromExecutionAsync(WorkflowExecution.Chain("w1", ["a", "b"]), Ct);

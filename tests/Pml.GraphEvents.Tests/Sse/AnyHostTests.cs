@@ -28,7 +28,7 @@ public sealed class AnyHostTests
             context.Response.ContentType = "text/event-stream";
             context.Response.Headers["Cache-Control"] = "no-cache";
             context.Response.SendChunked = true;
-            var subscription = broadcaster.Subscribe().Subscription!;
+            var subscription = broadcaster.Subscribe();
             var result = await subscription.WriteToAsync(context.Response.OutputStream, cancellationToken: ct);
             context.Response.Close();
             return result;

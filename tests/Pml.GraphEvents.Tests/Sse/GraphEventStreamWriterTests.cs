@@ -12,7 +12,7 @@ public sealed class GraphEventStreamWriterTests
     public async Task The_stream_opens_with_retry_and_the_connected_frame_flushed_before_any_event()
     {
         await using var broadcaster = GraphEventBroadcaster.Create();
-        var subscription = broadcaster.Subscribe().Subscription!;
+        var subscription = broadcaster.Subscribe();
         var pipe = new Pipe();
         var writing = subscription.WriteToAsync(pipe.Writer, cancellationToken: TestContext.Current.CancellationToken);
 
@@ -32,7 +32,7 @@ public sealed class GraphEventStreamWriterTests
     public async Task Frames_ready_together_are_written_as_one_batch_with_one_flush()
     {
         await using var broadcaster = GraphEventBroadcaster.Create();
-        var subscription = broadcaster.Subscribe().Subscription!;
+        var subscription = broadcaster.Subscribe();
         for (var i = 0; i < 10; i++)
         {
             await broadcaster.PublishAsync(SampleEvents.Edge(i), TestContext.Current.CancellationToken);
@@ -56,7 +56,7 @@ public sealed class GraphEventStreamWriterTests
     public async Task A_batch_stops_at_the_byte_budget_and_the_rest_follows_in_the_next()
     {
         await using var broadcaster = GraphEventBroadcaster.Create();
-        var subscription = broadcaster.Subscribe().Subscription!;
+        var subscription = broadcaster.Subscribe();
         for (var i = 0; i < 100; i++)
         {
             await broadcaster.PublishAsync(SampleEvents.Edge(i), TestContext.Current.CancellationToken);
@@ -76,7 +76,7 @@ public sealed class GraphEventStreamWriterTests
     public async Task The_token_ends_the_stream_and_the_subscription_at_once()
     {
         await using var broadcaster = GraphEventBroadcaster.Create();
-        var subscription = broadcaster.Subscribe().Subscription!;
+        var subscription = broadcaster.Subscribe();
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         var pipe = new Pipe();
         var writing = subscription.WriteToAsync(pipe.Writer, cancellationToken: cts.Token);
@@ -95,7 +95,7 @@ public sealed class GraphEventStreamWriterTests
     {
         var time = new FakeTimeProvider(SampleEvents.Timestamp);
         await using var broadcaster = GraphEventBroadcaster.Create(timeProvider: time);
-        var subscription = broadcaster.Subscribe().Subscription!;
+        var subscription = broadcaster.Subscribe();
 
         // A client that never reads: once the pipe holds 1 KB, every flush waits for a reader.
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 1024, resumeWriterThreshold: 512));
@@ -126,7 +126,7 @@ public sealed class GraphEventStreamWriterTests
     {
         var time = new FakeTimeProvider(SampleEvents.Timestamp);
         await using var broadcaster = GraphEventBroadcaster.Create();
-        var subscription = broadcaster.Subscribe().Subscription!;
+        var subscription = broadcaster.Subscribe();
         var output = new CountingWriter();
         var options = new GraphEventStreamWriterOptions { MaxStreamDuration = TimeSpan.FromSeconds(10), TimeProvider = time };
         var writing = subscription.WriteToAsync(output, options, TestContext.Current.CancellationToken);
@@ -157,7 +157,7 @@ public sealed class GraphEventStreamWriterTests
     {
         var time = new FakeTimeProvider(SampleEvents.Timestamp);
         await using var broadcaster = GraphEventBroadcaster.Create();
-        var subscription = broadcaster.Subscribe().Subscription!;
+        var subscription = broadcaster.Subscribe();
         var options = new GraphEventStreamWriterOptions { MaxStreamDuration = TimeSpan.FromSeconds(10), TimeProvider = time };
         var writing = subscription.WriteToAsync(new CountingWriter(), options, TestContext.Current.CancellationToken);
         await broadcaster.DisposeAsync();
@@ -174,7 +174,7 @@ public sealed class GraphEventStreamWriterTests
     {
         var time = new FakeTimeProvider(SampleEvents.Timestamp);
         await using var broadcaster = GraphEventBroadcaster.Create();
-        var subscription = broadcaster.Subscribe().Subscription!;
+        var subscription = broadcaster.Subscribe();
         var writing = subscription.WriteToAsync(new CountingWriter(), new GraphEventStreamWriterOptions { MaxStreamDuration = null, TimeProvider = time }, TestContext.Current.CancellationToken);
 
         time.Advance(TimeSpan.FromDays(30));
@@ -205,7 +205,7 @@ public sealed class GraphEventStreamWriterTests
         // request's token (the caller's) before the writer sees the cancelled flush.
         var time = new FakeTimeProvider(SampleEvents.Timestamp);
         await using var broadcaster = GraphEventBroadcaster.Create(timeProvider: time);
-        var subscription = broadcaster.Subscribe().Subscription!;
+        var subscription = broadcaster.Subscribe();
         using var requestAborted = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         var output = new AbortingWriter(requestAborted, throwsIOException);
         var options = new GraphEventStreamWriterOptions { WriteTimeout = TimeSpan.FromSeconds(5), TimeProvider = time };
@@ -226,7 +226,7 @@ public sealed class GraphEventStreamWriterTests
     {
         var time = new FakeTimeProvider(SampleEvents.Timestamp);
         await using var broadcaster = GraphEventBroadcaster.Create(timeProvider: time);
-        var subscription = broadcaster.Subscribe().Subscription!;
+        var subscription = broadcaster.Subscribe();
         using var caller = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         var output = new AbortingWriter(caller, throwsIOException: false);
         var options = new GraphEventStreamWriterOptions { WriteTimeout = TimeSpan.FromSeconds(5), TimeProvider = time };
@@ -250,7 +250,7 @@ public sealed class GraphEventStreamWriterTests
     public async Task Invalid_options_are_refused_with_a_message_naming_the_option(string option)
     {
         await using var broadcaster = GraphEventBroadcaster.Create();
-        using var subscription = broadcaster.Subscribe().Subscription!;
+        using var subscription = broadcaster.Subscribe();
         var options = new GraphEventStreamWriterOptions();
         switch (option)
         {

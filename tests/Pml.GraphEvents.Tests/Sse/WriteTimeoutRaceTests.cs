@@ -18,7 +18,7 @@ public sealed class WriteTimeoutRaceTests
     {
         var ct = TestContext.Current.CancellationToken;
         await using var broadcaster = GraphEventBroadcaster.Create();
-        var subscription = broadcaster.Subscribe().Subscription!;
+        var subscription = broadcaster.Subscribe();
         var clock = new QueuingTimeProvider();
 
         // Once the pipe holds 1 KB, a flush waits for the reader: the test decides when it completes.

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Data;
 using Microsoft.Data.Sqlite;
 
-namespace Pml.GraphEvents;
+namespace Pml.GraphEvents.Sqlite;
 
 /// <summary>
 /// A store in a SQLite database file: the embedded default. The tables are created on first use:

@@ -267,7 +267,7 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, ID
             }
             else if (version != SchemaVersion)
             {
-                throw new ToolGraphStoreException(DatabasePath, $"The tool graph store '{DatabasePath}' has schema version {version}; this version of Pml.GraphEvents knows only version {SchemaVersion}.", null);
+                throw new ToolGraphStoreException(DatabasePath, $"The tool graph store '{DatabasePath}' has schema version {version}; this version of Pml.GraphEvents.Sqlite knows only version {SchemaVersion}.", null);
             }
             else
             {

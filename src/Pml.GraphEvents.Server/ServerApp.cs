@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Pml.GraphEvents.AspNetCore;
+using Pml.GraphEvents.Sqlite;
 
 namespace Pml.GraphEvents.Server;
 

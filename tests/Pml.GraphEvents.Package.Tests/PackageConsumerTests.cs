@@ -5,37 +5,41 @@ using System.Text.Json;
 namespace Pml.GraphEvents.Package.Tests;
 
 /// <summary>
-/// Packs the real projects into a folder feed, then builds and runs a fresh consumer that
-/// references them by version from that feed only, and reads one SSE frame from it: what a user
-/// of the packages does, end to end.
+/// Packs the real projects into a folder feed, then builds and runs fresh consumers that
+/// reference them by version from that feed only: a web app that reads SSE frames from the core
+/// and ASP.NET Core packages, and a console app that keeps a graph in the SQLite package's store.
+/// What a user of the packages does, end to end.
 /// </summary>
-public sealed class PackageConsumerTests : IDisposable
+public sealed class PackageConsumerTests(PackageConsumerTests.Feed feed) : IClassFixture<PackageConsumerTests.Feed>, IDisposable
 {
-    private static readonly string[] Packages = ["Pml.GraphEvents", "Pml.GraphEvents.AspNetCore", "Pml.GraphEvents.Redis"];
+    private readonly string _root = Directory.CreateTempSubdirectory("pml-package-consumer-").FullName;
 
-    private readonly string _root = Directory.CreateTempSubdirectory("pml-package-test-").FullName;
+    [Fact]
+    public async Task Every_package_is_packed_with_readme_docs_license_and_symbols()
+    {
+        await feed.PackAsync();
+        foreach (var package in Feed.Packages)
+        {
+            AssertPackageContents(Path.Combine(feed.Directory, $"{package}.{feed.Version}.nupkg"), package);
+            Assert.True(File.Exists(Path.Combine(feed.Directory, $"{package}.{feed.Version}.snupkg")), $"{package} has no symbol package.");
+        }
+    }
 
     [Fact]
     public async Task A_fresh_consumer_restores_the_packages_from_the_feed_and_streams_events()
     {
-        var feed = Directory.CreateDirectory(Path.Combine(_root, "feed")).FullName;
-
-        // A version no cache has seen, so the consumer cannot pick up an older copy of the package.
-        var version = $"0.0.0-packagetest.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
-        foreach (var package in Packages)
-        {
-            await DotnetCli.RunAsync(DotnetCli.RepositoryRoot, "pack", $"src/{package}/{package}.csproj", "-c", "Release", "-o", feed, $"-p:Version={version}");
-        }
-
-        foreach (var package in Packages)
-        {
-            AssertPackageContents(Path.Combine(feed, $"{package}.{version}.nupkg"), package);
-            Assert.True(File.Exists(Path.Combine(feed, $"{package}.{version}.snupkg")), $"{package} has no symbol package.");
-        }
-
+        await feed.PackAsync();
         var consumer = Directory.CreateDirectory(Path.Combine(_root, "consumer")).FullName;
-        WriteConsumer(consumer, feed, version);
+        WriteConsumer(consumer, feed.Directory, feed.Version);
         await DotnetCli.RunAsync(consumer, "build", "-c", "Release");
+
+        // The core package (and ASP.NET Core, and Redis) carry no native code: no SQLite runtimes
+        // in a broadcaster-only app. The SQLite store is its own package.
+        var output = Path.Combine(consumer, "bin", "Release", "net10.0");
+        Assert.Empty(NativeSqliteFiles(output));
+        var deps = File.ReadAllText(Path.Combine(output, "Consumer.deps.json"));
+        Assert.DoesNotContain("Microsoft.Data.Sqlite", deps, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("SQLitePCLRaw", deps, StringComparison.OrdinalIgnoreCase);
 
         using var app = DotnetCli.Start(consumer, "run", "-c", "Release", "--no-build");
         try
@@ -63,6 +67,72 @@ public sealed class PackageConsumerTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_fresh_consumer_keeps_the_graph_in_the_sqlite_package_store_across_restarts()
+    {
+        await feed.PackAsync();
+        var consumer = Directory.CreateDirectory(Path.Combine(_root, "store-consumer")).FullName;
+        WriteNuGetConfig(consumer, feed.Directory);
+        File.WriteAllText(Path.Combine(consumer, "StoreConsumer.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk.Web">
+              <!-- The web SDK for the shared framework's ServiceCollection.BuildServiceProvider only. -->
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="Pml.GraphEvents.Sqlite" Version="{feed.Version}" />
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(consumer, "Program.cs"), """
+            using Microsoft.Extensions.DependencyInjection;
+            using Pml.GraphEvents;
+            using Pml.GraphEvents.Sqlite;
+
+            var path = Path.Combine(args[0], "graph.db");
+            var services = new ServiceCollection();
+            services.AddGraphEvents().AddToolGraphEngine(options => options.AutoRegisterUnknownTools = true).AddSqliteToolGraphStore(path);
+            await using (var provider = services.BuildServiceProvider())
+            {
+                var engine = provider.GetRequiredService<IToolGraphEngine>();
+                await engine.SyncAsync();
+                await engine.UpdateFromExecutionAsync(WorkflowExecution.Chain("w1", ["git:status", "git:commit"]));
+            }
+
+            // A new store on the same file, as after a restart: the learned edge is there.
+            await using var store = new SqliteToolGraphStore(path);
+            var contents = await store.LoadAsync();
+            if (contents.Edges.Count != 1 || contents.Edges[0].From != "git:status")
+            {
+                Console.Error.WriteLine($"Expected the edge git:status -> git:commit, found {contents.Edges.Count} edge(s).");
+                return 1;
+            }
+
+            return 0;
+            """);
+
+        await DotnetCli.RunAsync(consumer, "build", "-c", "Release");
+        await DotnetCli.RunAsync(consumer, "run", "-c", "Release", "--no-build", "--", consumer);
+
+        // The native SQLite library comes with this package only (and proves the check above looks
+        // in the right place).
+        Assert.NotEmpty(NativeSqliteFiles(Path.Combine(consumer, "bin", "Release", "net10.0")));
+    }
+
+    /// <summary>The native SQLite libraries in a build output (<c>runtimes/*/native/*sqlite*</c>).</summary>
+    private static List<string> NativeSqliteFiles(string output)
+    {
+        var runtimes = Path.Combine(output, "runtimes");
+        return !System.IO.Directory.Exists(runtimes)
+            ? []
+            : System.IO.Directory.EnumerateFiles(runtimes, "*", SearchOption.AllDirectories)
+                .Where(f => f.Contains($"{Path.DirectorySeparatorChar}native{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                    && Path.GetFileName(f).Contains("sqlite", StringComparison.OrdinalIgnoreCase))
+                .ToList();
+    }
+
     private static void AssertPackageContents(string path, string package)
     {
         using var archive = ZipFile.OpenRead(path);
@@ -78,8 +148,7 @@ public sealed class PackageConsumerTests : IDisposable
         Assert.Contains("<tags>", text, StringComparison.Ordinal);
     }
 
-    private static void WriteConsumer(string directory, string feed, string version)
-    {
+    private static void WriteNuGetConfig(string directory, string feed) =>
         File.WriteAllText(Path.Combine(directory, "nuget.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
@@ -94,6 +163,10 @@ public sealed class PackageConsumerTests : IDisposable
               </packageSourceMapping>
             </configuration>
             """);
+
+    private static void WriteConsumer(string directory, string feed, string version)
+    {
+        WriteNuGetConfig(directory, feed);
         File.WriteAllText(Path.Combine(directory, "Consumer.csproj"), $"""
             <Project Sdk="Microsoft.NET.Sdk.Web">
               <PropertyGroup>
@@ -153,14 +226,62 @@ public sealed class PackageConsumerTests : IDisposable
         return "";
     }
 
-    public void Dispose()
+    public void Dispose() => DeleteDirectory(_root);
+
+    private static void DeleteDirectory(string path)
     {
         try
         {
-            Directory.Delete(_root, recursive: true);
+            System.IO.Directory.Delete(path, recursive: true);
         }
         catch (IOException)
         {
+        }
+    }
+
+    /// <summary>The folder feed: every package packed once, under a version no cache has seen.</summary>
+    public sealed class Feed : IDisposable
+    {
+        public static readonly string[] Packages = ["Pml.GraphEvents", "Pml.GraphEvents.AspNetCore", "Pml.GraphEvents.Redis", "Pml.GraphEvents.Sqlite"];
+
+        private readonly SemaphoreSlim _gate = new(1, 1);
+        private bool _packed;
+
+        public string Directory { get; } = System.IO.Directory.CreateTempSubdirectory("pml-package-feed-").FullName;
+
+        // A version no cache has seen, so a consumer cannot pick up an older copy of a package.
+        public string Version { get; } = $"0.0.0-packagetest.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
+
+        /// <summary>Packs every package into <see cref="Directory"/> on the first call.</summary>
+        public async Task PackAsync()
+        {
+            // Packed inside a test, not when the fixture is created, so a failing pack is reported by
+            // the test that needed it, with dotnet's output.
+            await _gate.WaitAsync(TestContext.Current.CancellationToken);
+            try
+            {
+                if (_packed)
+                {
+                    return;
+                }
+
+                foreach (var package in Packages)
+                {
+                    await DotnetCli.RunAsync(DotnetCli.RepositoryRoot, "pack", $"src/{package}/{package}.csproj", "-c", "Release", "-o", Directory, $"-p:Version={Version}");
+                }
+
+                _packed = true;
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        public void Dispose()
+        {
+            _gate.Dispose();
+            DeleteDirectory(Directory);
         }
     }
 }

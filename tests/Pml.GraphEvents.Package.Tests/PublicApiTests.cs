@@ -13,7 +13,8 @@ public sealed class PublicApiTests
     public static TheoryData<string> Assemblies() => new(
         typeof(GraphEvent).Assembly.GetName().Name!,
         typeof(AspNetCore.GraphEventStreamOptions).Assembly.GetName().Name!,
-        typeof(Redis.RedisBackplaneOptions).Assembly.GetName().Name!);
+        typeof(Redis.RedisBackplaneOptions).Assembly.GetName().Name!,
+        typeof(Sqlite.SqliteToolGraphStore).Assembly.GetName().Name!);
 
     [Theory]
     [MemberData(nameof(Assemblies))]

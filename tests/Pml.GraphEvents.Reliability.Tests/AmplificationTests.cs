@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Pml.GraphEvents.Reliability.Tests.TestSupport;
+using Pml.GraphEvents.Sqlite;
 
 namespace Pml.GraphEvents.Reliability.Tests;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.RegularExpressions;
 using Pml.GraphEvents.Reliability.Tests.TestSupport;
+using Pml.GraphEvents.Sqlite;
 
 namespace Pml.GraphEvents.Reliability.Tests;
 

@@ -9,7 +9,8 @@ internal sealed class TempDatabase : IDisposable
 
     public void Dispose()
     {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        // No SqliteConnection.ClearAllPools here: the store opens its file without pooling, and the
+        // test projects that share this file need not reference the SQLite package.
         try
         {
             Directory.Delete(_directory, recursive: true);

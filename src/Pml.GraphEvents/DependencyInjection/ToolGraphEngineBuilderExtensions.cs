@@ -10,9 +10,9 @@ public static class ToolGraphEngineBuilderExtensions
 {
     /// <summary>
     /// Adds a singleton <see cref="IToolGraphEngine"/> that publishes through the broadcaster, and
-    /// an <see cref="IToolGraphStore"/> unless the host registered one: a
-    /// <see cref="SqliteToolGraphStore"/> when <see cref="ToolGraphEngineOptions.SqliteDatabasePath"/>
-    /// is set, an <see cref="InMemoryToolGraphStore"/> otherwise. Options are validated when the host
+    /// an <see cref="InMemoryToolGraphStore"/> unless the host registered an
+    /// <see cref="IToolGraphStore"/> (before or after this call; the Pml.GraphEvents.Sqlite package's
+    /// <c>AddSqliteToolGraphStore(path)</c> registers a durable one). Options are validated when the host
     /// starts. The graph starts empty: call <see cref="IToolGraphEngine.SyncAsync"/> to load the store.
     /// </summary>
     /// <param name="builder">What <c>AddGraphEvents()</c> returned.</param>
@@ -29,11 +29,7 @@ public static class ToolGraphEngineBuilderExtensions
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ToolGraphEngineOptions>, ToolGraphEngineOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IToolGraphStore>(static provider =>
-        {
-            var path = provider.GetRequiredService<IOptions<ToolGraphEngineOptions>>().Value.SqliteDatabasePath;
-            return path is null ? new InMemoryToolGraphStore() : new SqliteToolGraphStore(path);
-        });
+        services.TryAddSingleton<IToolGraphStore>(static _ => new InMemoryToolGraphStore());
         services.TryAddSingleton<IToolGraphEngine>(static provider =>
         {
             // Resolving options runs the validators, so an engine never starts on bad options.
@@ -53,7 +49,7 @@ public static class ToolGraphEngineBuilderExtensions
 
     /// <summary>
     /// Adds the engine with options bound from the <c>GraphEvents:Engine</c> section of
-    /// <paramref name="configuration"/> (for example <c>GraphEvents:Engine:SqliteDatabasePath</c>).
+    /// <paramref name="configuration"/> (for example <c>GraphEvents:Engine:MaxEdgesPerExecution</c>).
     /// </summary>
     /// <param name="builder">What <c>AddGraphEvents()</c> returned.</param>
     /// <param name="configuration">The configuration root (or any configuration that has a <c>GraphEvents:Engine</c> section).</param>

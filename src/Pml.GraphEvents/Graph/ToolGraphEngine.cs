@@ -6,7 +6,7 @@ public static class ToolGraphEngine
     /// <summary>Creates an engine with an empty graph. With dependency injection, use <c>AddToolGraphEngine()</c> instead.</summary>
     /// <param name="publisher">Where its events go, usually the broadcaster.</param>
     /// <param name="store">Where the graph is kept; a new <see cref="InMemoryToolGraphStore"/> when <see langword="null"/>.</param>
-    /// <param name="options">Its settings; defaults when <see langword="null"/>. <see cref="ToolGraphEngineOptions.SqliteDatabasePath"/> is ignored here: pass a <see cref="SqliteToolGraphStore"/>.</param>
+    /// <param name="options">Its settings; defaults when <see langword="null"/>.</param>
     /// <param name="timeProvider">The clock of event timestamps and sync durations; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
     /// <remarks>
     /// The engine refuses an execution whose events would be larger than

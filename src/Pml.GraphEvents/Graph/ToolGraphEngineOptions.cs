@@ -23,12 +23,6 @@ public sealed class ToolGraphEngineOptions
     public double SyncConfidenceThreshold { get; set; } = 0.3;
 
     /// <summary>
-    /// The SQLite database file of the default store, or <see langword="null"/> (the default) for an
-    /// in-memory store. Ignored when the host registers its own <see cref="IToolGraphStore"/>.
-    /// </summary>
-    public string? SqliteDatabasePath { get; set; }
-
-    /// <summary>
     /// The most edge observations (edge events) one execution may make, after a task's repeated
     /// dependencies are counted once. An execution over it is refused before anything is learned,
     /// so that one request cannot emit an unbounded burst of events. Keep it below the
@@ -49,11 +43,6 @@ public sealed class ToolGraphEngineOptions
         if (MaxEdgesPerExecution is < 1 or > 100_000)
         {
             failures.Add($"{SectionName}:{nameof(MaxEdgesPerExecution)} must be between 1 and 100,000 (was {MaxEdgesPerExecution:N0}).");
-        }
-
-        if (SqliteDatabasePath is not null && string.IsNullOrWhiteSpace(SqliteDatabasePath))
-        {
-            failures.Add($"{SectionName}:{nameof(SqliteDatabasePath)} must be a file path, or absent for the in-memory store (was blank).");
         }
 
         return failures;

@@ -1,3 +1,5 @@
+using Pml.GraphEvents.Sqlite;
+
 namespace Pml.GraphEvents.Tests.Graph;
 
 public sealed class SqliteToolGraphStoreTests : IDisposable

@@ -1,7 +1,7 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Pml.GraphEvents.Sqlite;
 
 namespace Pml.GraphEvents.Tests.Graph;
 
@@ -35,21 +35,30 @@ public sealed class ToolGraphEngineRegistrationTests
         Assert.Equal(["connected", "edge_created", "workflow_executed", "metrics_updated"], types);
     }
 
-    [Fact]
-    public async Task Sqlite_path_from_configuration_selects_the_sqlite_store()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AddSqliteToolGraphStore_selects_the_sqlite_store_before_or_after_AddToolGraphEngine(bool storeFirst)
     {
         var path = Path.Combine(Path.GetTempPath(), $"pml-graph-{Guid.NewGuid():N}.db");
         try
         {
-            var configuration = new ConfigurationBuilder()
-                .AddInMemoryCollection(new Dictionary<string, string?> { ["GraphEvents:Engine:SqliteDatabasePath"] = path })
-                .Build();
             var services = new ServiceCollection();
-            services.AddGraphEvents().AddToolGraphEngine(configuration);
+            var builder = services.AddGraphEvents();
+            if (storeFirst)
+            {
+                builder.AddSqliteToolGraphStore(path).AddToolGraphEngine();
+            }
+            else
+            {
+                builder.AddToolGraphEngine().AddSqliteToolGraphStore(path);
+            }
+
             await using (var provider = services.BuildServiceProvider())
             {
                 var store = Assert.IsType<SqliteToolGraphStore>(provider.GetRequiredService<IToolGraphStore>());
                 Assert.Equal(path, store.DatabasePath);
+                Assert.Single(services, descriptor => descriptor.ServiceType == typeof(IToolGraphStore));
                 await provider.GetRequiredService<IToolGraphEngine>().SyncAsync(Ct);
             }
 
@@ -65,20 +74,30 @@ public sealed class ToolGraphEngineRegistrationTests
     }
 
     [Fact]
+    public void AddSqliteToolGraphStore_rejects_a_blank_path()
+    {
+        var builder = new ServiceCollection().AddGraphEvents();
+
+        var error = Assert.Throws<ArgumentException>(() => builder.AddSqliteToolGraphStore(" "));
+
+        Assert.Equal("databasePath", error.ParamName);
+    }
+
+    [Fact]
     public async Task Invalid_options_stop_host_start_up_with_a_message_naming_them()
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddGraphEvents().AddToolGraphEngine(options =>
         {
             options.SyncConfidenceThreshold = 1.5;
-            options.SqliteDatabasePath = " ";
+            options.MaxEdgesPerExecution = 0;
         });
         using var host = builder.Build();
 
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Ct));
 
         Assert.Contains("GraphEvents:Engine:SyncConfidenceThreshold", error.Message, StringComparison.Ordinal);
-        Assert.Contains("GraphEvents:Engine:SqliteDatabasePath", error.Message, StringComparison.Ordinal);
+        Assert.Contains("GraphEvents:Engine:MaxEdgesPerExecution", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

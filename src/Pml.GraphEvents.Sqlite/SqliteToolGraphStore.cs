@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Data;
 using Microsoft.Data.Sqlite;
 
-namespace Pml.GraphEvents;
+namespace Pml.GraphEvents.Sqlite;
 
 /// <summary>
 /// A store in a SQLite database file: the embedded default. The tables are created on first use:
@@ -267,7 +267,7 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, ID
             }
             else if (version != SchemaVersion)
             {
-                throw new ToolGraphStoreException(DatabasePath, $"The tool graph store '{DatabasePath}' has schema version {version}; this version of Pml.GraphEvents knows only version {SchemaVersion}.", null);
+                throw new ToolGraphStoreException(DatabasePath, $"The tool graph store '{DatabasePath}' has schema version {version}; this version of Pml.GraphEvents.Sqlite knows only version {SchemaVersion}.", null);
             }
             else
             {

@@ -22,10 +22,13 @@ public sealed class ContentRootTests
                 TestContext.Current.CancellationToken);
 
             await using var server = await ChildServer.StartAsync(workingDirectory: elsewhere.FullName);
-            Assert.Contains(
-                $"Content root path: {AppContext.BaseDirectory}",
-                server.Output,
-                StringComparison.Ordinal);
+
+            // The host logs its content root after it starts listening, so the line may come
+            // after the server answers: wait for it rather than read the output once.
+            var expected = $"Content root path: {AppContext.BaseDirectory}";
+            await Eventually.HoldsAsync(
+                () => server.Output.Contains(expected, StringComparison.Ordinal),
+                () => $"the server logs '{expected}'; output:\n{server.Output}");
         }
         finally
         {

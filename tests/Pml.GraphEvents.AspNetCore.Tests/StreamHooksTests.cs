@@ -59,6 +59,29 @@ public sealed class StreamHooksTests
     }
 
     [Fact]
+    public async Task A_slow_OnConnected_holds_only_its_own_stream_which_then_gets_what_was_published_meanwhile()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        await using var server = await StreamServer.StartAsync(stream: o => o.Events.OnConnected = _ =>
+            Interlocked.Increment(ref calls) == 1 ? release.Task : Task.CompletedTask);
+
+        var slowOpening = SseClient.OpenAsync(server.Client, server.StreamUri());
+        await Eventually.HoldsAsync(() => Volatile.Read(ref calls) == 1 && server.Broadcaster.SubscriberCount == 1, "the first stream is in its hook");
+        await using var fast = await SseClient.OpenAsync(server.Client, server.StreamUri());
+        Assert.Equal("connected", (await fast.ReadAsync()).EventType);
+
+        await server.Broadcaster.PublishAsync([SampleEvents.Edge(0)]);
+        Assert.Equal("1", (await fast.ReadAsync()).EventId);
+        Assert.False(slowOpening.IsCompleted, "The first stream's headers waited for its hook.");
+
+        release.SetResult();
+        await using var slow = await slowOpening;
+        Assert.Equal("connected", (await slow.ReadAsync()).EventType);
+        Assert.Equal("1", (await slow.ReadAsync()).EventId);
+    }
+
+    [Fact]
     public async Task Disconnected_reports_the_lifetimes_end_with_its_duration()
     {
         var time = new FakeTimeProvider(SampleEvents.Timestamp);

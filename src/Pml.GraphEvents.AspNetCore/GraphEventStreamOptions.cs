@@ -64,6 +64,14 @@ public sealed class GraphEventStreamOptions
     /// </summary>
     public int? MaxStreamsPerAddress { get; set; }
 
+    /// <summary>
+    /// Hooks called when a stream opens (<see cref="GraphEventStreamEvents.OnConnected"/>, which may
+    /// refuse it) and when it ends (<see cref="GraphEventStreamEvents.OnDisconnected"/>). Set in code:
+    /// <c>AddGraphEventStream(o =&gt; o.Events.OnConnected = context =&gt; ...)</c>, or replace it with a
+    /// subclass of <see cref="GraphEventStreamEvents"/>. Not bound from configuration.
+    /// </summary>
+    public GraphEventStreamEvents Events { get; set; } = new();
+
     internal IReadOnlyList<string> EffectiveAllowedOrigins => AllowedOrigins is null ? DefaultAllowedOrigins : [.. AllowedOrigins];
 
     /// <summary>Every problem with these options, each naming the option; empty when they are valid.</summary>
@@ -87,6 +95,16 @@ public sealed class GraphEventStreamOptions
         if (MaxStreamsPerAddress is < 1 or > 100_000)
         {
             failures.Add($"{SectionName}:{nameof(MaxStreamsPerAddress)} must be between 1 and 100,000, or empty for no limit (was {MaxStreamsPerAddress:N0}).");
+        }
+
+        // Null is the one bad value code can give these: caught at start, not at the first stream.
+        if (Events is null)
+        {
+            failures.Add($"{SectionName}:{nameof(Events)} must not be null.");
+        }
+        else if (Events.OnConnected is null || Events.OnDisconnected is null)
+        {
+            failures.Add($"{SectionName}:{nameof(Events)}:{(Events.OnConnected is null ? nameof(GraphEventStreamEvents.OnConnected) : nameof(GraphEventStreamEvents.OnDisconnected))} must not be null (leave it unset for no hook).");
         }
 
         var origins = EffectiveAllowedOrigins;

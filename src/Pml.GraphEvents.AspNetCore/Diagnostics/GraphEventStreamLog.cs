@@ -28,4 +28,10 @@ internal static partial class GraphEventStreamLog
 
     [LoggerMessage(8, LogLevel.Information, "{Refused} event stream request(s) refused with 429 since the last such message, the latest from {RemoteIp}: an address had {MaxStreamsPerAddress} streams open (GraphEvents:Stream:MaxStreamsPerAddress)")]
     public static partial void RefusedPerAddressSummary(ILogger logger, long refused, string? remoteIp, int maxStreamsPerAddress);
+
+    [LoggerMessage(9, LogLevel.Error, "The OnDisconnected hook of event stream client {ClientId} failed; the stream had already ended")]
+    public static partial void DisconnectedHookFailed(ILogger logger, Exception exception, string clientId);
+
+    [LoggerMessage(10, LogLevel.Information, "Event stream client {ClientId} from {RemoteIp} rejected with {StatusCode} by the OnConnected hook")]
+    public static partial void RejectedByHook(ILogger logger, string clientId, string? remoteIp, int statusCode);
 }

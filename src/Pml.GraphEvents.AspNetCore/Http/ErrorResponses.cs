@@ -67,6 +67,14 @@ internal static class ErrorResponses
         }, cancellationToken);
     }
 
+    /// <summary>A stream refused by the OnConnected hook: its status, an empty body, never cached.</summary>
+    public static void Rejected(HttpResponse response, int statusCode)
+    {
+        response.StatusCode = statusCode;
+        response.Headers.CacheControl = "no-store";
+        response.ContentLength = 0;
+    }
+
     /// <summary>Any method but GET and OPTIONS: 405, with the same <c>Allow</c> as an OPTIONS answer.</summary>
     public static void MethodNotAllowed(HttpResponse response)
     {

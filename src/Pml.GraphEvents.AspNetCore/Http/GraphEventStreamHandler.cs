@@ -17,6 +17,7 @@ internal sealed class GraphEventStreamHandler
     private readonly CorsPolicy _fallbackPolicy;
     private readonly GraphEventStreamWriterOptions _writerOptions;
     private readonly TimeSpan _retryAfter;
+    private readonly GraphEventStreamEvents _events;
     private readonly StreamsPerAddress? _perAddress;
     private readonly LogThrottle _perAddressLog;
     private readonly TimeProvider _timeProvider;
@@ -46,6 +47,7 @@ internal sealed class GraphEventStreamHandler
             TimeProvider = timeProvider,
         };
         _retryAfter = value.RetryAfter;
+        _events = value.Events;
         _perAddress = value.MaxStreamsPerAddress is { } max ? new StreamsPerAddress(max) : null;
         _perAddressLog = new LogThrottle(timeProvider, TimeSpan.FromMinutes(1));
         _timeProvider = timeProvider;
@@ -149,6 +151,47 @@ internal sealed class GraphEventStreamHandler
         }
 
         var started = _timeProvider.GetTimestamp();
+        var hook = new GraphEventStreamConnectedContext(context, subscription.ClientId, lastEventId, types);
+        var opened = false;
+        GraphEventStreamResult? ended = null;
+        try
+        {
+            // After the subscription is accepted, so the hook knows the client id and events published
+            // while it runs wait in the subscription (none is missed); before any byte is sent, so it can
+            // still refuse. An exception propagates (the hook's bug: ASP.NET Core logs it and answers 500)
+            // after the finally below has disposed the subscription: a throwing hook leaks no slot.
+            await _events.Connected(hook).ConfigureAwait(false);
+            if (hook.RejectedStatusCode is { } status)
+            {
+                GraphEventStreamLog.RejectedByHook(_logger, subscription.ClientId, remoteIp, status);
+                ErrorResponses.Rejected(response, status);
+                return;
+            }
+
+            opened = true;
+            ended = await WriteStreamAsync(context, subscription, lastEventId, types, remoteIp).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Whatever happened, the subscription must not outlive the request.
+            subscription.Dispose();
+            if (opened)
+            {
+                // Once for every stream the hook let open, however it ended. Only an unexpected
+                // exception of the writer leaves no result (it never throws for a client that went
+                // away); the hook then hears OutputClosed with nothing counted, and the exception
+                // propagates after it.
+                var result = ended ?? new GraphEventStreamResult(GraphEventStreamEndReason.OutputClosed, SubscriptionEndReason.Disposed, 0, 0);
+                await DisconnectedAsync(hook, result, _timeProvider.GetElapsedTime(started)).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<GraphEventStreamResult> WriteStreamAsync(HttpContext context, GraphEventSubscription subscription, long? lastEventId, IReadOnlyCollection<string>? types, string? remoteIp)
+    {
+        var response = context.Response;
+        var aborted = context.RequestAborted;
+        var started = _timeProvider.GetTimestamp();
         GraphEventStreamResult result;
         try
         {
@@ -191,6 +234,23 @@ internal sealed class GraphEventStreamHandler
         }
 
         GraphEventStreamLog.Disconnected(_logger, subscription.ClientId, result.EndReason, result.SubscriptionEndReason, result.FramesWritten, result.BytesWritten, _timeProvider.GetElapsedTime(started));
+        return result;
+    }
+
+    private async Task DisconnectedAsync(GraphEventStreamConnectedContext connected, GraphEventStreamResult result, TimeSpan duration)
+    {
+        // The response is over: an exception here has no one to answer, and letting it propagate
+        // would turn a clean end (the lifetime's, say) into a reset connection. Logged, not thrown.
+        try
+        {
+            await _events.Disconnected(new GraphEventStreamDisconnectedContext(connected, result, duration)).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // A user's hook may throw anything; see above.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            GraphEventStreamLog.DisconnectedHookFailed(_logger, ex, connected.ClientId);
+        }
     }
 
     private Task RefusePerAddressAsync(HttpResponse response, System.Net.IPAddress? address, CancellationToken aborted)

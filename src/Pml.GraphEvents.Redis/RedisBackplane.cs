@@ -34,7 +34,9 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     // issued that this host has not read yet (clock skew between Redis and the hosts).
     private static readonly TimeSpan FutureTolerance = TimeSpan.FromMinutes(1);
 
-    private readonly ConfigurationOptions _configuration;
+    // Null when the backplane runs on the application's multiplexer (_shared), which it never closes.
+    private readonly ConfigurationOptions? _configuration;
+    private readonly IConnectionMultiplexer? _shared;
     private readonly RedisKey _stream;
     private readonly RedisKey _configKey;
     private readonly RedisKey[] _scriptKeys;
@@ -57,7 +59,11 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private Broadcaster? _broadcaster;
-    private Task<ConnectionMultiplexer>? _connecting;
+    private Task<IConnectionMultiplexer>? _connecting;
+
+    // Kept to be removed again from a shared multiplexer, which outlives this backplane.
+    private readonly EventHandler<ConnectionFailedEventArgs> _onRestored;
+    private readonly Action<RedisChannel, RedisValue> _onNotified;
     private Task _writer = Task.CompletedTask;
     private Task _reader = Task.CompletedTask;
     private long _nextSequence;
@@ -72,9 +78,20 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     private int _inFlight;
     private int _disposed;
 
-    public RedisBackplane(RedisBackplaneOptions options, int defaultMaxLength, TimeProvider timeProvider, ILogger logger, IMeterFactory? meterFactory = null)
+    // shared: the application's connection, used instead of connecting, and never closed or disposed here.
+    public RedisBackplane(RedisBackplaneOptions options, int defaultMaxLength, TimeProvider timeProvider, ILogger logger, IMeterFactory? meterFactory = null, IConnectionMultiplexer? shared = null)
     {
-        if (options.ConfigurationOptions is { } configured)
+        // Read at once after a reconnect instead of at the next poll: entries may have been added
+        // while this instance could not hear their notifications.
+        _onRestored = (_, _) => _doorbell.Writer.TryWrite(true);
+        _onNotified = (_, _) => _doorbell.Writer.TryWrite(true);
+        _shared = shared;
+        if (shared is not null)
+        {
+            // The owner's settings stay as they are (reconnect policy, AbortOnConnectFail).
+            _configuration = null;
+        }
+        else if (options.ConfigurationOptions is { } configured)
         {
             _configuration = configured.Clone();
         }
@@ -87,7 +104,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
         }
 
         // Never fail the host because Redis is down: connect in the background and keep trying.
-        _configuration.AbortOnConnectFail = false;
+        _configuration?.AbortOnConnectFail = false;
         _stream = options.StreamKey;
         _configKey = $"{options.StreamKey}:config";
         _scriptKeys = [_stream, $"{options.StreamKey}:producer:{_producerId}", _configKey];
@@ -136,7 +153,16 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
             throw new InvalidOperationException("A Redis backplane feeds one broadcaster.");
         }
 
-        _connecting = ConnectAsync();
+        if (_shared is { } shared)
+        {
+            shared.ConnectionRestored += _onRestored;
+            _connecting = Task.FromResult(shared);
+        }
+        else
+        {
+            _connecting = ConnectAsync();
+        }
+
         _writer = Task.Run(WriteLoopAsync);
         _reader = Task.Run(ReadLoopAsync);
     }
@@ -215,7 +241,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
         // A command waiting for a Redis that is away would hold a loop until its own timeout (5 s
         // by default), past StopTimeout: closing without letting commands complete fails them now.
         var redis = _connecting is { IsCompletedSuccessfully: true } connected ? connected.Result : null;
-        if (redis is not null)
+        if (redis is not null && _shared is null)
         {
             await redis.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
         }
@@ -234,7 +260,22 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
             RedisBackplaneLog.DiscardedAtStop(_logger, discarded, _stopTimeout);
         }
 
-        if (redis is not null)
+        if (_shared is { } shared)
+        {
+            // Not ours to close: leave the connection as it was, minus this backplane's handlers.
+            shared.ConnectionRestored -= _onRestored;
+            try
+            {
+                await shared.GetSubscriber().UnsubscribeAsync(_notify, _onNotified).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // Stopping: Redis may be away; the subscription then went with the connection.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                RedisBackplaneLog.UnsubscribeFailed(_logger, ex);
+            }
+        }
+        else if (redis is not null)
         {
             await redis.DisposeAsync().ConfigureAwait(false);
         }
@@ -270,13 +311,10 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
         }
     }
 
-    private async Task<ConnectionMultiplexer> ConnectAsync()
+    private async Task<IConnectionMultiplexer> ConnectAsync()
     {
-        var redis = await ConnectionMultiplexer.ConnectAsync(_configuration).ConfigureAwait(false);
-
-        // Read at once after a reconnect instead of at the next poll: entries may have been added
-        // while this instance could not hear their notifications.
-        redis.ConnectionRestored += (_, _) => _doorbell.Writer.TryWrite(true);
+        var redis = await ConnectionMultiplexer.ConnectAsync(_configuration!).ConfigureAwait(false);
+        redis.ConnectionRestored += _onRestored;
         return redis;
     }
 
@@ -429,7 +467,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
                     if (!subscribed)
                     {
                         // Once: a retry after a failure below must not add a second handler.
-                        await redis.GetSubscriber().SubscribeAsync(_notify, (_, _) => _doorbell.Writer.TryWrite(true)).ConfigureAwait(false);
+                        await redis.GetSubscriber().SubscribeAsync(_notify, _onNotified).ConfigureAwait(false);
                         subscribed = true;
                     }
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace Pml.GraphEvents.Redis;
 
@@ -16,31 +17,55 @@ public static class RedisBackplaneBuilderExtensions
     /// Shares the broadcast of every instance that uses the same Redis and
     /// <see cref="RedisBackplaneOptions.StreamKey"/>: events published on any instance are appended
     /// to a Redis Stream, and every instance delivers the stream, in its order, under its ids.
+    /// The backplane creates, owns and disposes its connection (from
+    /// <see cref="RedisBackplaneOptions.ConnectionString"/> or <see cref="RedisBackplaneOptions.ConfigurationOptions"/>).
     /// Options are validated when the host starts.
     /// </summary>
+    /// <remarks>
+    /// Options are bound from the <c>GraphEvents:Redis</c> section of the <see cref="IConfiguration"/>
+    /// in the container, taken when the options are first built: the host may register its
+    /// configuration before or after this call. Without one, only code sets them. Configuration is
+    /// applied first, then <paramref name="configure"/>, so code wins.
+    /// </remarks>
     /// <param name="builder">What <c>AddGraphEvents()</c> returned.</param>
-    /// <param name="configure">Sets options in code; applied after any configuration binding.</param>
+    /// <param name="configure">Sets options in code; applied after configuration binding.</param>
     public static IGraphEventsBuilder AddRedisBackplane(this IGraphEventsBuilder builder, Action<RedisBackplaneOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var services = builder.Services;
-        var options = services.AddOptions<RedisBackplaneOptions>().ValidateOnStart();
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
+        BindFromContainer(builder.Services);
+        return AddCore(builder, null, configure);
+    }
 
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisBackplaneOptions>, RedisBackplaneOptionsValidator>());
-        services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(static provider => new RedisBackplane(
-            provider.GetRequiredService<IOptions<RedisBackplaneOptions>>().Value,
-            provider.GetRequiredService<IOptions<GraphEventsOptions>>().Value.ReplayCapacity,
-            provider.GetRequiredService<TimeProvider>(),
-            (ILogger?)provider.GetService<ILogger<RedisBackplane>>() ?? NullLogger.Instance,
-            provider.GetService<IMeterFactory>()));
-        services.TryAddSingleton<IGraphEventBackplane>(static provider => provider.GetRequiredService<RedisBackplane>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisBackplaneStarter>());
-        return builder;
+    /// <summary>
+    /// Adds the backplane on a connection the application already has (one multiplexer per process,
+    /// as StackExchange.Redis recommends), for example
+    /// <c>AddRedisBackplane(provider =&gt; provider.GetRequiredService&lt;IConnectionMultiplexer&gt;())</c>.
+    /// <see cref="RedisBackplaneOptions.ConnectionString"/> and <see cref="RedisBackplaneOptions.ConfigurationOptions"/>
+    /// are then not needed and not used.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// The backplane never closes or disposes a multiplexer it did not create: when the host stops,
+    /// it unsubscribes its own notification channel and leaves the connection to its owner (a
+    /// multiplexer registered in the container is disposed by the container, as any singleton).
+    /// </para>
+    /// <para>
+    /// Because it cannot close the connection, a stop while Redis is away may wait for a command
+    /// in flight up to the multiplexer's own timeout (<c>SyncTimeout</c>/<c>AsyncTimeout</c>), beyond
+    /// <see cref="RedisBackplaneOptions.StopTimeout"/>. The backplane also does not change the
+    /// multiplexer's settings: its reconnect policy and <c>AbortOnConnectFail</c> stay the owner's.
+    /// </para>
+    /// <para>Options are bound as for <see cref="AddRedisBackplane(IGraphEventsBuilder, Action{RedisBackplaneOptions})"/>.</para>
+    /// </remarks>
+    /// <param name="builder">What <c>AddGraphEvents()</c> returned.</param>
+    /// <param name="multiplexer">Returns the connection; called once, when the backplane is created.</param>
+    /// <param name="configure">Sets options in code; applied after configuration binding.</param>
+    public static IGraphEventsBuilder AddRedisBackplane(this IGraphEventsBuilder builder, Func<IServiceProvider, IConnectionMultiplexer> multiplexer, Action<RedisBackplaneOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(multiplexer);
+        BindFromContainer(builder.Services);
+        return AddCore(builder, multiplexer, configure);
     }
 
     /// <summary>Adds the backplane connected with a StackExchange.Redis configuration string, for example <c>localhost:6379</c>.</summary>
@@ -54,7 +79,8 @@ public static class RedisBackplaneBuilderExtensions
 
     /// <summary>
     /// Adds the backplane with options bound from the <c>GraphEvents:Redis</c> section of
-    /// <paramref name="configuration"/> (for example <c>GraphEvents:Redis:ConnectionString</c>).
+    /// <paramref name="configuration"/> (for example <c>GraphEvents:Redis:ConnectionString</c>)
+    /// instead of the container's configuration.
     /// </summary>
     /// <param name="builder">What <c>AddGraphEvents()</c> returned.</param>
     /// <param name="configuration">The configuration root (or any configuration that has a <c>GraphEvents:Redis</c> section).</param>
@@ -64,6 +90,40 @@ public static class RedisBackplaneBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configuration);
         builder.Services.AddOptions<RedisBackplaneOptions>().Bind(configuration.GetSection(RedisBackplaneOptions.SectionName));
-        return builder.AddRedisBackplane(configure);
+        return AddCore(builder, null, configure);
+    }
+
+    // Bound when the options are built, from whatever IConfiguration the container has then, so the
+    // order in which the host registers its configuration and calls AddRedisBackplane does not matter.
+    private static void BindFromContainer(IServiceCollection services) =>
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<RedisBackplaneOptions>, RedisBackplaneConfigurationBinding>());
+
+    private static IGraphEventsBuilder AddCore(IGraphEventsBuilder builder, Func<IServiceProvider, IConnectionMultiplexer>? multiplexer, Action<RedisBackplaneOptions>? configure)
+    {
+        var services = builder.Services;
+        var options = services.AddOptions<RedisBackplaneOptions>().ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        if (multiplexer is not null)
+        {
+            // Tells the validator that no connection settings are needed, and the backplane what to use.
+            services.TryAddSingleton(new RedisSharedMultiplexer(multiplexer));
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisBackplaneOptions>, RedisBackplaneOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(static provider => new RedisBackplane(
+            provider.GetRequiredService<IOptions<RedisBackplaneOptions>>().Value,
+            provider.GetRequiredService<IOptions<GraphEventsOptions>>().Value.ReplayCapacity,
+            provider.GetRequiredService<TimeProvider>(),
+            (ILogger?)provider.GetService<ILogger<RedisBackplane>>() ?? NullLogger.Instance,
+            provider.GetService<IMeterFactory>(),
+            provider.GetService<RedisSharedMultiplexer>()?.Factory(provider)));
+        services.TryAddSingleton<IGraphEventBackplane>(static provider => provider.GetRequiredService<RedisBackplane>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisBackplaneStarter>());
+        return builder;
     }
 }

@@ -34,4 +34,7 @@ internal static partial class RedisBackplaneLog
 
     [LoggerMessage(10, LogLevel.Warning, "Redis backplane appended an events_lost notice for {Count} events the outage buffer dropped; every instance's clients receive it.")]
     public static partial void LossNoticeAppended(ILogger logger, long count);
+
+    [LoggerMessage(11, LogLevel.Debug, "Redis backplane could not unsubscribe its notification channel from the application's connection while stopping.")]
+    public static partial void UnsubscribeFailed(ILogger logger, Exception exception);
 }

@@ -13,7 +13,8 @@ public sealed class RedisBackplaneOptions
 
     /// <summary>
     /// A StackExchange.Redis configuration string, for example <c>redis.internal:6379,password=…</c>.
-    /// Required unless <see cref="ConfigurationOptions"/> is set, which wins.
+    /// Required unless <see cref="ConfigurationOptions"/> is set, which wins, or the backplane runs on
+    /// the application's multiplexer (<c>AddRedisBackplane(multiplexer)</c>), which ignores both.
     /// </summary>
     public string? ConnectionString { get; set; }
 
@@ -78,10 +79,11 @@ public sealed class RedisBackplaneOptions
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Every problem with these options, each naming the option; empty when they are valid.</summary>
-    internal List<string> Validate()
+    /// <param name="needsConnection">False when the backplane runs on the application's multiplexer, so no connection settings are needed.</param>
+    internal List<string> Validate(bool needsConnection = true)
     {
         List<string> failures = [];
-        if (ConfigurationOptions is null)
+        if (needsConnection && ConfigurationOptions is null)
         {
             if (string.IsNullOrWhiteSpace(ConnectionString))
             {

@@ -14,6 +14,11 @@ public static class GraphEventStreamBuilderExtensions
     /// validated at start-up, and its CORS policy (<see cref="GraphEventStreamOptions.CorsPolicyName"/>).
     /// Call after <c>services.AddGraphEvents()</c>: <c>services.AddGraphEvents().AddGraphEventStream()</c>.
     /// </summary>
+    /// <remarks>
+    /// The configuration is the <c>IConfiguration</c> in the container, taken when the options are
+    /// first built: the host may register it before or after this call. Without one, the defaults
+    /// apply. Configuration is applied first, then <paramref name="configure"/>, so code wins.
+    /// </remarks>
     /// <param name="builder">The builder <c>AddGraphEvents</c> returned.</param>
     /// <param name="configure">Sets options in code; applied after configuration binding.</param>
     public static IGraphEventsBuilder AddGraphEventStream(this IGraphEventsBuilder builder, Action<GraphEventStreamOptions>? configure = null)
@@ -21,10 +26,10 @@ public static class GraphEventStreamBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
         var options = services.AddOptions<GraphEventStreamOptions>().ValidateOnStart();
-        if (services.Any(static d => d.ServiceType == typeof(Microsoft.Extensions.Configuration.IConfiguration)))
-        {
-            options.BindConfiguration(GraphEventStreamOptions.SectionName);
-        }
+
+        // Bound when the options are built, from whatever IConfiguration the container has then: a
+        // check of the services at this call would miss a configuration registered after it.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<GraphEventStreamOptions>, GraphEventStreamConfigurationBinding>());
 
         if (configure is not null)
         {

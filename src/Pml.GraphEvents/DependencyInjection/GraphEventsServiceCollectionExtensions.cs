@@ -15,11 +15,42 @@ public static class GraphEventsServiceCollectionExtensions
     /// <see cref="IGraphEventPublisher"/> and <see cref="IGraphEventSubscriber"/>. Options are
     /// validated when the host starts; an invalid one stops start-up with a message naming it.
     /// </summary>
+    /// <remarks>
+    /// Options are bound from the <c>GraphEvents</c> section of the <see cref="IConfiguration"/> in the
+    /// container, taken when the options are first built: the host may register its configuration
+    /// before or after this call. Without one, the defaults apply. Configuration is applied first, then
+    /// <paramref name="configure"/>, so code wins.
+    /// </remarks>
     /// <param name="services">The host's services.</param>
-    /// <param name="configure">Sets options in code; applied after any configuration binding.</param>
+    /// <param name="configure">Sets options in code; applied after configuration binding.</param>
     public static IGraphEventsBuilder AddGraphEvents(this IServiceCollection services, Action<GraphEventsOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
+
+        // Bound when the options are built, from whatever IConfiguration the container has then, so
+        // the order in which the host registers its configuration and calls this does not matter.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<GraphEventsOptions>, GraphEventsConfigurationBinding>());
+        return AddCore(services, configure);
+    }
+
+    /// <summary>
+    /// Adds the broadcaster with options bound from the <c>GraphEvents</c> section of
+    /// <paramref name="configuration"/> (for example <c>GraphEvents:MaxSubscribers</c>) instead of the
+    /// container's configuration.
+    /// </summary>
+    /// <param name="services">The host's services.</param>
+    /// <param name="configuration">The configuration root (or any configuration that has a <c>GraphEvents</c> section).</param>
+    /// <param name="configure">Sets options in code after binding.</param>
+    public static IGraphEventsBuilder AddGraphEvents(this IServiceCollection services, IConfiguration configuration, Action<GraphEventsOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<GraphEventsOptions>().Bind(configuration.GetSection(GraphEventsOptions.SectionName));
+        return AddCore(services, configure);
+    }
+
+    private static GraphEventsBuilder AddCore(IServiceCollection services, Action<GraphEventsOptions>? configure)
+    {
         var options = services.AddOptions<GraphEventsOptions>().ValidateOnStart();
         if (configure is not null)
         {
@@ -45,20 +76,5 @@ public static class GraphEventsServiceCollectionExtensions
         services.TryAddSingleton<IGraphEventPublisher>(static provider => provider.GetRequiredService<IGraphEventBroadcaster>());
         services.TryAddSingleton<IGraphEventSubscriber>(static provider => provider.GetRequiredService<IGraphEventBroadcaster>());
         return new GraphEventsBuilder(services);
-    }
-
-    /// <summary>
-    /// Adds the broadcaster with options bound from the <c>GraphEvents</c> section of
-    /// <paramref name="configuration"/> (for example <c>GraphEvents:MaxSubscribers</c>).
-    /// </summary>
-    /// <param name="services">The host's services.</param>
-    /// <param name="configuration">The configuration root (or any configuration that has a <c>GraphEvents</c> section).</param>
-    /// <param name="configure">Sets options in code after binding.</param>
-    public static IGraphEventsBuilder AddGraphEvents(this IServiceCollection services, IConfiguration configuration, Action<GraphEventsOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<GraphEventsOptions>().Bind(configuration.GetSection(GraphEventsOptions.SectionName));
-        return services.AddGraphEvents(configure);
     }
 }

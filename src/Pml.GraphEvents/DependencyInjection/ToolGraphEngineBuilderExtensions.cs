@@ -15,11 +15,41 @@ public static class ToolGraphEngineBuilderExtensions
     /// <c>AddSqliteToolGraphStore(path)</c> registers a durable one). Options are validated when the host
     /// starts. The graph starts empty: call <see cref="IToolGraphEngine.SyncAsync"/> to load the store.
     /// </summary>
+    /// <remarks>
+    /// Options are bound from the <c>GraphEvents:Engine</c> section of the <see cref="IConfiguration"/>
+    /// in the container, taken when the options are first built: the host may register its
+    /// configuration before or after this call. Without one, the defaults apply. Configuration is
+    /// applied first, then <paramref name="configure"/>, so code wins.
+    /// </remarks>
     /// <param name="builder">What <c>AddGraphEvents()</c> returned.</param>
-    /// <param name="configure">Sets options in code; applied after any configuration binding.</param>
+    /// <param name="configure">Sets options in code; applied after configuration binding.</param>
     public static IGraphEventsBuilder AddToolGraphEngine(this IGraphEventsBuilder builder, Action<ToolGraphEngineOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
+
+        // Bound when the options are built (see GraphEventsConfigurationBinding): order-independent.
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<ToolGraphEngineOptions>, ToolGraphEngineConfigurationBinding>());
+        return AddCore(builder, configure);
+    }
+
+    /// <summary>
+    /// Adds the engine with options bound from the <c>GraphEvents:Engine</c> section of
+    /// <paramref name="configuration"/> (for example <c>GraphEvents:Engine:MaxEdgesPerExecution</c>)
+    /// instead of the container's configuration.
+    /// </summary>
+    /// <param name="builder">What <c>AddGraphEvents()</c> returned.</param>
+    /// <param name="configuration">The configuration root (or any configuration that has a <c>GraphEvents:Engine</c> section).</param>
+    /// <param name="configure">Sets options in code after binding.</param>
+    public static IGraphEventsBuilder AddToolGraphEngine(this IGraphEventsBuilder builder, IConfiguration configuration, Action<ToolGraphEngineOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configuration);
+        builder.Services.AddOptions<ToolGraphEngineOptions>().Bind(configuration.GetSection(ToolGraphEngineOptions.SectionName));
+        return AddCore(builder, configure);
+    }
+
+    private static IGraphEventsBuilder AddCore(IGraphEventsBuilder builder, Action<ToolGraphEngineOptions>? configure)
+    {
         var services = builder.Services;
         var options = services.AddOptions<ToolGraphEngineOptions>().ValidateOnStart();
         if (configure is not null)
@@ -45,20 +75,5 @@ public static class ToolGraphEngineBuilderExtensions
                 provider.GetRequiredService<IOptions<GraphEventsOptions>>().Value.MaxEventBytes);
         });
         return builder;
-    }
-
-    /// <summary>
-    /// Adds the engine with options bound from the <c>GraphEvents:Engine</c> section of
-    /// <paramref name="configuration"/> (for example <c>GraphEvents:Engine:MaxEdgesPerExecution</c>).
-    /// </summary>
-    /// <param name="builder">What <c>AddGraphEvents()</c> returned.</param>
-    /// <param name="configuration">The configuration root (or any configuration that has a <c>GraphEvents:Engine</c> section).</param>
-    /// <param name="configure">Sets options in code after binding.</param>
-    public static IGraphEventsBuilder AddToolGraphEngine(this IGraphEventsBuilder builder, IConfiguration configuration, Action<ToolGraphEngineOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configuration);
-        builder.Services.AddOptions<ToolGraphEngineOptions>().Bind(configuration.GetSection(ToolGraphEngineOptions.SectionName));
-        return builder.AddToolGraphEngine(configure);
     }
 }

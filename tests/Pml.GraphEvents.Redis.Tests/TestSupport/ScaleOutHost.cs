@@ -38,28 +38,31 @@ internal sealed class ScaleOutHost : IAsyncDisposable
     /// <param name="backplane">Backplane options, after the test defaults.</param>
     /// <param name="services">More services (a logger provider, a time provider), added first.</param>
     /// <param name="waitUntilStarted">Whether to return only once the backplane knows where the stream is.</param>
+    /// <param name="multiplexer">The application's own connection to run the backplane on, instead of its own.</param>
     public static async Task<ScaleOutHost> StartAsync(
         RedisServer redis,
         string streamKey,
         Action<GraphEventsOptions>? events = null,
         Action<RedisBackplaneOptions>? backplane = null,
         Action<IServiceCollection>? services = null,
-        bool waitUntilStarted = true)
+        bool waitUntilStarted = true,
+        StackExchange.Redis.IConnectionMultiplexer? multiplexer = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         services?.Invoke(builder.Services);
-        builder.Services
-            .AddGraphEvents(events)
-            .AddRedisBackplane(o =>
-            {
-                o.ConnectionString = redis.ConnectionString;
-                o.StreamKey = streamKey;
-                o.PollInterval = TimeSpan.FromMilliseconds(100);
-                backplane?.Invoke(o);
-            })
-            .AddGraphEventStream();
+        void Configure(RedisBackplaneOptions o)
+        {
+            o.ConnectionString = multiplexer is null ? redis.ConnectionString : null;
+            o.StreamKey = streamKey;
+            o.PollInterval = TimeSpan.FromMilliseconds(100);
+            backplane?.Invoke(o);
+        }
+
+        var graphEvents = builder.Services.AddGraphEvents(events);
+        _ = multiplexer is null ? graphEvents.AddRedisBackplane(Configure) : graphEvents.AddRedisBackplane(_ => multiplexer, Configure);
+        graphEvents.AddGraphEventStream();
         var app = builder.Build();
         app.MapGraphEventStream(Path);
         await app.StartAsync(TestContext.Current.CancellationToken);

@@ -31,6 +31,18 @@ public sealed class ConfigurationOrderTests
     }
 
     [Fact]
+    public void Stream_options_are_bound_from_configuration_registered_after_AddGraphEventStream()
+    {
+        // AddGraphEventStream used to look for IConfiguration among the services at the call.
+        var services = new ServiceCollection();
+        services.AddGraphEvents().AddGraphEventStream();
+        services.AddSingleton(Configuration());
+        using var provider = services.BuildServiceProvider();
+
+        Assert.Equal(4096, provider.GetRequiredService<IOptions<GraphEventStreamOptions>>().Value.MaxBatchBytes);
+    }
+
+    [Fact]
     public void Configuration_registered_before_the_calls_is_bound()
     {
         var services = new ServiceCollection();

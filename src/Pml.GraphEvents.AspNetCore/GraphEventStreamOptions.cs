@@ -4,7 +4,15 @@ namespace Pml.GraphEvents.AspNetCore;
 /// Settings of the HTTP stream endpoint. Bound from the <c>GraphEvents:Stream</c> configuration
 /// section by <c>AddGraphEventStream()</c> and validated when the host starts.
 /// </summary>
-public sealed class GraphEventStreamOptions
+/// <remarks>
+/// The writer's settings (<see cref="GraphEventStreamWriterOptions.RetryInterval"/>,
+/// <see cref="GraphEventStreamWriterOptions.WriteTimeout"/>, <see cref="GraphEventStreamWriterOptions.MaxBatchBytes"/>,
+/// <see cref="GraphEventStreamWriterOptions.MaxStreamDuration"/>) are inherited, with their defaults and
+/// ranges, and bound from the same section (<c>GraphEvents:Stream:WriteTimeout</c>); the endpoint writes
+/// each stream with these options as they are. <see cref="GraphEventStreamWriterOptions.TimeProvider"/>
+/// is the container's <see cref="System.TimeProvider"/> unless code sets it.
+/// </remarks>
+public sealed class GraphEventStreamOptions : GraphEventStreamWriterOptions
 {
     /// <summary>The configuration section these options are bound from.</summary>
     public const string SectionName = "GraphEvents:Stream";
@@ -28,31 +36,8 @@ public sealed class GraphEventStreamOptions
     /// <remarks>A list property that starts as <see langword="null"/>, because configuration binding appends to a list that already has items, and the defaults could never be replaced.</remarks>
     public IList<string>? AllowedOrigins { get; set; }
 
-    /// <summary>Sent as <c>retry:</c> when a stream opens. More than zero and at most one hour; default 3 seconds.</summary>
-    public TimeSpan RetryInterval { get; set; } = TimeSpan.FromSeconds(3);
-
-    /// <summary>
-    /// The longest one write to a client may take before the client is evicted as stalled.
-    /// More than zero and at most one hour; default 10 seconds.
-    /// </summary>
-    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(10);
-
     /// <summary>The <c>Retry-After</c> of a 503 answer at the subscriber limit (and of a 429 at <see cref="MaxStreamsPerAddress"/>), in whole seconds. 1 second to 1 hour; default 5 seconds.</summary>
     public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>Frames ready at once are flushed together up to about this many bytes. 1,024 to 16,777,216; default 65,536.</summary>
-    public int MaxBatchBytes { get; set; } = 64 * 1024;
-
-    /// <summary>
-    /// The longest one stream stays open; then it closes cleanly and the client reconnects after
-    /// <c>retry:</c> with <c>Last-Event-ID</c>, missing nothing (an <c>EventSource</c> and
-    /// <c>GraphEventStreamClient</c> do so by themselves). Each stream's lifetime is drawn between nine
-    /// tenths of this and this, so streams opened together do not reconnect together. It bounds
-    /// how long a client that never reads holds a subscriber slot on a quiet stream, where
-    /// <see cref="WriteTimeout"/> cannot see it. <see langword="null"/> (an empty value in
-    /// configuration): no limit. At least 1 second and at most 24 hours; default 10 minutes.
-    /// </summary>
-    public TimeSpan? MaxStreamDuration { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
     /// The most streams open at once from one remote address (<c>HttpContext.Connection.RemoteIpAddress</c>,
@@ -74,22 +59,14 @@ public sealed class GraphEventStreamOptions
 
     internal IReadOnlyList<string> EffectiveAllowedOrigins => AllowedOrigins is null ? DefaultAllowedOrigins : [.. AllowedOrigins];
 
-    /// <summary>Every problem with these options, each naming the option; empty when they are valid.</summary>
+    /// <summary>Every problem with these options, each naming the option by its configuration key; empty when they are valid.</summary>
     internal List<string> Validate()
     {
-        List<string> failures = [];
-        CheckDuration(failures, nameof(RetryInterval), RetryInterval, TimeSpan.FromMilliseconds(1));
-        CheckDuration(failures, nameof(WriteTimeout), WriteTimeout, TimeSpan.FromMilliseconds(1));
-        CheckDuration(failures, nameof(RetryAfter), RetryAfter, TimeSpan.FromSeconds(1));
-        if (MaxBatchBytes is < 1024 or > 16 * 1024 * 1024)
+        // The writer's settings by the writer's own check, named by their keys in this section.
+        var failures = Validate(optionPrefix: SectionName + ":");
+        if (RetryAfter < TimeSpan.FromSeconds(1) || RetryAfter > TimeSpan.FromHours(1))
         {
-            failures.Add($"{SectionName}:{nameof(MaxBatchBytes)} must be between 1,024 and 16,777,216 (was {MaxBatchBytes:N0}).");
-        }
-
-        if (MaxStreamDuration is { } duration
-            && (duration < TimeSpan.FromSeconds(1) || duration > TimeSpan.FromHours(24)))
-        {
-            failures.Add($"{SectionName}:{nameof(MaxStreamDuration)} must be at least 1 second and at most 24 hours, or empty for no limit (was {duration}).");
+            failures.Add($"{SectionName}:{nameof(RetryAfter)} must be at least 1 second and at most one hour (was {RetryAfter}).");
         }
 
         if (MaxStreamsPerAddress is < 1 or > 100_000)
@@ -117,13 +94,5 @@ public sealed class GraphEventStreamOptions
         }
 
         return failures;
-    }
-
-    private static void CheckDuration(List<string> failures, string name, TimeSpan value, TimeSpan min)
-    {
-        if (value < min || value > TimeSpan.FromHours(1))
-        {
-            failures.Add($"{SectionName}:{name} must be at least {min} and at most one hour (was {value}).");
-        }
     }
 }

@@ -113,7 +113,9 @@ public static class RedisBackplaneBuilderExtensions
             services.TryAddSingleton(new RedisSharedMultiplexer(multiplexer));
         }
 
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisBackplaneOptions>, RedisBackplaneOptionsValidator>());
+        // Connection settings are needed only when the application gave no connection of its own.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisBackplaneOptions>, OptionsValidator<RedisBackplaneOptions>>(static provider =>
+            new(options => options.Validate(needsConnection: provider.GetService<RedisSharedMultiplexer>() is null))));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(static provider => new RedisBackplane(
             provider.GetRequiredService<IOptions<RedisBackplaneOptions>>().Value,

@@ -6,7 +6,7 @@ using Pml.GraphEvents.AspNetCore.Tests.TestSupport;
 namespace Pml.GraphEvents.AspNetCore.Tests;
 
 /// <summary>
-/// <see cref="GraphEventStreamOptions.MaxStreamDuration"/>: every stream closes cleanly within its
+/// <see cref="GraphEventStreamWriterOptions.MaxStreamDuration"/>: every stream closes cleanly within its
 /// lifetime, so a client that never reads cannot hold a slot for ever on a quiet stream, and a
 /// client that reads reconnects and misses nothing.
 /// </summary>

@@ -1,5 +1,9 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace Pml.GraphEvents.Redis.Tests;
 
@@ -42,5 +46,71 @@ public sealed class OptionsTests
         using var provider = services.BuildServiceProvider();
         var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IGraphEventBroadcaster>());
         Assert.Contains("GraphEvents:Redis:StreamKey", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A bad value under every validated key of <c>GraphEvents:Redis</c>.</summary>
+    public static TheoryData<string, string> EveryKey() => new()
+    {
+        { "GraphEvents:Redis:ConnectionString", "127.0.0.1:1,no-such-setting=1" },
+        { "GraphEvents:Redis:StreamKey", " " },
+        { "GraphEvents:Redis:MaxLength", "0" },
+        { "GraphEvents:Redis:PollInterval", "00:00:00" },
+        { "GraphEvents:Redis:OutageBufferCapacity", "0" },
+        { "GraphEvents:Redis:MaxResumeEntries", "0" },
+        { "GraphEvents:Redis:StopTimeout", "00:02:00" },
+        { "GraphEvents:Redis:StartTimeout", "01:00:00" },
+    };
+
+    [Theory]
+    [MemberData(nameof(EveryKey))]
+    public async Task A_bad_value_under_each_key_stops_a_real_host_with_one_failure_naming_the_key(string key, string value)
+    {
+        // Validation comes before the backplane connects: nothing listens on port 1.
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => StartFromConfigurationAsync(new()
+        {
+            ["GraphEvents:Redis:ConnectionString"] = "127.0.0.1:1",
+            [key] = value,
+        }));
+        var failure = Assert.Single(error.Failures);
+        Assert.StartsWith(key + " ", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Without_connection_settings_start_up_names_the_connection_string_unless_the_application_gives_its_connection()
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => StartFromConfigurationAsync([]));
+        Assert.StartsWith("GraphEvents:Redis:ConnectionString is required", Assert.Single(error.Failures), StringComparison.Ordinal);
+
+        // On the application's connection the same (empty) configuration is valid: the host starts.
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync("127.0.0.1:1,abortConnect=false,connectTimeout=100");
+        await using (multiplexer)
+        {
+            var app = await StartFromConfigurationAsync([], multiplexer);
+            await app.StopAsync(TestContext.Current.CancellationToken);
+            await app.DisposeAsync();
+        }
+    }
+
+    // A real host on Kestrel with the backplane bound from configuration alone (no code options).
+    private static async Task<WebApplication> StartFromConfigurationAsync(
+        Dictionary<string, string?> settings,
+        IConnectionMultiplexer? multiplexer = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Configuration.AddInMemoryCollection(settings);
+        var graphEvents = builder.Services.AddGraphEvents();
+        _ = multiplexer is null ? graphEvents.AddRedisBackplane() : graphEvents.AddRedisBackplane(_ => multiplexer, o => o.StartTimeout = TimeSpan.Zero);
+        var app = builder.Build();
+        try
+        {
+            await app.StartAsync(TestContext.Current.CancellationToken);
+            return app;
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
     }
 }

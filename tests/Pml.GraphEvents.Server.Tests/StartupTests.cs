@@ -112,4 +112,32 @@ public sealed class StartupTests
             RunningServer.StartAsync(database.Path, settings: new Dictionary<string, string> { [key] = value }));
         Assert.Contains(named, error.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>A bad value under every validated key of the server's own section.</summary>
+    public static TheoryData<string, string> EveryServerKey() => new()
+    {
+        { "Server:MaxConnections", "0" },
+        { "Server:IdleConnectionTimeout", "00:00:00" },
+        { "Server:RequestHeadersTimeout", "00:00:00" },
+        { "Server:BodyReadTimeout", "00:00:01" },
+        { "Server:MaxPendingBodyBytes", "10" },
+        { "Server:AllowedHosts", "http://example.com" },
+        { "Server:TrustedProxies", "not-an-address" },
+        { "Server:ApiKey", "short" },
+        { "Server:ApiKeyHeader", " " },
+        { "Server:MaxBodyBytes", "1023" },
+        { "Server:DatabasePath", " " },
+        { "Server:SimulationInterval", "00:00:00" },
+    };
+
+    [Theory]
+    [MemberData(nameof(EveryServerKey))]
+    public async Task A_bad_value_under_each_server_key_stops_the_server_with_one_failure_naming_the_key(string key, string value)
+    {
+        using var database = new TempDatabase();
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() =>
+            RunningServer.StartAsync(database.Path, settings: new Dictionary<string, string> { [key] = value }));
+        var failure = Assert.Single(error.Failures);
+        Assert.StartsWith(key, failure, StringComparison.Ordinal);
+    }
 }

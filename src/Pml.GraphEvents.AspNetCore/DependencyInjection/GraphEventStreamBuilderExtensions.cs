@@ -36,7 +36,12 @@ public static class GraphEventStreamBuilderExtensions
             options.Configure(configure);
         }
 
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GraphEventStreamOptions>, GraphEventStreamOptionsValidator>());
+        // The writer's clock (write timeouts, stream lifetimes) is the container's, as the
+        // broadcaster's is, unless code chose one: a host's FakeTimeProvider drives both.
+        options.PostConfigure<TimeProvider>(static (o, clock) => o.TimeProvider ??= clock);
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GraphEventStreamOptions>, OptionsValidator<GraphEventStreamOptions>>(static _ => new(static o => o.Validate())));
         services.AddCors();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<CorsOptions>, GraphEventStreamCorsSetup>());
         services.TryAddSingleton<GraphEventStreamHandler>();

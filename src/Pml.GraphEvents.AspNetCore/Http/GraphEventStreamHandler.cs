@@ -38,14 +38,8 @@ internal sealed class GraphEventStreamHandler
         _corsService = corsService;
         _corsPolicyProvider = corsPolicyProvider;
         _fallbackPolicy = GraphEventStreamCorsSetup.Build(value);
-        _writerOptions = new GraphEventStreamWriterOptions
-        {
-            RetryInterval = value.RetryInterval,
-            WriteTimeout = value.WriteTimeout,
-            MaxBatchBytes = value.MaxBatchBytes,
-            MaxStreamDuration = value.MaxStreamDuration,
-            TimeProvider = timeProvider,
-        };
+        // The endpoint's options are the writer's settings plus its own: handed to the writer as they are.
+        _writerOptions = value;
         _retryAfter = value.RetryAfter;
         _events = value.Events;
         _perAddress = value.MaxStreamsPerAddress is { } max ? new StreamsPerAddress(max) : null;

@@ -57,7 +57,7 @@ public static class GraphEventsServiceCollectionExtensions
             options.Configure(configure);
         }
 
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GraphEventsOptions>, GraphEventsOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GraphEventsOptions>, OptionsValidator<GraphEventsOptions>>(static _ => new(static o => o.Validate())));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IGraphEventBroadcaster>(static provider =>
         {

@@ -57,7 +57,7 @@ public static class ToolGraphEngineBuilderExtensions
             options.Configure(configure);
         }
 
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ToolGraphEngineOptions>, ToolGraphEngineOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ToolGraphEngineOptions>, OptionsValidator<ToolGraphEngineOptions>>(static _ => new(static o => o.Validate())));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IToolGraphStore>(static _ => new InMemoryToolGraphStore());
         services.TryAddSingleton<IToolGraphEngine>(static provider =>

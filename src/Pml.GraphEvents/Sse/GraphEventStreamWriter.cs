@@ -82,7 +82,7 @@ public static class GraphEventStreamWriter
     private static GraphEventStreamWriterOptions Validated(GraphEventStreamWriterOptions? options, GraphEventSubscription subscription)
     {
         options ??= DefaultOptions;
-        var failures = options.Validate();
+        var failures = options.Validate(optionPrefix: string.Empty);
         if (failures.Count > 0)
         {
             // As documented: the subscription is disposed whatever ends the call, so a caller's

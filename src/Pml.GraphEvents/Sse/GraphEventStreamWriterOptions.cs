@@ -1,7 +1,13 @@
 namespace Pml.GraphEvents;
 
 /// <summary>How <see cref="GraphEventStreamWriter"/> writes a subscription as a Server-Sent Events stream.</summary>
-public sealed class GraphEventStreamWriterOptions
+/// <remarks>
+/// Not sealed so that the ASP.NET Core endpoint's options (<c>GraphEventStreamOptions</c>, bound from
+/// <c>GraphEvents:Stream</c>) are these settings plus the HTTP ones, as <c>BoundedChannelOptions</c>
+/// extends <c>ChannelOptions</c>: each setting, its default and its range are declared here once, and
+/// the endpoint hands its options to the writer as they are.
+/// </remarks>
+public class GraphEventStreamWriterOptions
 {
     /// <summary>The smallest <see cref="MaxStreamDuration"/>: shorter would make clients reconnect more than they read.</summary>
     internal static readonly TimeSpan MinStreamDuration = TimeSpan.FromSeconds(1);
@@ -36,39 +42,49 @@ public sealed class GraphEventStreamWriterOptions
     /// and the client reconnects after <c>retry:</c> with <c>Last-Event-ID</c>, missing nothing. It
     /// bounds how long a client that never reads holds its subscriber slot while the stream is
     /// quiet: the socket buffers on both ends absorb heartbeats for days before a flush blocks, so
-    /// <see cref="WriteTimeout"/> alone never sees such a client. <see langword="null"/>: no limit.
+    /// <see cref="WriteTimeout"/> alone never sees such a client. <see langword="null"/> (an empty value
+    /// in configuration): no limit.
     /// At least 1 second and at most 24 hours; default 10 minutes.
     /// </summary>
     public TimeSpan? MaxStreamDuration { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>The clock of <see cref="WriteTimeout"/> and <see cref="MaxStreamDuration"/>; <see cref="TimeProvider.System"/> when <see langword="null"/>.</summary>
+    /// <summary>
+    /// The clock of <see cref="WriteTimeout"/> and <see cref="MaxStreamDuration"/>; <see cref="TimeProvider.System"/>
+    /// when <see langword="null"/> (for the ASP.NET Core endpoint: the container's <see cref="System.TimeProvider"/>).
+    /// Set in code only.
+    /// </summary>
     public TimeProvider? TimeProvider { get; set; }
 
-    /// <summary>Every problem with these options, each naming the option; empty when they are valid.</summary>
-    internal List<string> Validate()
+    /// <summary>Every problem with these settings, each named <paramref name="optionPrefix"/> + the option; empty when they are valid.</summary>
+    /// <param name="optionPrefix">
+    /// Empty for the writer's own argument check (<c>WriteTimeout must be ...</c>); the configuration
+    /// section and a colon for options bound from one (<c>GraphEvents:Stream:WriteTimeout must be ...</c>),
+    /// so that a start-up error names the key to fix.
+    /// </param>
+    internal List<string> Validate(string optionPrefix)
     {
         List<string> failures = [];
-        CheckDuration(failures, nameof(RetryInterval), RetryInterval);
-        CheckDuration(failures, nameof(WriteTimeout), WriteTimeout);
+        CheckDuration(failures, optionPrefix, nameof(RetryInterval), RetryInterval);
+        CheckDuration(failures, optionPrefix, nameof(WriteTimeout), WriteTimeout);
         if (MaxBatchBytes is < 1024 or > 16 * 1024 * 1024)
         {
-            failures.Add($"{nameof(MaxBatchBytes)} must be between 1,024 and 16,777,216 (was {MaxBatchBytes:N0}).");
+            failures.Add($"{optionPrefix}{nameof(MaxBatchBytes)} must be between 1,024 and 16,777,216 (was {MaxBatchBytes:N0}).");
         }
 
         if (MaxStreamDuration is { } duration && (duration < MinStreamDuration || duration > MaxStreamDurationLimit))
         {
-            failures.Add($"{nameof(MaxStreamDuration)} must be at least 1 second and at most 24 hours, or null for no limit (was {duration}).");
+            failures.Add($"{optionPrefix}{nameof(MaxStreamDuration)} must be at least 1 second and at most 24 hours, or null (empty in configuration) for no limit (was {duration}).");
         }
 
         return failures;
     }
 
-    private static void CheckDuration(List<string> failures, string name, TimeSpan value)
+    private static void CheckDuration(List<string> failures, string optionPrefix, string name, TimeSpan value)
     {
         // Whole milliseconds: retry: is written in milliseconds, and 0 would mean "reconnect at once".
         if (value < TimeSpan.FromMilliseconds(1) || value > TimeSpan.FromHours(1))
         {
-            failures.Add($"{name} must be at least 1 ms and at most one hour (was {value}).");
+            failures.Add($"{optionPrefix}{name} must be at least 1 ms and at most one hour (was {value}).");
         }
     }
 }

@@ -8,8 +8,8 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace Pml.GraphEvents.AspNetCore.Tests;
 
 /// <summary>
-/// The ```csharp blocks of the repository's README.md, compiled with Roslyn against this test
-/// project's references, so that the README is the example's only copy and cannot drift.
+/// The ```csharp blocks of the repository's README.md and docs/*.md, compiled with Roslyn against
+/// this test project's references, so that the docs are their examples' only copy and cannot drift.
 /// </summary>
 /// <remarks>
 /// A block of top-level statements is wrapped into <c>ReadmeBlock.Run(string[] args, CancellationToken cancellationToken)</c>
@@ -17,7 +17,8 @@ namespace Pml.GraphEvents.AspNetCore.Tests;
 /// any type declarations stay at file level. Markers in an HTML comment on the line before the fence:
 /// <c>&lt;!-- not compiled: reason --&gt;</c> skips a deliberate fragment, and
 /// <c>&lt;!-- compiled after the block above --&gt;</c> compiles a block as the continuation of the one
-/// before it. Every line carries a <c>#line</c> directive, so diagnostics name the README's own line.
+/// before it. Every line carries a <c>#line</c> directive, so diagnostics name the document's own
+/// file and line (<c>docs/events.md(41,9): error CS0103: ...</c>).
 /// </remarks>
 internal static class ReadmeCodeBlocks
 {
@@ -35,12 +36,19 @@ internal static class ReadmeCodeBlocks
 
     private static readonly Lazy<IReadOnlyList<MetadataReference>> References = new(LoadReferences);
 
-    public static string ReadmePath => Path.Combine(AppContext.BaseDirectory, "README.md");
+    public static string ReadmePath => PathOf("README.md");
 
-    /// <summary>Every ```csharp block of the README, in order, with the heading it sits under.</summary>
-    public static IReadOnlyList<ReadmeBlock> Read()
+    /// <summary>The docs/*.md files copied beside the tests, as paths relative to the repository root.</summary>
+    public static IReadOnlyList<string> DocFiles() =>
+        [.. Directory.GetFiles(PathOf("docs"), "*.md").Select(f => "docs/" + Path.GetFileName(f)).Order(StringComparer.Ordinal)];
+
+    /// <summary>Where <paramref name="file"/> (relative to the repository root) was copied beside the tests.</summary>
+    public static string PathOf(string file) => Path.Combine(AppContext.BaseDirectory, file);
+
+    /// <summary>Every ```csharp block of <paramref name="file"/> (relative to the repository root), in order, with the heading it sits under.</summary>
+    public static IReadOnlyList<ReadmeBlock> Read(string file = "README.md")
     {
-        var lines = File.ReadAllLines(ReadmePath);
+        var lines = File.ReadAllLines(PathOf(file));
         var blocks = new List<ReadmeBlock>();
         string heading = "";
         string? marker = null;
@@ -75,7 +83,7 @@ internal static class ReadmeCodeBlocks
 
             if (isCSharp)
             {
-                blocks.Add(new ReadmeBlock(fenceLine, heading, marker, code));
+                blocks.Add(new ReadmeBlock(file, fenceLine, heading, marker, code));
             }
 
             marker = null;
@@ -87,7 +95,7 @@ internal static class ReadmeCodeBlocks
     /// <summary>The lines of the fenced block (any language) that follows <paramref name="block"/>: the output it shows.</summary>
     public static IReadOnlyList<string> ReadFenceAfter(ReadmeBlock block)
     {
-        var lines = File.ReadAllLines(ReadmePath);
+        var lines = File.ReadAllLines(PathOf(block.File));
         int i = (block.Lines.Count == 0 ? block.FenceLine : block.Lines[^1].Line) + 1; // 0-based index after the closing fence
         while (i < lines.Length && !lines[i].StartsWith("```", StringComparison.Ordinal))
         {
@@ -114,10 +122,10 @@ internal static class ReadmeCodeBlocks
         }
 
         lines.AddRange(block.Lines);
-        var source = Wrap(lines);
-        var tree = CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest), path: "README.md", encoding: Encoding.UTF8);
+        var source = Wrap(block.File, lines);
+        var tree = CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest), path: block.File, encoding: Encoding.UTF8);
         var compilation = CSharpCompilation.Create(
-            $"ReadmeBlock_line{block.FenceLine}",
+            $"ReadmeBlock_{Path.GetFileNameWithoutExtension(block.File)}_line{block.FenceLine}",
             [tree],
             References.Value,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
@@ -138,10 +146,10 @@ internal static class ReadmeCodeBlocks
             }
         }
 
-        throw new ArgumentException("The block is not one of the README's blocks.", nameof(block));
+        throw new ArgumentException("The block is not one of the document's blocks.", nameof(block));
     }
 
-    private static string Wrap(List<ReadmeLine> lines)
+    private static string Wrap(string file, List<ReadmeLine> lines)
     {
         // Parse the block alone to split it: using directives and type declarations stay at file level,
         // top-level statements go into Run. Each piece is re-emitted under a #line of its README line.
@@ -157,7 +165,7 @@ internal static class ReadmeCodeBlocks
 
         foreach (var u in root.Usings)
         {
-            source.Append("#line ").Append(ReadmeLineOf(u)).Append(" \"README.md\"\n").Append(u.ToString()).Append('\n');
+            source.Append("#line ").Append(ReadmeLineOf(u)).Append(" \"").Append(file).Append("\"\n").Append(u.ToString()).Append('\n');
         }
 
         source.Append("#line default\n");
@@ -172,25 +180,25 @@ internal static class ReadmeCodeBlocks
         source.Append("        await global::System.Threading.Tasks.Task.CompletedTask;\n");
         foreach (var statement in root.Members.OfType<GlobalStatementSyntax>())
         {
-            AppendMapped(source, statement.Statement.ToString(), lines, statement.GetLocation().GetLineSpan().StartLinePosition.Line);
+            AppendMapped(source, file, statement.Statement.ToString(), lines, statement.GetLocation().GetLineSpan().StartLinePosition.Line);
         }
 
         source.Append("#line default\n    }\n}\n");
         foreach (var declaration in root.Members.Where(m => m is not GlobalStatementSyntax))
         {
-            AppendMapped(source, declaration.ToString(), lines, declaration.GetLocation().GetLineSpan().StartLinePosition.Line);
+            AppendMapped(source, file, declaration.ToString(), lines, declaration.GetLocation().GetLineSpan().StartLinePosition.Line);
         }
 
         return source.ToString();
     }
 
-    // One #line per source line: a continuation block's lines are not contiguous in the README.
-    private static void AppendMapped(StringBuilder source, string text, List<ReadmeLine> lines, int firstIndex)
+    // One #line per source line: a continuation block's lines are not contiguous in the document.
+    private static void AppendMapped(StringBuilder source, string file, string text, List<ReadmeLine> lines, int firstIndex)
     {
         var split = text.Split('\n');
         for (int j = 0; j < split.Length; j++)
         {
-            source.Append("#line ").Append(lines[firstIndex + j].Line).Append(" \"README.md\"\n").Append(split[j].TrimEnd('\r')).Append('\n');
+            source.Append("#line ").Append(lines[firstIndex + j].Line).Append(" \"").Append(file).Append("\"\n").Append(split[j].TrimEnd('\r')).Append('\n');
         }
     }
 
@@ -201,6 +209,10 @@ internal static class ReadmeCodeBlocks
         var paths = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).ToList();
         paths.Add(typeof(GraphEventStreamOptions).Assembly.Location);
         paths.Add(typeof(IGraphEventBroadcaster).Assembly.Location);
+
+        // The docs' blocks use every package: scale-out (operations.md) and the SQLite store (graph-engine.md).
+        paths.Add(typeof(Pml.GraphEvents.Redis.RedisBackplaneOptions).Assembly.Location);
+        paths.Add(typeof(Pml.GraphEvents.Sqlite.SqliteToolGraphStore).Assembly.Location);
         return paths
             .Where(p => p.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
             .DistinctBy(Path.GetFileName, StringComparer.OrdinalIgnoreCase)
@@ -211,11 +223,12 @@ internal static class ReadmeCodeBlocks
 
 internal sealed record ReadmeLine(int Line, string Text);
 
-internal sealed record ReadmeBlock(int FenceLine, string Heading, string? Marker, IReadOnlyList<ReadmeLine> Lines)
+/// <summary>One ```csharp block of <paramref name="File"/> (README.md or docs/x.md), from its fence on line <paramref name="FenceLine"/>.</summary>
+internal sealed record ReadmeBlock(string File, int FenceLine, string Heading, string? Marker, IReadOnlyList<ReadmeLine> Lines)
 {
     public bool IsSkipped => Marker?.StartsWith(ReadmeCodeBlocks.NotCompiledMarker, StringComparison.Ordinal) == true;
 
-    public override string ToString() => $"README.md line {FenceLine} (\"{Heading}\")";
+    public override string ToString() => $"{File} line {FenceLine} (\"{Heading}\")";
 }
 
 internal sealed record CompiledBlock(ReadmeBlock Block, string Source, IReadOnlyList<Diagnostic> Errors, byte[]? Image)

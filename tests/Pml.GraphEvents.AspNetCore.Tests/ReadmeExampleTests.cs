@@ -3,8 +3,9 @@ using System.Text.RegularExpressions;
 namespace Pml.GraphEvents.AspNetCore.Tests;
 
 /// <summary>
-/// The README's C# blocks, compiled from README.md itself (see <see cref="ReadmeCodeBlocks"/>), and
-/// the "In 30 seconds" example run: the README is the example's only copy.
+/// The C# blocks of the README and of docs/*.md, compiled from the markdown itself (see
+/// <see cref="ReadmeCodeBlocks"/>), and the README's "In 30 seconds" example run: the docs are their
+/// examples' only copy.
 /// </summary>
 public sealed class ReadmeExampleTests
 {
@@ -22,6 +23,34 @@ public sealed class ReadmeExampleTests
 
         // A short list on purpose: a fragment that cannot compile is a fragment a reader cannot paste.
         Assert.True(skipped.Count <= 1, $"{skipped.Count} README blocks are marked '{ReadmeCodeBlocks.NotCompiledMarker}': {string.Join(", ", skipped)}");
+
+        var broken = blocks.Where(b => !b.IsSkipped).Select(b => ReadmeCodeBlocks.Compile(blocks, b)).Where(c => c.Errors.Count > 0).ToList();
+        Assert.True(broken.Count == 0, string.Join("\n\n", broken.Select(c => c.Describe())));
+    }
+
+    /// <summary>Every docs/*.md file, so a file with a broken block fails on its own, named.</summary>
+    public static TheoryData<string> DocFiles() => [.. ReadmeCodeBlocks.DocFiles()];
+
+    [Fact]
+    public void The_docs_are_copied_beside_the_tests()
+    {
+        // Guards the theory below against passing on no files: these docs hold C# blocks.
+        Assert.Superset(new HashSet<string> { "docs/events.md", "docs/graph-engine.md", "docs/operations.md" }, ReadmeCodeBlocks.DocFiles().ToHashSet());
+    }
+
+    [Theory]
+    [MemberData(nameof(DocFiles))]
+    public void Every_csharp_block_in_the_docs_compiles(string file)
+    {
+        var blocks = ReadmeCodeBlocks.Read(file);
+        var skipped = blocks.Where(b => b.IsSkipped).ToList();
+        foreach (var block in skipped)
+        {
+            TestContext.Current.TestOutputHelper?.WriteLine($"Skipped {block}: {block.Marker}");
+        }
+
+        // As for the README: a fragment that cannot compile is a fragment a reader cannot paste.
+        Assert.True(skipped.Count <= 1, $"{skipped.Count} blocks of {file} are marked '{ReadmeCodeBlocks.NotCompiledMarker}': {string.Join(", ", skipped)}");
 
         var broken = blocks.Where(b => !b.IsSkipped).Select(b => ReadmeCodeBlocks.Compile(blocks, b)).Where(c => c.Errors.Count > 0).ToList();
         Assert.True(broken.Count == 0, string.Join("\n\n", broken.Select(c => c.Describe())));

@@ -15,17 +15,7 @@ public sealed class ReadmeExampleTests
         var blocks = ReadmeCodeBlocks.Read();
         Assert.True(blocks.Count >= 4, $"Expected the README's C# blocks, found {blocks.Count} in {ReadmeCodeBlocks.ReadmePath}.");
 
-        var skipped = blocks.Where(b => b.IsSkipped).ToList();
-        foreach (var block in skipped)
-        {
-            TestContext.Current.TestOutputHelper?.WriteLine($"Skipped {block}: {block.Marker}");
-        }
-
-        // A short list on purpose: a fragment that cannot compile is a fragment a reader cannot paste.
-        Assert.True(skipped.Count <= 1, $"{skipped.Count} README blocks are marked '{ReadmeCodeBlocks.NotCompiledMarker}': {string.Join(", ", skipped)}");
-
-        var broken = blocks.Where(b => !b.IsSkipped).Select(b => ReadmeCodeBlocks.Compile(blocks, b)).Where(c => c.Errors.Count > 0).ToList();
-        Assert.True(broken.Count == 0, string.Join("\n\n", broken.Select(c => c.Describe())));
+        AssertEveryBlockCompiles("README.md", blocks);
     }
 
     /// <summary>Every docs/*.md file, so a file with a broken block fails on its own, named.</summary>
@@ -43,17 +33,7 @@ public sealed class ReadmeExampleTests
     public void Every_csharp_block_in_the_docs_compiles(string file)
     {
         var blocks = ReadmeCodeBlocks.Read(file);
-        var skipped = blocks.Where(b => b.IsSkipped).ToList();
-        foreach (var block in skipped)
-        {
-            TestContext.Current.TestOutputHelper?.WriteLine($"Skipped {block}: {block.Marker}");
-        }
-
-        // As for the README: a fragment that cannot compile is a fragment a reader cannot paste.
-        Assert.True(skipped.Count <= 1, $"{skipped.Count} blocks of {file} are marked '{ReadmeCodeBlocks.NotCompiledMarker}': {string.Join(", ", skipped)}");
-
-        var broken = blocks.Where(b => !b.IsSkipped).Select(b => ReadmeCodeBlocks.Compile(blocks, b)).Where(c => c.Errors.Count > 0).ToList();
-        Assert.True(broken.Count == 0, string.Join("\n\n", broken.Select(c => c.Describe())));
+        AssertEveryBlockCompiles(file, blocks);
     }
 
     [Fact]
@@ -76,5 +56,20 @@ public sealed class ReadmeExampleTests
         Assert.True(
             Regex.IsMatch(text, "^" + pattern + "\n\n$"),
             $"The output the README shows after {example} is not what the example printed.\n--- README shows ---\n{shown}\n--- printed ---\n{text}");
+    }
+
+    private static void AssertEveryBlockCompiles(string file, IReadOnlyList<ReadmeBlock> blocks)
+    {
+        var skipped = blocks.Where(b => b.IsSkipped).ToList();
+        foreach (var block in skipped)
+        {
+            TestContext.Current.TestOutputHelper?.WriteLine($"Skipped {block}: {block.Marker}");
+        }
+
+        // A short list on purpose: a fragment that cannot compile is a fragment a reader cannot paste.
+        Assert.True(skipped.Count <= 1, $"{skipped.Count} blocks of {file} are marked '{ReadmeCodeBlocks.NotCompiledMarker}': {string.Join(", ", skipped)}");
+
+        var broken = blocks.Where(b => !b.IsSkipped).Select(b => ReadmeCodeBlocks.Compile(blocks, b)).Where(c => c.Errors.Count > 0).ToList();
+        Assert.True(broken.Count == 0, string.Join("\n\n", broken.Select(c => c.Describe())));
     }
 }

@@ -115,7 +115,7 @@ public sealed class CorsTests
         Assert.False(defaultOne.Response.Headers.Contains("Access-Control-Allow-Origin"));
     }
 
-    private static HttpRequestMessage Preflight(StreamServer server, string origin, string method = "GET")
+    private static HttpRequestMessage Preflight(TestHost server, string origin, string method = "GET")
     {
         var request = new HttpRequestMessage(HttpMethod.Options, server.StreamUri());
         request.Headers.TryAddWithoutValidation("Origin", origin);

@@ -147,7 +147,7 @@ public sealed class ResumeTests
         Assert.Equal("4", next.EventId);
     }
 
-    private static async Task<StreamServer> StartWithThreeEventsAsync()
+    private static async Task<TestHost> StartWithThreeEventsAsync()
     {
         var server = await StreamServer.StartAsync();
         await server.Broadcaster.PublishAsync(Enumerable.Range(0, 3).Select(SampleEvents.Edge));
@@ -155,7 +155,7 @@ public sealed class ResumeTests
         return server;
     }
 
-    private static async Task AssertLiveWithInvalidNoticeAsync(StreamServer server, SseClient client)
+    private static async Task AssertLiveWithInvalidNoticeAsync(TestHost server, SseClient client)
     {
         var connected = await client.ReadAsync();
         Assert.Equal("connected", connected.EventType);

@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -85,32 +83,17 @@ public sealed class OptionsTests
         var multiplexer = await ConnectionMultiplexer.ConnectAsync("127.0.0.1:1,abortConnect=false,connectTimeout=100");
         await using (multiplexer)
         {
-            var app = await StartFromConfigurationAsync([], multiplexer);
-            await app.StopAsync(TestContext.Current.CancellationToken);
-            await app.DisposeAsync();
+            var host = await StartFromConfigurationAsync([], multiplexer);
+            await host.DisposeAsync();
         }
     }
 
     // A real host on Kestrel with the backplane bound from configuration alone (no code options).
-    private static async Task<WebApplication> StartFromConfigurationAsync(
-        Dictionary<string, string?> settings,
-        IConnectionMultiplexer? multiplexer = null)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Configuration.AddInMemoryCollection(settings);
-        var graphEvents = builder.Services.AddGraphEvents();
-        _ = multiplexer is null ? graphEvents.AddRedisBackplane() : graphEvents.AddRedisBackplane(_ => multiplexer, o => o.StartTimeout = TimeSpan.Zero);
-        var app = builder.Build();
-        try
+    private static Task<TestHost> StartFromConfigurationAsync(Dictionary<string, string?> settings, IConnectionMultiplexer? multiplexer = null) =>
+        TestHost.StartAsync(builder =>
         {
-            await app.StartAsync(TestContext.Current.CancellationToken);
-            return app;
-        }
-        catch
-        {
-            await app.DisposeAsync();
-            throw;
-        }
-    }
+            builder.Configuration.AddInMemoryCollection(settings);
+            var graphEvents = builder.Services.AddGraphEvents();
+            _ = multiplexer is null ? graphEvents.AddRedisBackplane() : graphEvents.AddRedisBackplane(_ => multiplexer, o => o.StartTimeout = TimeSpan.Zero);
+        });
 }

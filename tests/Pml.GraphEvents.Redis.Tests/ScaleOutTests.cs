@@ -8,7 +8,7 @@ public sealed class ScaleOutTests
     private static string NewStreamKey() => $"test:{Guid.NewGuid():N}";
 
     /// <summary>Publishes e0…e9 on <paramref name="host"/> and returns them as a client there read them (that client then leaves).</summary>
-    private static async Task<List<System.Net.ServerSentEvents.SseItem<string>>> PublishTenOnAsync(ScaleOutHost host)
+    private static async Task<List<System.Net.ServerSentEvents.SseItem<string>>> PublishTenOnAsync(TestHost host)
     {
         await using var client = await host.OpenAsync();
         await client.ReadAsync();

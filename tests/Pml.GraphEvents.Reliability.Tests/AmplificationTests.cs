@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
-using Pml.GraphEvents.Reliability.Tests.TestSupport;
 using Pml.GraphEvents.Sqlite;
 
 namespace Pml.GraphEvents.Reliability.Tests;
@@ -18,7 +17,7 @@ public sealed class AmplificationTests
     [Fact]
     public async Task A_dependency_repeated_260000_times_is_one_edge_event_and_no_reader_is_evicted()
     {
-        await using var server = await ReliabilityServer.StartAsync(new Dictionary<string, string>
+        await using var server = await RunningServer.StartAsync(settings: new Dictionary<string, string>
         {
             ["Server:MaxBodyBytes"] = "4194304",
             ["GraphEvents:Engine:AutoRegisterUnknownTools"] = "true",
@@ -28,7 +27,7 @@ public sealed class AmplificationTests
 
         var body = new StringBuilder("""{"execution_id":"amplify","dag_structure":{"tasks":[{"id":"t0","tool":"a","depends_on":[]},{"id":"t1","tool":"b","depends_on":[""");
         body.AppendJoin(',', Enumerable.Repeat("\"t0\"", 260_000)).Append("]}]}}");
-        using (var response = await server.Client.PostAsync("executions", ReliabilityServer.Json(body.ToString()), Token))
+        using (var response = await server.Client.PostAsync("executions", RunningServer.Json(body.ToString()), Token))
         {
             // The ingest caps depends_on at 1,000 entries: refused, naming the field, nothing learned.
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
@@ -56,7 +55,7 @@ public sealed class AmplificationTests
     {
         using var database = new TempDatabase();
         var tools = Enumerable.Range(0, 12).Select(i => $"tool-{i}").ToArray();
-        await using (var server = await ReliabilityServer.StartAsync(new Dictionary<string, string>
+        await using (var server = await RunningServer.StartAsync(settings: new Dictionary<string, string>
         {
             ["GraphEvents:Engine:MaxEdgesPerExecution"] = "10",
             ["GraphEvents:Engine:AutoRegisterUnknownTools"] = "true",
@@ -89,7 +88,7 @@ public sealed class AmplificationTests
         Assert.DoesNotContain(stored.Edges, e => e.From == "tool-10" && e.To == "tool-11");
     }
 
-    private static IToolGraphEngine Engine(ReliabilityServer server) => server.App.Services.GetRequiredService<IToolGraphEngine>();
+    private static IToolGraphEngine Engine(TestHost server) => server.App.Services.GetRequiredService<IToolGraphEngine>();
 
     private static async Task<List<System.Net.ServerSentEvents.SseItem<string>>> ReadUntilAsync(SseClient reader, string eventType)
     {

@@ -23,7 +23,7 @@ public sealed class ChurnTests
     public async Task Ten_thousand_connect_and_reset_cycles_leave_no_subscriber_and_bounded_memory()
     {
         var token = TestContext.Current.CancellationToken;
-        await using var server = await ReliabilityServer.StartAsync(new Dictionary<string, string>
+        await using var server = await RunningServer.StartAsync(settings: new Dictionary<string, string>
         {
             ["GraphEvents:MaxSubscribers"] = "1000",
 
@@ -83,9 +83,9 @@ public sealed class ChurnTests
     /// connected frame (a subscribed client that vanishes), one of four right after sending the
     /// request (a client gone before the server answered).
     /// </summary>
-    private static async Task<int> RunCyclesAsync(ReliabilityServer server, int cycles, CancellationToken cancellationToken)
+    private static async Task<int> RunCyclesAsync(TestHost server, int cycles, CancellationToken cancellationToken)
     {
-        var request = RawHttp.Get(ReliabilityServer.StreamPath);
+        var request = RawHttp.Get(RunningServer.StreamPath);
         var next = -1;
         var completed = 0;
         await Task.WhenAll(Enumerable.Range(0, Parallelism).Select(_ => Task.Run(

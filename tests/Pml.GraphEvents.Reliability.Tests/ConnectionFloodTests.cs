@@ -58,7 +58,7 @@ public sealed class ConnectionFloodTests
             // Still holding every socket: the idle ones are closed by the server in bounded time, so these get in.
             await Eventually.TrueAsync(async () => await StatusAsync(http, () => http.GetAsync("healthz", Token)) == HttpStatusCode.OK, "/healthz answers 200");
             await Eventually.TrueAsync(
-                async () => await StatusAsync(http, () => http.PostAsync("executions", ReliabilityServer.Json("""{"execution_id":"after-flood","tool_ids":["git:status","git:commit"]}"""), Token)) == HttpStatusCode.Accepted,
+                async () => await StatusAsync(http, () => http.PostAsync("executions", RunningServer.Json("""{"execution_id":"after-flood","tool_ids":["git:status","git:commit"]}"""), Token)) == HttpStatusCode.Accepted,
                 "POST /executions answers 202");
             await Eventually.HoldsAsync(
                 () => reader.Frames().Any(f => f.EventType == "workflow_executed" && f.Data.Contains("after-flood", StringComparison.Ordinal)),

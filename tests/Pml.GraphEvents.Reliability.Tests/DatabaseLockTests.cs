@@ -23,7 +23,7 @@ public sealed partial class DatabaseLockTests
 
         // The child learns one dependency and commits it.
         using (var client = new HttpClient { BaseAddress = server.BaseAddress })
-        using (var response = await client.PostAsync("executions", ReliabilityServer.Json("""{"execution_id":"held","tool_ids":["git:status","git:diff"]}"""), Token))
+        using (var response = await client.PostAsync("executions", RunningServer.Json("""{"execution_id":"held","tool_ids":["git:status","git:diff"]}"""), Token))
         {
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         }

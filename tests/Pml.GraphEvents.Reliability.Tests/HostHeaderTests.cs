@@ -1,6 +1,5 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
-using Pml.GraphEvents.Reliability.Tests.TestSupport;
 
 namespace Pml.GraphEvents.Reliability.Tests;
 
@@ -29,7 +28,7 @@ public sealed class HostHeaderTests
     [MemberData(nameof(Endpoints))]
     public async Task Without_a_key_a_foreign_host_gets_400_and_loopback_names_are_served(string method, string path)
     {
-        await using var server = await ReliabilityServer.StartAsync();
+        await using var server = await RunningServer.StartAsync();
         using (var refused = await SendAsync(server.Client, method, path, Evil + ":" + server.Port))
         {
             Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
@@ -49,13 +48,13 @@ public sealed class HostHeaderTests
     public async Task With_a_key_allowed_hosts_choose_and_any_host_is_the_default()
     {
         const string key = "a-key-of-sixteen-chars-or-more";
-        await using (var open = await ReliabilityServer.StartAsync(new Dictionary<string, string> { ["Server:ApiKey"] = key }))
+        await using (var open = await RunningServer.StartAsync(settings: new Dictionary<string, string> { ["Server:ApiKey"] = key }))
         {
             using var any = await SendAsync(open.Client, "GET", "graph", Evil);
             Assert.Equal(HttpStatusCode.OK, any.StatusCode);
         }
 
-        await using var server = await ReliabilityServer.StartAsync(new Dictionary<string, string>
+        await using var server = await RunningServer.StartAsync(settings: new Dictionary<string, string>
         {
             ["Server:ApiKey"] = key,
             ["Server:AllowedHosts"] = "graph.example.com;*.graph.example.com",
@@ -90,7 +89,7 @@ public sealed class HostHeaderTests
             settings["Server:TrustedProxies"] = proxies;
         }
 
-        var failure = await Assert.ThrowsAnyAsync<Exception>(async () => await (await ReliabilityServer.StartAsync(settings)).DisposeAsync());
+        var failure = await Assert.ThrowsAnyAsync<Exception>(async () => await (await RunningServer.StartAsync(settings: settings)).DisposeAsync());
         Assert.Contains(expected, failure.Message, StringComparison.Ordinal);
     }
 
@@ -100,7 +99,7 @@ public sealed class HostHeaderTests
         request.Headers.Host = host;
         if (method == "POST")
         {
-            request.Content = ReliabilityServer.Json(Execution);
+            request.Content = RunningServer.Json(Execution);
         }
 
         // The stream answers its headers at once; the body is not read.

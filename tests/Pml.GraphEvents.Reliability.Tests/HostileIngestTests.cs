@@ -39,7 +39,7 @@ public sealed class HostileIngestTests
         for (var i = 0; i < ids.Length; i++)
         {
             var body = JsonSerializer.Serialize(new { execution_id = $"inject-{i}", tool_ids = new[] { "safe:start", ids[i] } });
-            using var response = await client.PostAsync("executions", ReliabilityServer.Json(body), Token);
+            using var response = await client.PostAsync("executions", RunningServer.Json(body), Token);
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         }
 
@@ -60,13 +60,13 @@ public sealed class HostileIngestTests
         await using var watched = await WatchedServer.StartAsync();
         var huge = new string('\n', 512 * 1024) + new string('x', 512 * 1024);
         var body = JsonSerializer.Serialize(new { execution_id = "huge", tool_ids = new[] { "a", huge } });
-        using (var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json(body), Token))
+        using (var response = await watched.Server.Client.PostAsync("executions", RunningServer.Json(body), Token))
         {
             // 6 MB of JSON once the newlines are escaped: over the body limit.
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         }
 
-        using (var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json(JsonSerializer.Serialize(new { execution_id = "long", tool_ids = new[] { "a", new string('x', 300_000) } })), Token))
+        using (var response = await watched.Server.Client.PostAsync("executions", RunningServer.Json(JsonSerializer.Serialize(new { execution_id = "long", tool_ids = new[] { "a", new string('x', 300_000) } })), Token))
         {
             await AssertProblemAsync(response, HttpStatusCode.BadRequest, "tool_ids[1]");
         }
@@ -92,12 +92,12 @@ public sealed class HostileIngestTests
 
         // Valid JSON escapes, invalid UTF-16: a string System.Text.Json reads but cannot write as is.
         // Regression: this answered 500 (JsonElement.GetString threw).
-        using (var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json("""{"execution_id":"surrogate","tool_ids":["a","\ud800x"]}"""), Token))
+        using (var response = await watched.Server.Client.PostAsync("executions", RunningServer.Json("""{"execution_id":"surrogate","tool_ids":["a","\ud800x"]}"""), Token))
         {
             await AssertProblemAsync(response, HttpStatusCode.BadRequest, "tool_ids[1]");
         }
 
-        using (var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json("""{"execution_id":"after","tool_ids":["a","b"]}"""), Token))
+        using (var response = await watched.Server.Client.PostAsync("executions", RunningServer.Json("""{"execution_id":"after","tool_ids":["a","b"]}"""), Token))
         {
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         }
@@ -161,7 +161,7 @@ public sealed class HostileIngestTests
     public async Task Malformed_executions_get_400_naming_the_field(string what, string body, string field)
     {
         await using var watched = await WatchedServer.StartAsync();
-        using var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json(body), Token);
+        using var response = await watched.Server.Client.PostAsync("executions", RunningServer.Json(body), Token);
         await AssertProblemAsync(response, HttpStatusCode.BadRequest, field, what);
         Assert.Empty(watched.Engine.Snapshot.Edges);
         await watched.VerifyWitnessesAsync(0);
@@ -178,7 +178,7 @@ public sealed class HostileIngestTests
               {"id":"t3","tool":"c","depends_on":["t2"]},
               {"id":"t4","tool":"d","depends_on":["t4"]}]}}
             """;
-        using var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json(Cycle), Token);
+        using var response = await watched.Server.Client.PostAsync("executions", RunningServer.Json(Cycle), Token);
 
         // The engine learns "B ran after A" pairs and never walks the DAG, so a cycle is three
         // edges, and a task depending on itself is a self-loop, which is skipped.
@@ -228,7 +228,7 @@ public sealed class HostileIngestTests
     public async Task Duplicate_keys_get_400_naming_the_key(string body, string key)
     {
         await using var watched = await WatchedServer.StartAsync();
-        using var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json(body), Token);
+        using var response = await watched.Server.Client.PostAsync("executions", RunningServer.Json(body), Token);
         await AssertProblemAsync(response, HttpStatusCode.BadRequest, "$");
         Assert.Contains($"'{key}'", await response.Content.ReadAsStringAsync(Token), StringComparison.Ordinal);
         Assert.Empty(watched.Engine.Snapshot.Edges);
@@ -238,7 +238,7 @@ public sealed class HostileIngestTests
     public async Task Minus_zero_milliseconds_is_learned_as_zero()
     {
         await using var watched = await WatchedServer.StartAsync();
-        using var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json("""{"execution_id":"z","tool_ids":["x","y"],"execution_time_ms":-0}"""), Token);
+        using var response = await watched.Server.Client.PostAsync("executions", RunningServer.Json("""{"execution_id":"z","tool_ids":["x","y"],"execution_time_ms":-0}"""), Token);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         foreach (var frames in await watched.VerifyWitnessesAsync(1))
         {
@@ -287,14 +287,14 @@ public sealed class HostileIngestTests
                 new { execution_id = "huge", tool_ids = escaped },
             },
             Unescaped);
-        using var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json(body), Token);
+        using var response = await watched.Server.Client.PostAsync("executions", RunningServer.Json(body), Token);
         await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "[1].tool_ids");
         Assert.Empty(watched.Engine.Snapshot.Edges); // not even the first, valid one
         await watched.VerifyWitnessesAsync(0);
 
         // Just under the bound is learned (GraphEvents:MaxEventBytes counts the frame exactly).
         var under = JsonSerializer.Serialize(new { execution_id = "under", tool_ids = escaped[..600] }, Unescaped);
-        using var accepted = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json(under), Token);
+        using var accepted = await watched.Server.Client.PostAsync("executions", RunningServer.Json(under), Token);
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         await watched.VerifyWitnessesAsync(1);
     }
@@ -307,7 +307,7 @@ public sealed class HostileIngestTests
         // The amplification: one task listing the same dependency 260,000 times (1 MB of body).
         var repeated = "{\"execution_id\":\"amp\",\"dag_structure\":{\"tasks\":[{\"id\":\"a\",\"tool\":\"x\"},{\"id\":\"b\",\"tool\":\"y\",\"depends_on\":["
             + string.Join(',', Enumerable.Repeat("\"a\"", 260_000)) + "]}]}}";
-        using (var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json(repeated), Token))
+        using (var response = await watched.Server.Client.PostAsync("executions", RunningServer.Json(repeated), Token))
         {
             await AssertProblemAsync(response, HttpStatusCode.BadRequest, "dag_structure.tasks[1].depends_on");
         }
@@ -319,7 +319,7 @@ public sealed class HostileIngestTests
             tool = $"tool{i}",
             depends_on = Enumerable.Range(Math.Max(0, i - 2), Math.Min(i, 2)).Select(d => $"t{d}").ToArray(),
         });
-        using (var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json(JsonSerializer.Serialize(new[] { new { execution_id = "wide", dag_structure = new { tasks } } })), Token))
+        using (var response = await watched.Server.Client.PostAsync("executions", RunningServer.Json(JsonSerializer.Serialize(new[] { new { execution_id = "wide", dag_structure = new { tasks } } })), Token))
         {
             await AssertProblemAsync(response, HttpStatusCode.BadRequest, "[0].dag_structure.tasks");
         }
@@ -329,7 +329,7 @@ public sealed class HostileIngestTests
         // The same dependency listed 500 times is one dependency: one observation, one event.
         var twice = "{\"execution_id\":\"dup\",\"dag_structure\":{\"tasks\":[{\"id\":\"a\",\"tool\":\"x\"},{\"id\":\"b\",\"tool\":\"y\",\"depends_on\":["
             + string.Join(',', Enumerable.Repeat("\"a\"", 500)) + "]}]}}";
-        using (var response = await watched.Server.Client.PostAsync("executions", ReliabilityServer.Json(twice), Token))
+        using (var response = await watched.Server.Client.PostAsync("executions", RunningServer.Json(twice), Token))
         {
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         }

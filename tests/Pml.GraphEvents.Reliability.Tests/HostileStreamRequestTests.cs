@@ -24,22 +24,22 @@ public sealed class HostileStreamRequestTests
             // Nothing to resume from: the stream opens live, and says so with events_lost
             // (invalid_last_event_id; a well-formed id this run never issued, such as
             // 9223372036854775807 or the trimmed " 7 ", gets unknown_last_event_id).
-            var answer = await RawHttp.ExchangeAsync(server.EndPoint, RawHttp.Get(ReliabilityServer.StreamPath, $"Last-Event-ID: {value}\r\n"), "event: events_lost\ndata: ");
+            var answer = await RawHttp.ExchangeAsync(server.EndPoint, RawHttp.Get(RunningServer.StreamPath, $"Last-Event-ID: {value}\r\n"), "event: events_lost\ndata: ");
             Assert.True(RawHttp.Status(answer) == 200 && answer.Contains("event: events_lost", StringComparison.Ordinal), $"Last-Event-ID '{value}': {answer[..Math.Min(400, answer.Length)]}");
-            var query = await RawHttp.ExchangeAsync(server.EndPoint, RawHttp.Get(ReliabilityServer.StreamPath + "?last_event_id=" + Uri.EscapeDataString(value)), "event: events_lost\ndata: ");
+            var query = await RawHttp.ExchangeAsync(server.EndPoint, RawHttp.Get(RunningServer.StreamPath + "?last_event_id=" + Uri.EscapeDataString(value)), "event: events_lost\ndata: ");
             Assert.True(RawHttp.Status(query) == 200 && query.Contains("event: events_lost", StringComparison.Ordinal), $"?last_event_id={value}: {query[..Math.Min(400, query.Length)]}");
         }
 
         // Headers Kestrel refuses before the endpoint runs: clear 4xx, never a stream.
-        var huge = await RawHttp.ExchangeAsync(server.EndPoint, RawHttp.Get(ReliabilityServer.StreamPath, $"Last-Event-ID: {new string('1', 64 * 1024)}\r\n"));
+        var huge = await RawHttp.ExchangeAsync(server.EndPoint, RawHttp.Get(RunningServer.StreamPath, $"Last-Event-ID: {new string('1', 64 * 1024)}\r\n"));
         Assert.Equal(431, RawHttp.Status(huge));
-        var many = await RawHttp.ExchangeAsync(server.EndPoint, RawHttp.Get(ReliabilityServer.StreamPath, string.Concat(Enumerable.Range(0, 200).Select(i => $"X-Junk-{i}: {new string('j', 200)}\r\n"))));
+        var many = await RawHttp.ExchangeAsync(server.EndPoint, RawHttp.Get(RunningServer.StreamPath, string.Concat(Enumerable.Range(0, 200).Select(i => $"X-Junk-{i}: {new string('j', 200)}\r\n"))));
         Assert.Equal(431, RawHttp.Status(many));
-        var nul = await RawHttp.ExchangeAsync(server.EndPoint, [.. RawHttp.Get(ReliabilityServer.StreamPath).SkipLast(2), .. "Last-Event-ID: 1\0\r\n\r\n"u8]);
+        var nul = await RawHttp.ExchangeAsync(server.EndPoint, [.. RawHttp.Get(RunningServer.StreamPath).SkipLast(2), .. "Last-Event-ID: 1\0\r\n\r\n"u8]);
         Assert.Equal(400, RawHttp.Status(nul));
-        var bare = await RawHttp.ExchangeAsync(server.EndPoint, [.. RawHttp.Get(ReliabilityServer.StreamPath).SkipLast(2), .. "Last-Event-ID: 1\rX: y\r\n\r\n"u8]);
+        var bare = await RawHttp.ExchangeAsync(server.EndPoint, [.. RawHttp.Get(RunningServer.StreamPath).SkipLast(2), .. "Last-Event-ID: 1\rX: y\r\n\r\n"u8]);
         Assert.Equal(400, RawHttp.Status(bare));
-        var latin = await RawHttp.ExchangeAsync(server.EndPoint, [.. RawHttp.Get(ReliabilityServer.StreamPath).SkipLast(2), .. "Last-Event-ID: "u8, 0xFF, 0xFE, .. "\r\n\r\n"u8]);
+        var latin = await RawHttp.ExchangeAsync(server.EndPoint, [.. RawHttp.Get(RunningServer.StreamPath).SkipLast(2), .. "Last-Event-ID: "u8, 0xFF, 0xFE, .. "\r\n\r\n"u8]);
         Assert.True(RawHttp.Status(latin) is 200 or 400, latin);
 
         await watched.Server.Broadcaster.PublishAsync(new WorkflowExecutedEvent("after", ["a"], true, 1, DateTimeOffset.UtcNow), Token);
@@ -123,7 +123,7 @@ public sealed class HostileStreamRequestTests
         }
 
         // CONNECT in origin form is not HTTP/1.1 at all.
-        var connect = await RawHttp.ExchangeAsync(server.EndPoint, Encoding.ASCII.GetBytes($"CONNECT {ReliabilityServer.StreamPath} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+        var connect = await RawHttp.ExchangeAsync(server.EndPoint, Encoding.ASCII.GetBytes($"CONNECT {RunningServer.StreamPath} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
         Assert.InRange(RawHttp.Status(connect), 400, 499);
         Assert.Equal(3, server.Broadcaster.SubscriberCount); // the witnesses only
         await watched.VerifyWitnessesAsync(0);
@@ -147,7 +147,7 @@ public sealed class HostileStreamRequestTests
         {
             var answer = await RawHttp.ExchangeAsync(
                 watched.Server.EndPoint,
-                [.. RawHttp.Get(ReliabilityServer.StreamPath).SkipLast(2), .. Encoding.UTF8.GetBytes($"Origin: {origin}\r\n\r\n")],
+                [.. RawHttp.Get(RunningServer.StreamPath).SkipLast(2), .. Encoding.UTF8.GetBytes($"Origin: {origin}\r\n\r\n")],
                 "event: connected\ndata: ");
             var head = answer[..Math.Max(0, answer.IndexOf("\r\n\r\n", StringComparison.Ordinal))];
             Assert.True(RawHttp.Status(answer) is 200 or 400, $"{origin}: {head}");
@@ -155,7 +155,7 @@ public sealed class HostileStreamRequestTests
         }
 
         // The control: a real allowed origin is granted.
-        var allowed = await RawHttp.ExchangeAsync(watched.Server.EndPoint, [.. RawHttp.Get(ReliabilityServer.StreamPath).SkipLast(2), .. "Origin: http://localhost:3000\r\n\r\n"u8], "event: connected\ndata: ");
+        var allowed = await RawHttp.ExchangeAsync(watched.Server.EndPoint, [.. RawHttp.Get(RunningServer.StreamPath).SkipLast(2), .. "Origin: http://localhost:3000\r\n\r\n"u8], "event: connected\ndata: ");
         Assert.Contains("Access-Control-Allow-Origin: http://localhost:3000", allowed, StringComparison.Ordinal);
         await watched.VerifyWitnessesAsync(0);
     }

@@ -28,7 +28,7 @@ public sealed class Http2Tests
     [Fact]
     public async Task A_prior_knowledge_client_reads_the_stream_over_HTTP2_and_HTTP11_still_answers_on_the_same_port()
     {
-        await using var server = await ReliabilityServer.StartAsync(configure: AddProbe);
+        await using var server = await RunningServer.StartAsync(configure: AddProbe);
         using var h2c = Client(server.BaseAddress, HttpVersion.Version20);
 
         await using (var stream = await OpenStreamAsync(h2c, server.StreamUri(), HttpVersion.Version20))
@@ -55,7 +55,7 @@ public sealed class Http2Tests
     public async Task Curl_with_prior_knowledge_reads_the_connected_frame()
     {
         Assert.SkipUnless(await CurlSpeaksHttp2Async(), "curl with HTTP2 support is not on this machine.");
-        await using var server = await ReliabilityServer.StartAsync();
+        await using var server = await RunningServer.StartAsync();
         using var curl = Process.Start(new ProcessStartInfo("curl", ["--http2-prior-knowledge", "-sS", "-N", "--max-time", "30", server.StreamUri().ToString()])
         {
             RedirectStandardOutput = true,
@@ -88,8 +88,8 @@ public sealed class Http2Tests
     public async Task With_TLS_configured_a_client_negotiates_h2_by_ALPN_and_reads_the_stream_and_HTTP11_works_too()
     {
         using var certificate = TestCertificate.Create();
-        await using var server = await ReliabilityServer.StartAsync(
-            new Dictionary<string, string>
+        await using var server = await RunningServer.StartAsync(
+            settings: new Dictionary<string, string>
             {
                 ["Kestrel:Endpoints:Https:Url"] = "https://127.0.0.1:0",
                 ["Kestrel:Endpoints:Https:Certificate:Path"] = certificate.PfxPath,
@@ -116,7 +116,7 @@ public sealed class Http2Tests
     public async Task An_endpoint_set_to_HTTP1_only_does_not_answer_HTTP2()
     {
         // The operator's opt-out, Kestrel's own key: no look at the first bytes, no HTTP/2.
-        await using var server = await ReliabilityServer.StartAsync(new Dictionary<string, string> { ["Kestrel:EndpointDefaults:Protocols"] = "Http1" });
+        await using var server = await RunningServer.StartAsync(settings: new Dictionary<string, string> { ["Kestrel:EndpointDefaults:Protocols"] = "Http1" });
         using var h2c = Client(server.BaseAddress, HttpVersion.Version20);
         await Assert.ThrowsAsync<HttpRequestException>(() => h2c.GetStringAsync("healthz", Token));
         await server.AssertHealthyAsync();
@@ -127,7 +127,7 @@ public sealed class Http2Tests
     {
         var idle = TimeSpan.FromSeconds(2);
         var headers = TimeSpan.FromSeconds(1);
-        await using var server = await ReliabilityServer.StartAsync(new Dictionary<string, string>
+        await using var server = await RunningServer.StartAsync(settings: new Dictionary<string, string>
         {
             ["Server:IdleConnectionTimeout"] = "00:00:02",
             ["Server:RequestHeadersTimeout"] = "00:00:01",
@@ -155,7 +155,7 @@ public sealed class Http2Tests
     public async Task Bytes_that_leave_the_preface_are_HTTP11_and_answered_at_once()
     {
         // Long bounds: an answer well inside them was not kept waiting for more bytes.
-        await using var server = await ReliabilityServer.StartAsync(new Dictionary<string, string>
+        await using var server = await RunningServer.StartAsync(settings: new Dictionary<string, string>
         {
             ["Server:IdleConnectionTimeout"] = "00:00:30",
             ["Server:RequestHeadersTimeout"] = "00:00:30",
@@ -179,8 +179,8 @@ public sealed class Http2Tests
     public async Task An_HTTP2_stream_that_never_reads_is_evicted_by_the_write_timeout_while_its_sibling_on_the_same_connection_gets_everything()
     {
         using var logs = new ListLoggerProvider();
-        await using var server = await ReliabilityServer.StartAsync(
-            new Dictionary<string, string>
+        await using var server = await RunningServer.StartAsync(
+            settings: new Dictionary<string, string>
             {
                 // Long enough that the healthy stream never comes near it on a busy machine.
                 ["GraphEvents:Stream:WriteTimeout"] = "00:00:02",
@@ -235,7 +235,7 @@ public sealed class Http2Tests
     public async Task The_ingest_over_HTTP2_learns_and_answers_bad_bodies_with_4xx()
     {
         var logs = new AllLogsProvider();
-        await using var server = await ReliabilityServer.StartAsync(new Dictionary<string, string> { ["Server:MaxBodyBytes"] = "4096", ["Server:BodyReadTimeout"] = "00:00:02" }, logger: logs);
+        await using var server = await RunningServer.StartAsync(settings: new Dictionary<string, string> { ["Server:MaxBodyBytes"] = "4096", ["Server:BodyReadTimeout"] = "00:00:02" }, logger: logs);
         using var h2c = Client(server.BaseAddress, HttpVersion.Version20);
 
         async Task<HttpStatusCode> PostAsync(HttpContent content)
@@ -246,18 +246,18 @@ public sealed class Http2Tests
             return response.StatusCode;
         }
 
-        Assert.Equal(HttpStatusCode.Accepted, await PostAsync(ReliabilityServer.Json("""{"execution_id":"h2","tool_ids":["git:status","git:commit"]}""")));
-        Assert.Equal(HttpStatusCode.BadRequest, await PostAsync(ReliabilityServer.Json("""{"execution_id":""")));
+        Assert.Equal(HttpStatusCode.Accepted, await PostAsync(RunningServer.Json("""{"execution_id":"h2","tool_ids":["git:status","git:commit"]}""")));
+        Assert.Equal(HttpStatusCode.BadRequest, await PostAsync(RunningServer.Json("""{"execution_id":""")));
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, await PostAsync(new StringContent("{}", Encoding.UTF8, "text/plain")));
 
         // Over the limit: declared (refused before reading), and streamed without a length
         // (HTTP/2 has no chunked encoding: the body simply has no Content-Length).
         var big = $$"""{"execution_id":"{{new string('x', 8192)}}"}""";
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, await PostAsync(ReliabilityServer.Json(big)));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, await PostAsync(RunningServer.Json(big)));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, await PostAsync(new UnknownLengthContent(Encoding.UTF8.GetBytes(big))));
 
         // And the connection still serves, with nothing logged as an error.
-        Assert.Equal(HttpStatusCode.Accepted, await PostAsync(ReliabilityServer.Json("""{"execution_id":"h2-after","tool_ids":["git:status","git:push"]}""")));
+        Assert.Equal(HttpStatusCode.Accepted, await PostAsync(RunningServer.Json("""{"execution_id":"h2-after","tool_ids":["git:status","git:push"]}""")));
 
         // A stalled body (10 bytes of 1,000, then nothing). Over HTTP/2 Kestrel checks the
         // minimum body data rate per connection and ends the whole connection when a body falls
@@ -329,7 +329,7 @@ public sealed class Http2Tests
     }
 
     /// <summary>Sends <paramref name="bytes"/> on a new connection and waits until the server closes it: what came back, and when.</summary>
-    private static async Task<(byte[] Answer, TimeSpan After)> ClosedAfterAsync(ReliabilityServer server, byte[] bytes)
+    private static async Task<(byte[] Answer, TimeSpan After)> ClosedAfterAsync(TestHost server, byte[] bytes)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
         timeout.CancelAfter(Eventually.Deadline);

@@ -1,5 +1,4 @@
 using System.Net;
-using Pml.GraphEvents.Reliability.Tests.TestSupport;
 
 namespace Pml.GraphEvents.Reliability.Tests;
 
@@ -13,7 +12,7 @@ public sealed class LimitRaceTests
     public async Task Five_hundred_concurrent_connects_at_limit_100_admit_exactly_100_and_refuse_the_rest_with_503()
     {
         var token = TestContext.Current.CancellationToken;
-        await using var server = await ReliabilityServer.StartAsync(new Dictionary<string, string>
+        await using var server = await RunningServer.StartAsync(settings: new Dictionary<string, string>
         {
             ["GraphEvents:MaxSubscribers"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["GraphEvents:Stream:RetryAfter"] = "00:00:07",

@@ -21,7 +21,7 @@ public sealed class LoadTests
     public async Task A_thousand_clients_each_receive_ten_thousand_events_none_lost_in_order()
     {
         var token = TestContext.Current.CancellationToken;
-        await using var server = await ReliabilityServer.StartAsync(new Dictionary<string, string>
+        await using var server = await RunningServer.StartAsync(settings: new Dictionary<string, string>
         {
             ["GraphEvents:MaxSubscribers"] = (Clients + 10).ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["GraphEvents:SubscriberBufferCapacity"] = SubscriberBuffer.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -31,7 +31,7 @@ public sealed class MalformedBodyTests
     public async Task A_malformed_chunked_body_gets_400_and_no_error_log(string what, string request)
     {
         var logs = new AllLogsProvider();
-        await using var server = await ReliabilityServer.StartAsync(Debug, logger: logs);
+        await using var server = await RunningServer.StartAsync(settings: Debug, logger: logs);
         var answer = await RawHttp.ExchangeAsync(server.EndPoint, Encoding.Latin1.GetBytes(request));
         Assert.True(RawHttp.Status(answer) == 400, $"{what}: {answer}\n{string.Join("\n", logs.Entries.Where(e => e.Exception is not null || e.Category.Contains("Ingest", StringComparison.Ordinal)).Select(e => $"{e.Level} {e.Category}: {e.Exception}"))}");
         await server.AssertHealthyAsync();
@@ -44,7 +44,7 @@ public sealed class MalformedBodyTests
         // Kestrel refuses it as an invalid operation, after which it can neither finish the body
         // nor keep the connection: the server closes it (no answer, rather than a 500).
         var logs = new AllLogsProvider();
-        await using var server = await ReliabilityServer.StartAsync(Debug, logger: logs);
+        await using var server = await RunningServer.StartAsync(settings: Debug, logger: logs);
         string answer;
         try
         {
@@ -65,7 +65,7 @@ public sealed class MalformedBodyTests
     public async Task A_body_shorter_than_declared_gets_400_and_a_stalled_one_408_without_error_logs()
     {
         var logs = new AllLogsProvider();
-        await using var server = await ReliabilityServer.StartAsync(new Dictionary<string, string>(Debug) { ["Server:BodyReadTimeout"] = "00:00:02" }, logger: logs);
+        await using var server = await RunningServer.StartAsync(settings: new Dictionary<string, string>(Debug) { ["Server:BodyReadTimeout"] = "00:00:02" }, logger: logs);
 
         // Ended early: the client closes its side after 2 of 100 bytes.
         using (var socket = await RawHttp.ConnectAsync(server.EndPoint, cancellationToken: Token))

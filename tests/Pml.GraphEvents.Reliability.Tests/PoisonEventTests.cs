@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Net;
-using Pml.GraphEvents.Reliability.Tests.TestSupport;
 
 namespace Pml.GraphEvents.Reliability.Tests;
 
@@ -17,7 +16,7 @@ public sealed class PoisonEventTests
     public async Task A_NaN_is_refused_a_failing_event_is_skipped_and_the_next_event_reaches_the_client()
     {
         var logs = new ListLoggerProvider();
-        var server = await ReliabilityServer.StartAsync(logger: logs);
+        var server = await RunningServer.StartAsync(logger: logs);
         try
         {
             await using var reader = await SseClient.OpenAsync(server.Client, server.StreamUri());

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Pml.GraphEvents.Reliability.Tests.TestSupport;
 
 namespace Pml.GraphEvents.Reliability.Tests;
 
@@ -22,7 +21,7 @@ public sealed class QuietNonReaderTests
     public async Task Clients_that_never_read_a_quiet_stream_give_their_slots_back_within_the_stream_lifetime()
     {
         var lifetime = TimeSpan.FromSeconds(3);
-        await using var server = await ReliabilityServer.StartAsync(new Dictionary<string, string>
+        await using var server = await RunningServer.StartAsync(settings: new Dictionary<string, string>
         {
             ["GraphEvents:MaxSubscribers"] = Slots.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["GraphEvents:Stream:MaxStreamDuration"] = lifetime.ToString(),
@@ -38,7 +37,7 @@ public sealed class QuietNonReaderTests
             {
                 var socket = await RawHttp.ConnectAsync(server.EndPoint, cancellationToken: Token);
                 nonReaders.Add(socket);
-                await socket.SendAsync(RawHttp.Get(ReliabilityServer.StreamPath), Token);
+                await socket.SendAsync(RawHttp.Get(RunningServer.StreamPath), Token);
             }
 
             await Eventually.HoldsAsync(() => server.Broadcaster.SubscriberCount == Slots, () => $"the non-readers subscribed ({server.Broadcaster.SubscriberCount})");

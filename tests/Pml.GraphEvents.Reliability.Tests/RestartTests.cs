@@ -45,7 +45,7 @@ public sealed class RestartTests
         }
 
         using var database = new TempDatabase();
-        var first = await ReliabilityServer.StartAsync(Settings, Share, databasePath: database.Path);
+        var first = await RunningServer.StartAsync(database.Path, settings: Settings, configure: Share);
         var port = first.Port;
         using var http = new HttpClient();
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(Token);
@@ -67,7 +67,7 @@ public sealed class RestartTests
 
         // Published while no HTTP host runs: the ring (1,024) holds all of it.
         await PublishAsync(500);
-        await using var second = await ReliabilityServer.StartAsync(Settings, Share, port, database.Path);
+        await using var second = await RunningServer.StartAsync(database.Path, port, Settings, Share);
         await PublishAsync(100);
         await Eventually.HoldsAsync(() => readers.All(r => r.Edges.Count >= 700), () => $"every client received 700 events; least {readers.Min(r => r.Edges.Count)}");
         await reading.CancelAsync();
@@ -84,7 +84,7 @@ public sealed class RestartTests
     [Fact]
     public async Task A_resume_within_the_ring_replays_exactly_the_gap_and_one_older_than_the_ring_is_told_how_many_were_lost()
     {
-        await using var server = await ReliabilityServer.StartAsync(new Dictionary<string, string> { ["GraphEvents:ReplayCapacity"] = "100" });
+        await using var server = await RunningServer.StartAsync(settings: new Dictionary<string, string> { ["GraphEvents:ReplayCapacity"] = "100" });
 
         // Not LastEventId right away: the server publishes its own start-up events (graph_synced,
         // metrics_updated) before StartAsync returns, but the pump may broadcast them after it,
@@ -124,7 +124,7 @@ public sealed class RestartTests
     public async Task After_a_process_restart_every_client_is_told_its_gap_is_lost_and_receives_the_new_events()
     {
         using var database = new TempDatabase();
-        var first = await ReliabilityServer.StartAsync(Settings, databasePath: database.Path);
+        var first = await RunningServer.StartAsync(database.Path, settings: Settings);
         var port = first.Port;
         using var http = new HttpClient();
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(Token);
@@ -141,7 +141,7 @@ public sealed class RestartTests
         await Eventually.HoldsAsync(() => readers.All(r => r.Edges.Count == 50), "every client received the first 50 events");
         await first.StopAsync();
 
-        await using var second = await ReliabilityServer.StartAsync(Settings, port: port, databasePath: database.Path);
+        await using var second = await RunningServer.StartAsync(database.Path, port, Settings);
         await Eventually.HoldsAsync(() => readers.All(r => r.Events.OfType<EventsLostEvent>().Any()), "every client was told of the gap");
         await second.Broadcaster.PublishAsync(new EdgeCreatedEvent("after", "x", 0.5, Timestamp), Token);
         await Eventually.HoldsAsync(() => readers.All(r => r.Edges.Contains("after")), "every client received the new event");

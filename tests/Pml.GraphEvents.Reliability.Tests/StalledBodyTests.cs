@@ -24,7 +24,7 @@ public sealed class StalledBodyTests
         var timeout = TimeSpan.FromSeconds(3);
         await using var server = await ChildServer.StartAsync(extraArgs: ["--Server:BodyReadTimeout=00:00:03"]);
         using var http = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        using (var warm = await http.PostAsync("executions", ReliabilityServer.Json("""{"execution_id":"warm","tool_ids":["git:status","git:commit"]}"""), Token))
+        using (var warm = await http.PostAsync("executions", RunningServer.Json("""{"execution_id":"warm","tool_ids":["git:status","git:commit"]}"""), Token))
         {
             Assert.Equal(HttpStatusCode.Accepted, warm.StatusCode);
         }
@@ -72,7 +72,7 @@ public sealed class StalledBodyTests
             }));
 
             // Someone else is served meanwhile and after.
-            using (var other = await http.PostAsync("executions", ReliabilityServer.Json("""{"execution_id":"other","tool_ids":["git:status","git:push"]}"""), Token))
+            using (var other = await http.PostAsync("executions", RunningServer.Json("""{"execution_id":"other","tool_ids":["git:status","git:push"]}"""), Token))
             {
                 Assert.Equal(HttpStatusCode.Accepted, other.StatusCode);
             }

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Pml.GraphEvents.Reliability.Tests.TestSupport;
 
 namespace Pml.GraphEvents.Reliability.Tests;
 
@@ -19,7 +18,7 @@ public sealed class StreamsPerAddressTests
     [Fact]
     public async Task One_address_gets_16_streams_then_429_while_another_address_still_gets_in()
     {
-        await using var server = await ReliabilityServer.StartAsync();
+        await using var server = await RunningServer.StartAsync();
         var open = new List<Socket>();
         try
         {
@@ -69,7 +68,7 @@ public sealed class StreamsPerAddressTests
     [Fact]
     public async Task Behind_a_trusted_proxy_the_forwarded_client_address_is_counted()
     {
-        await using var server = await ReliabilityServer.StartAsync(new Dictionary<string, string>
+        await using var server = await RunningServer.StartAsync(settings: new Dictionary<string, string>
         {
             ["Server:TrustedProxies"] = "127.0.0.1",
             ["GraphEvents:Stream:MaxStreamsPerAddress"] = "2",
@@ -80,7 +79,7 @@ public sealed class StreamsPerAddressTests
             // Every request comes from the proxy (127.0.0.1), each on behalf of a client.
             open.Add(await OpenStreamAsync(server.EndPoint, IPAddress.Loopback, forwardedFor: "198.51.100.1"));
             open.Add(await OpenStreamAsync(server.EndPoint, IPAddress.Loopback, forwardedFor: "198.51.100.1"));
-            var refused = await RawHttp.ExchangeAsync(server.EndPoint, RawHttp.Get(ReliabilityServer.StreamPath, "X-Forwarded-For: 198.51.100.1\r\n"));
+            var refused = await RawHttp.ExchangeAsync(server.EndPoint, RawHttp.Get(RunningServer.StreamPath, "X-Forwarded-For: 198.51.100.1\r\n"));
             Assert.Equal(429, RawHttp.Status(refused));
 
             // Other clients of the same proxy, and the proxy itself, are not affected.
@@ -108,7 +107,7 @@ public sealed class StreamsPerAddressTests
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
             timeout.CancelAfter(Eventually.Deadline);
             await socket.ConnectAsync(server, timeout.Token);
-            await socket.SendAsync(RawHttp.Get(ReliabilityServer.StreamPath, forwardedFor is null ? null : $"X-Forwarded-For: {forwardedFor}\r\n"), timeout.Token);
+            await socket.SendAsync(RawHttp.Get(RunningServer.StreamPath, forwardedFor is null ? null : $"X-Forwarded-For: {forwardedFor}\r\n"), timeout.Token);
             var answer = Encoding.ASCII.GetString(await RawHttp.ReceiveUntilAsync(socket, "event: connected\ndata: ", timeout.Token));
             Assert.True(RawHttp.Status(answer) == 200, $"A stream from {from} (for {forwardedFor ?? "itself"}) was refused: {answer}");
             return socket;

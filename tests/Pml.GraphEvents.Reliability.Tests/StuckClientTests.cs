@@ -19,8 +19,8 @@ public sealed class StuckClientTests
     {
         var token = TestContext.Current.CancellationToken;
         using var logs = new ListLoggerProvider();
-        await using var server = await ReliabilityServer.StartAsync(
-            new Dictionary<string, string>
+        await using var server = await RunningServer.StartAsync(
+            settings: new Dictionary<string, string>
             {
                 ["GraphEvents:SubscriberBufferCapacity"] = "128",
                 ["GraphEvents:Stream:WriteTimeout"] = "00:00:01",
@@ -140,12 +140,12 @@ public sealed class StuckClientTests
 
         public string ClientId { get; }
 
-        public static async Task<StuckClient> ConnectAsync(ReliabilityServer server, string behaviour)
+        public static async Task<StuckClient> ConnectAsync(TestHost server, string behaviour)
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
             timeout.CancelAfter(Eventually.Deadline);
             var socket = await RawHttp.ConnectAsync(server.EndPoint, receiveBufferSize: 4096, timeout.Token);
-            await socket.SendAsync(RawHttp.Get(ReliabilityServer.StreamPath), timeout.Token);
+            await socket.SendAsync(RawHttp.Get(RunningServer.StreamPath), timeout.Token);
 
             // Through the connected frame's data line, so its client id is known.
             var received = await RawHttp.ReceiveUntilAsync(socket, "\"timestamp\"", timeout.Token);

@@ -9,7 +9,7 @@ namespace Pml.GraphEvents.Server.Tests;
 public sealed class IngestTests : IAsyncLifetime
 {
     private readonly TempDatabase _database = new();
-    private RunningServer _server = null!;
+    private TestHost _server = null!;
     private HttpClient _http = null!;
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;

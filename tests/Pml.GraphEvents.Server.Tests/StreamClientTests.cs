@@ -134,7 +134,7 @@ public sealed class StreamClientTests
         Assert.Equal(1, client.ConnectionCount);
     }
 
-    private static async Task Post(RunningServer server, string json)
+    private static async Task Post(TestHost server, string json)
     {
         using var http = server.CreateClient();
         var response = await http.PostAsync("executions", RunningServer.Json(json), Token);

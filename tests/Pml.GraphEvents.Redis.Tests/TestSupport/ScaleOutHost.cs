@@ -1,36 +1,18 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
+using System.Globalization;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Pml.GraphEvents.AspNetCore;
+using StackExchange.Redis;
 
 namespace Pml.GraphEvents.Redis.Tests.TestSupport;
 
-/// <summary>One instance of a scaled-out service: a real Kestrel on 127.0.0.1 serving the stream, with the Redis backplane.</summary>
-internal sealed class ScaleOutHost : IAsyncDisposable
+/// <summary>One instance of a scaled-out service: a <see cref="TestHost"/> serving the stream, with the Redis backplane.</summary>
+internal static class ScaleOutHost
 {
-    public const string Path = "/events/stream";
+    public const string Path = TestHost.StreamPath;
 
-    private ScaleOutHost(WebApplication app, Uri baseAddress)
-    {
-        App = app;
-        BaseAddress = baseAddress;
-        Broadcaster = app.Services.GetRequiredService<IGraphEventBroadcaster>();
-        Backplane = app.Services.GetRequiredService<RedisBackplane>();
-        Client = new HttpClient { BaseAddress = baseAddress, Timeout = Timeout.InfiniteTimeSpan };
-    }
-
-    public WebApplication App { get; }
-
-    public Uri BaseAddress { get; }
-
-    public IGraphEventBroadcaster Broadcaster { get; }
-
-    public RedisBackplane Backplane { get; }
-
-    public HttpClient Client { get; }
+    // Resolved once, at start: tests read the backplane's counters after the host (and its container) is disposed.
+    private static readonly ConditionalWeakTable<TestHost, RedisBackplane> Backplanes = new();
 
     /// <param name="redis">The Redis to use (it may be stopped: see <paramref name="waitUntilStarted"/>).</param>
     /// <param name="streamKey">The stream the instances share.</param>
@@ -39,19 +21,15 @@ internal sealed class ScaleOutHost : IAsyncDisposable
     /// <param name="services">More services (a logger provider, a time provider), added first.</param>
     /// <param name="waitUntilStarted">Whether to return only once the backplane knows where the stream is.</param>
     /// <param name="multiplexer">The application's own connection to run the backplane on, instead of its own.</param>
-    public static async Task<ScaleOutHost> StartAsync(
+    public static async Task<TestHost> StartAsync(
         RedisServer redis,
         string streamKey,
         Action<GraphEventsOptions>? events = null,
         Action<RedisBackplaneOptions>? backplane = null,
         Action<IServiceCollection>? services = null,
         bool waitUntilStarted = true,
-        StackExchange.Redis.IConnectionMultiplexer? multiplexer = null)
+        IConnectionMultiplexer? multiplexer = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        services?.Invoke(builder.Services);
         void Configure(RedisBackplaneOptions o)
         {
             o.ConnectionString = multiplexer is null ? redis.ConnectionString : null;
@@ -60,14 +38,16 @@ internal sealed class ScaleOutHost : IAsyncDisposable
             backplane?.Invoke(o);
         }
 
-        var graphEvents = builder.Services.AddGraphEvents(events);
-        _ = multiplexer is null ? graphEvents.AddRedisBackplane(Configure) : graphEvents.AddRedisBackplane(_ => multiplexer, Configure);
-        graphEvents.AddGraphEventStream();
-        var app = builder.Build();
-        app.MapGraphEventStream(Path);
-        await app.StartAsync(TestContext.Current.CancellationToken);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        var host = new ScaleOutHost(app, new Uri(address));
+        var host = await TestHost.StartAsync(
+            builder =>
+            {
+                services?.Invoke(builder.Services);
+                var graphEvents = builder.Services.AddGraphEvents(events);
+                _ = multiplexer is null ? graphEvents.AddRedisBackplane(Configure) : graphEvents.AddRedisBackplane(_ => multiplexer, Configure);
+                graphEvents.AddGraphEventStream();
+            },
+            app => app.MapGraphEventStream(Path));
+        Backplanes.Add(host, host.Services.GetRequiredService<RedisBackplane>());
         if (waitUntilStarted)
         {
             await host.Backplane.Started.WaitAsync(Eventually.Deadline, TestContext.Current.CancellationToken);
@@ -76,20 +56,19 @@ internal sealed class ScaleOutHost : IAsyncDisposable
         return host;
     }
 
-    public Task<SseClient> OpenAsync(long? lastEventId = null) =>
-        SseClient.OpenAsync(Client, new Uri(BaseAddress, Path), request =>
-        {
-            if (lastEventId is { } id)
-            {
-                request.Headers.Add("Last-Event-ID", id.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            }
-        });
-
-    public async ValueTask DisposeAsync()
+    extension(TestHost host)
     {
-        Client.Dispose();
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await App.StopAsync(stop.Token);
-        await App.DisposeAsync();
+        /// <summary>The instance's backplane.</summary>
+        public RedisBackplane Backplane => Backplanes.TryGetValue(host, out var backplane) ? backplane : throw new InvalidOperationException("The host was not started by ScaleOutHost.");
+
+        /// <summary>Opens the instance's stream, resuming after <paramref name="lastEventId"/> when given.</summary>
+        public Task<SseClient> OpenAsync(long? lastEventId = null) =>
+            SseClient.OpenAsync(host.Client, host.StreamUri(), request =>
+            {
+                if (lastEventId is { } id)
+                {
+                    request.Headers.Add("Last-Event-ID", id.ToString(CultureInfo.InvariantCulture));
+                }
+            });
     }
 }

@@ -11,13 +11,13 @@ internal sealed class WatchedServer : IAsyncDisposable
 {
     private readonly List<RecordingStream> _witnesses;
 
-    private WatchedServer(ReliabilityServer server, List<RecordingStream> witnesses)
+    private WatchedServer(TestHost server, List<RecordingStream> witnesses)
     {
         Server = server;
         _witnesses = witnesses;
     }
 
-    public ReliabilityServer Server { get; }
+    public TestHost Server { get; }
 
     public IToolGraphEngine Engine => Server.App.Services.GetRequiredService<IToolGraphEngine>();
 
@@ -38,7 +38,7 @@ internal sealed class WatchedServer : IAsyncDisposable
             all[key] = value;
         }
 
-        var server = await ReliabilityServer.StartAsync(all);
+        var server = await RunningServer.StartAsync(settings: all);
         List<RecordingStream> witnesses =
         [
             await RecordingStream.OpenAsync(server.Client, server.StreamUri()),

@@ -1,73 +1,97 @@
+using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Pml.GraphEvents.Server.Tests.TestSupport;
 
 /// <summary>
-/// The real server (the app <see cref="ServerApp.Build"/> makes, as Program.cs runs it) on a real
-/// Kestrel socket at 127.0.0.1, with its own SQLite file and the simulator off unless asked.
+/// The real server (the app <see cref="ServerApp.Build"/> makes, as Program.cs runs it) on a
+/// <see cref="TestHost"/>: a real Kestrel socket at 127.0.0.1, its own SQLite file, the simulator off
+/// unless asked. Compiled into the server, reliability and browser tests.
 /// </summary>
-internal sealed class RunningServer : IAsyncDisposable
+internal static class RunningServer
 {
-    private bool _stopped;
+    public const string StreamPath = TestHost.StreamPath;
 
-    private RunningServer(WebApplication app, Uri baseAddress)
-    {
-        App = app;
-        BaseAddress = baseAddress;
-    }
-
-    public WebApplication App { get; }
-
-    public Uri BaseAddress { get; }
-
-    public int Port => BaseAddress.Port;
-
-    public IServiceProvider Services => App.Services;
-
-    /// <summary>Starts a server; <paramref name="port"/> 0 picks a free one.</summary>
-    public static async Task<RunningServer> StartAsync(
-        string databasePath,
+    /// <summary>Starts a server.</summary>
+    /// <param name="databasePath">Its SQLite file; <see langword="null"/>: a temporary one, deleted when the host stops.</param>
+    /// <param name="port">0 picks a free one.</param>
+    /// <param name="settings">Configuration keys, given as command-line arguments (<c>--key=value</c>).</param>
+    /// <param name="configure">Changes services or configuration before the app is built.</param>
+    /// <param name="logger">Receives every log entry, from Debug up; without it nothing is logged.</param>
+    public static async Task<TestHost> StartAsync(
+        string? databasePath = null,
         int port = 0,
         IReadOnlyDictionary<string, string>? settings = null,
-        Action<WebApplicationBuilder>? configure = null)
+        Action<WebApplicationBuilder>? configure = null,
+        ILoggerProvider? logger = null)
     {
-        List<string> args = ["--urls", $"http://127.0.0.1:{port}", "--db", databasePath, "--simulate", "false"];
+        var own = databasePath is null ? new TempDatabase() : null;
+        List<string> args = ["--urls", $"http://127.0.0.1:{port}", "--db", databasePath ?? own!.Path, "--simulate", "false"];
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             args.Add($"--{key}={value}");
         }
 
-        var app = ServerApp.Build([.. args], builder =>
+        WebApplication app;
+        try
         {
-            builder.Logging.ClearProviders();
-            configure?.Invoke(builder);
-        });
-        await app.StartAsync(TestContext.Current.CancellationToken);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new RunningServer(app, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/"));
-    }
+            app = ServerApp.Build([.. args], builder =>
+            {
+                builder.Logging.ClearProviders();
+                if (logger is not null)
+                {
+                    builder.Logging.AddProvider(logger);
+                    builder.Logging.SetMinimumLevel(LogLevel.Debug);
+                }
 
-    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+                configure?.Invoke(builder);
+            });
+        }
+        catch
+        {
+            own?.Dispose();
+            throw;
+        }
+
+        return await TestHost.StartAsync(app, own);
+    }
 
     public static StringContent Json(string json) => new(json, new MediaTypeHeaderValue("application/json"));
 
-    public async Task StopAsync()
+    extension(TestHost server)
     {
-        if (_stopped)
+        /// <summary>Whether the server still answers an ordinary request: the check after every attack.</summary>
+        public async Task AssertHealthyAsync()
         {
-            return;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+            timeout.CancelAfter(Eventually.Deadline);
+            using var response = await server.Client.GetAsync("healthz", timeout.Token);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
-        _stopped = true;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        await App.StopAsync(timeout.Token);
-        await App.DisposeAsync();
-    }
+        /// <summary>
+        /// Publishes a marker and returns its id once an in-process subscriber has received it. It
+        /// queues behind everything published before it (the server's own start-up events, which the
+        /// pump may broadcast after StartAsync returned), so by then all of that has been broadcast
+        /// and the next event published gets the marker's id + 1.
+        /// </summary>
+        public async Task<long> BroadcastMarkerAsync()
+        {
+            using var subscription = server.Broadcaster.Subscribe();
+            await server.Broadcaster.PublishAsync(new EdgeCreatedEvent("marker", "x", 0.5, DateTimeOffset.UnixEpoch), TestContext.Current.CancellationToken);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+            timeout.CancelAfter(Eventually.Deadline);
+            await foreach (var frame in subscription.ReadAllAsync(timeout.Token))
+            {
+                if (frame.Event is EdgeCreatedEvent { FromToolId: "marker" })
+                {
+                    return frame.Id!.Value;
+                }
+            }
 
-    public async ValueTask DisposeAsync() => await StopAsync();
+            throw new InvalidOperationException($"The subscription ended ({subscription.EndReason}) before the marker arrived.");
+        }
+    }
 }

@@ -13,7 +13,7 @@ public static class GraphEventJson
     /// </summary>
     /// <param name="eventType">The SSE event name, for example <c>edge_created</c>.</param>
     /// <param name="utf8Json">The frame's <c>data</c> field.</param>
-    /// <param name="customEventTypes">A host's own types to read too; the library's types only when <see langword="null"/>. Freezes it.</param>
+    /// <param name="customEventTypes">A host's own types to read too; the library's types only when <see langword="null"/>.</param>
     /// <returns>
     /// The event, or <see langword="null"/> when <paramref name="eventType"/> is neither one of
     /// <see cref="GraphEventTypes"/> nor registered (a newer server, or a host's type this reader

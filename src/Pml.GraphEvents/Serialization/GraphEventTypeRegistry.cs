@@ -14,9 +14,9 @@ namespace Pml.GraphEvents;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Register every type before the registry is used: the broadcaster or client made with it, or
-/// the first read through it, freezes it, and <see cref="Add{TEvent}"/> then throws. Adding is not
-/// thread-safe (like setting options); reading a frozen registry is.
+/// Register every type before the registry is used: the broadcaster or the client created with it
+/// freezes it, and <see cref="Add{TEvent}"/> then throws (a type added later would have no bit in
+/// the filters already handed out). Every member is thread-safe; a frozen registry is read without a lock.
 /// </para>
 /// <para>
 /// The library's own types (<see cref="GraphEventTypes"/>) are always known and are not in a registry;
@@ -40,10 +40,28 @@ public sealed class GraphEventTypeRegistry
     private Table? _table;
 
     /// <summary>How many types are registered.</summary>
-    public int Count => _contracts.Count;
+    public int Count
+    {
+        get
+        {
+            lock (_freezing)
+            {
+                return _contracts.Count;
+            }
+        }
+    }
 
-    /// <summary>The registered names, in the order they were registered.</summary>
-    public IReadOnlyList<string> Names => [.. _contracts.Select(c => c.Name)];
+    /// <summary>The registered names, in the order they were registered (a copy).</summary>
+    public IReadOnlyList<string> Names
+    {
+        get
+        {
+            lock (_freezing)
+            {
+                return [.. _contracts.Select(c => c.Name)];
+            }
+        }
+    }
 
     /// <summary>
     /// Registers events of type <typeparamref name="TEvent"/> under <paramref name="name"/>, written
@@ -95,7 +113,7 @@ public sealed class GraphEventTypeRegistry
         {
             if (_table is not null)
             {
-                throw new InvalidOperationException($"Event type '{name}' was registered after this registry came into use (by a broadcaster, a client or a read); register every type before.");
+                throw new InvalidOperationException($"Event type '{name}' was registered after this registry came into use (by a broadcaster or a client); register every type before.");
             }
 
             foreach (var existing in _contracts)
@@ -135,17 +153,51 @@ public sealed class GraphEventTypeRegistry
     /// <param name="name">A name.</param>
     public static bool IsValidName(string? name) => name is not null && ValidateName(name) is null;
 
-    /// <summary>Makes the registry read-only (idempotent, thread-safe); its contracts are then read without a lock.</summary>
-    internal void Freeze() => _ = GetTable();
+    /// <summary>
+    /// Makes the registry read-only (idempotent, thread-safe): its contracts are then read from
+    /// frozen dictionaries without a lock, which is what the broadcaster's publish path and the
+    /// backplane's reader do.
+    /// </summary>
+    internal void Freeze()
+    {
+        if (Volatile.Read(ref _table) is null)
+        {
+            lock (_freezing)
+            {
+                // Published once, with a full fence, after it is complete.
+                Volatile.Write(ref _table, _table ?? new Table(_contracts));
+            }
+        }
+    }
 
-    /// <summary>The contract registered under <paramref name="name"/>, or <see langword="null"/>. Freezes the registry.</summary>
-    internal GraphEventContract? Find(string name) => GetTable().ByName.GetValueOrDefault(name);
+    /// <summary>The contract registered under <paramref name="name"/>, or <see langword="null"/>.</summary>
+    internal GraphEventContract? Find(string name)
+    {
+        if (Volatile.Read(ref _table) is { } table)
+        {
+            return table.ByName.GetValueOrDefault(name);
+        }
 
-    /// <summary>The contract registered for exactly <paramref name="type"/>, or <see langword="null"/>. Freezes the registry.</summary>
-    internal GraphEventContract? Find(Type type) => GetTable().ByType.GetValueOrDefault(type);
+        // Not in use yet (a check while registering, a one-off read): a scan of a few entries.
+        lock (_freezing)
+        {
+            return _contracts.Find(c => string.Equals(c.Name, name, StringComparison.Ordinal));
+        }
+    }
 
-    /// <summary>The filter bits of every registered type.</summary>
-    internal GraphEventKind Kinds => GetTable().Kinds;
+    /// <summary>The contract registered for exactly <paramref name="type"/>, or <see langword="null"/>.</summary>
+    internal GraphEventContract? Find(Type type)
+    {
+        if (Volatile.Read(ref _table) is { } table)
+        {
+            return table.ByType.GetValueOrDefault(type);
+        }
+
+        lock (_freezing)
+        {
+            return _contracts.Find(c => c.EventClrType == type);
+        }
+    }
 
     /// <summary>Why <paramref name="name"/> cannot be registered, or <see langword="null"/> when it can.</summary>
     internal static string? ValidateName(string name)
@@ -202,33 +254,11 @@ public sealed class GraphEventTypeRegistry
     private static string Describe(char c) =>
         c is >= ' ' and <= '~' ? $"'{c}'" : $"U+{(int)c:X4}";
 
-    private Table GetTable()
-    {
-        // Published once, with a full fence; every read after it takes the frozen dictionaries
-        // without a lock, which is what the broadcaster's publish path and the backplane's reader do.
-        if (Volatile.Read(ref _table) is { } table)
-        {
-            return table;
-        }
-
-        lock (_freezing)
-        {
-            if (_table is null)
-            {
-                Volatile.Write(ref _table, new Table(_contracts));
-            }
-
-            return _table;
-        }
-    }
-
     /// <summary>The frozen lookups, built once when the registry comes into use.</summary>
     private sealed class Table(List<GraphEventContract> contracts)
     {
         public FrozenDictionary<string, GraphEventContract> ByName { get; } = contracts.ToFrozenDictionary(c => c.Name, StringComparer.Ordinal);
 
         public FrozenDictionary<Type, GraphEventContract> ByType { get; } = contracts.ToFrozenDictionary(c => c.EventClrType);
-
-        public GraphEventKind Kinds { get; } = contracts.Aggregate(GraphEventKind.None, (kinds, c) => kinds | c.Kind);
     }
 }

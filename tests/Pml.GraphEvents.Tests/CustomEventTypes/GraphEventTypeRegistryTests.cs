@@ -120,6 +120,19 @@ public sealed class GraphEventTypeRegistryTests
     }
 
     [Fact]
+    public void Reading_a_registry_before_it_is_in_use_does_not_freeze_it()
+    {
+        var registry = new GraphEventTypeRegistry();
+        Assert.False(registry.Contains(CapabilityLearned.Name));
+        registry.Add(CapabilityLearned.Name, CustomEventsJson.Default.CapabilityLearned);
+        Assert.IsType<CapabilityLearned>(GraphEventJson.Deserialize(CapabilityLearned.Name, GraphEventJson.Serialize(CustomEvents.Capability(1), registry), registry));
+
+        registry.Add(DagStarted.Name, CustomEventsJson.Default.DagStarted);
+
+        Assert.Equal(2, registry.Count);
+    }
+
+    [Fact]
     public void Each_type_gets_its_own_filter_bit_above_the_librarys_and_the_57th_type_is_refused()
     {
         var registry = new GraphEventTypeRegistry();

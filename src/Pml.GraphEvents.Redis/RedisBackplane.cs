@@ -53,7 +53,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     // A fresh producer id per process: with the per-producer sequence it identifies each event, so
     // that a retried batch is appended once and a reader never passes an event on twice.
     private readonly string _producerId = Guid.NewGuid().ToString("N");
-    private readonly Channel<GraphEvent> _outbound;
+    private readonly Channel<IngressItem> _outbound;
     private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -116,7 +116,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
         _stopTimeout = options.StopTimeout;
         _timeProvider = timeProvider;
         _logger = logger;
-        _outbound = Channel.CreateBounded<GraphEvent>(
+        _outbound = Channel.CreateBounded<IngressItem>(
             new BoundedChannelOptions(options.OutageBufferCapacity)
             {
                 SingleReader = true,
@@ -167,12 +167,12 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
         _reader = Task.Run(ReadLoopAsync);
     }
 
-    public bool TryPublish(GraphEvent graphEvent) => _outbound.Writer.TryWrite(graphEvent);
+    public bool TryPublish(in IngressItem item) => _outbound.Writer.TryWrite(item);
 
-    public ValueTask PublishAsync(GraphEvent graphEvent, CancellationToken cancellationToken)
+    public ValueTask PublishAsync(IngressItem item, CancellationToken cancellationToken)
     {
         // Never waits: a full buffer drops its oldest event instead (see OutageBufferCapacity).
-        ObjectDisposedException.ThrowIf(!_outbound.Writer.TryWrite(graphEvent), this);
+        ObjectDisposedException.ThrowIf(!_outbound.Writer.TryWrite(item), this);
         return ValueTask.CompletedTask;
     }
 
@@ -206,9 +206,9 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
 
             for (var i = kept - 1; i >= 0; i--)
             {
-                if (TryDecode(range[i], out var id, out var graphEvent, out _, out _) && (graphEvent.Kind & mask) != 0)
+                if (TryDecode(range[i], out var id, out var graphEvent, out var contract, out _, out _) && (contract.Kind & mask) != 0)
                 {
-                    frames.Add(SseFrameEncoder.CreateFrame(id, graphEvent));
+                    frames.Add(SseFrameEncoder.CreateFrame(id, graphEvent, contract));
                 }
             }
 
@@ -390,7 +390,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     /// events, preceded by a loss notice when the outage buffer dropped events since the last one.
     /// </summary>
     /// <returns>The number of events (the notice not included).</returns>
-    private int BuildBatch(ChannelReader<GraphEvent> reader, List<RedisValue> args, out long lossNotice)
+    private int BuildBatch(ChannelReader<IngressItem> reader, List<RedisValue> args, out long lossNotice)
     {
         args.Clear();
         args.Add(_maxLength);
@@ -411,12 +411,15 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
         }
 
         var count = 0;
-        while (count < WriteBatchSize && reader.TryRead(out var graphEvent))
+        while (count < WriteBatchSize && reader.TryRead(out var item))
         {
+            var graphEvent = item.Event;
+
+            // A host's type was encoded at publish already (that is how it was measured).
             byte[] data;
             try
             {
-                data = GraphEventJson.SerializeToUtf8Bytes(graphEvent);
+                data = item.Data ?? GraphEventJson.SerializeToUtf8Bytes(graphEvent, item.Contract);
             }
 #pragma warning disable CA1031 // One event that cannot be encoded must not stop this host's only way to the stream.
             catch (Exception ex)
@@ -433,8 +436,9 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
 
             // The sequence is fixed once per event, so a retry of this batch resends the same
             // sequences and the script appends each event at most once.
+            // The contract's name, checked at registration, never text from the event.
             args.Add(++_nextSequence);
-            args.Add(graphEvent.EventType);
+            args.Add(item.Contract.Name);
             args.Add(data);
             count++;
         }
@@ -504,7 +508,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
                         foreach (var entry in entries)
                         {
                             cursor = entry.Id;
-                            if (!TryDecode(entry, out var id, out var graphEvent, out var producer, out var sequence))
+                            if (!TryDecode(entry, out var id, out var graphEvent, out var contract, out var producer, out var sequence))
                             {
                                 continue;
                             }
@@ -522,7 +526,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
                             // A loss notice goes the same way as an event: numbered with its stream
                             // id, kept in the replay ring, delivered to every subscriber (events_lost
                             // passes every filter) and replayed to a resume across the gap.
-                            await broadcaster.WriteSequencedAsync(id, graphEvent, token).ConfigureAwait(false);
+                            await broadcaster.WriteSequencedAsync(id, graphEvent, contract, token).ConfigureAwait(false);
                         }
                     }
                     while (entries.Length == ReadBatchSize);
@@ -618,9 +622,16 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
         return pending;
     }
 
-    private bool TryDecode(StreamEntry entry, out long id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out GraphEvent? graphEvent, out string? producer, out long sequence)
+    private bool TryDecode(
+        StreamEntry entry,
+        out long id,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out GraphEvent? graphEvent,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out GraphEventContract? contract,
+        out string? producer,
+        out long sequence)
     {
         graphEvent = null;
+        contract = null;
         producer = null;
         sequence = 0;
         var streamId = entry.Id.ToString();
@@ -666,18 +677,26 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
         {
             // events_lost is never published, but a producer's own loss notice (see BuildBatch) is
             // carried like an event; from anyone else it is skipped like any unknown entry.
-            graphEvent = type == GraphEventTypes.EventsLost && producer is not null
-                ? GraphEventJson.Deserialize(type, data) as EventsLostEvent
-                : GraphEventJson.DeserializeBroadcast(type, data);
+            // A host's types are read with the registry of the broadcaster this backplane feeds: the
+            // same types every host of the service registers.
+            if (type == GraphEventTypes.EventsLost && producer is not null)
+            {
+                graphEvent = GraphEventJson.Deserialize(type, data) as EventsLostEvent;
+                contract = BuiltInEventContracts.EventsLost;
+            }
+            else
+            {
+                graphEvent = GraphEventJson.DeserializeBroadcast(type, data, _broadcaster!.CustomEventTypes, out contract);
+            }
         }
         catch (Exception ex) when (ex is System.Text.Json.JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
         {
             // Handled below: an entry this version cannot read is skipped, never fatal.
         }
 
-        if (graphEvent is null)
+        if (graphEvent is null || contract is null)
         {
-            RedisBackplaneLog.SkippedEntry(_logger, streamId, $"'{type}' is not a broadcast event type, or its data does not fit it");
+            RedisBackplaneLog.SkippedEntry(_logger, streamId, $"'{GraphEventTypeRegistry.Printable(type)}' is not a broadcast event type known here (registered on every host?), or its data does not fit it");
             return false;
         }
 

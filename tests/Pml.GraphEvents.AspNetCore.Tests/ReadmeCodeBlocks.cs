@@ -19,6 +19,8 @@ namespace Pml.GraphEvents.AspNetCore.Tests;
 /// <c>&lt;!-- compiled after the block above --&gt;</c> compiles a block as the continuation of the one
 /// before it. Every line carries a <c>#line</c> directive, so diagnostics name the document's own
 /// file and line (<c>docs/events.md(41,9): error CS0103: ...</c>).
+/// The System.Text.Json source generator runs on every block, as in a project, so a block may declare
+/// its own <c>JsonSerializerContext</c> (the build copies the generator beside the tests).
 /// </remarks>
 internal static class ReadmeCodeBlocks
 {
@@ -35,6 +37,8 @@ internal static class ReadmeCodeBlocks
     ];
 
     private static readonly Lazy<IReadOnlyList<MetadataReference>> References = new(LoadReferences);
+
+    private static readonly Lazy<ISourceGenerator[]> Generators = new(LoadGenerators);
 
     public static string ReadmePath => PathOf("README.md");
 
@@ -123,16 +127,19 @@ internal static class ReadmeCodeBlocks
 
         lines.AddRange(block.Lines);
         var source = Wrap(block.File, lines);
-        var tree = CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest), path: block.File, encoding: Encoding.UTF8);
+        var parseOptions = new CSharpParseOptions(LanguageVersion.Latest);
+        var tree = CSharpSyntaxTree.ParseText(source, parseOptions, path: block.File, encoding: Encoding.UTF8);
         var compilation = CSharpCompilation.Create(
             $"ReadmeBlock_{Path.GetFileNameWithoutExtension(block.File)}_line{block.FenceLine}",
             [tree],
             References.Value,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+        CSharpGeneratorDriver.Create(Generators.Value, parseOptions: parseOptions)
+            .RunGeneratorsAndUpdateCompilation(compilation, out var generated, out var generatorDiagnostics);
 
         using var image = new MemoryStream();
-        var result = compilation.Emit(image);
-        var errors = result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToArray();
+        var result = generated.Emit(image);
+        var errors = generatorDiagnostics.Concat(result.Diagnostics).Where(d => d.Severity == DiagnosticSeverity.Error).ToArray();
         return new CompiledBlock(block, source, errors, result.Success ? image.ToArray() : null);
     }
 
@@ -200,6 +207,15 @@ internal static class ReadmeCodeBlocks
         {
             source.Append("#line ").Append(lines[firstIndex + j].Line).Append(" \"").Append(file).Append("\"\n").Append(split[j].TrimEnd('\r')).Append('\n');
         }
+    }
+
+    private static ISourceGenerator[] LoadGenerators()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "analyzers", "System.Text.Json.SourceGeneration.dll");
+        Assert.True(File.Exists(path), $"{path} is missing: the test project's build copies it there.");
+        return [.. Assembly.LoadFrom(path).GetTypes()
+            .Where(t => !t.IsAbstract && typeof(IIncrementalGenerator).IsAssignableFrom(t) && t.GetCustomAttribute<GeneratorAttribute>() is not null)
+            .Select(t => ((IIncrementalGenerator)Activator.CreateInstance(t)!).AsSourceGenerator())];
     }
 
     private static List<MetadataReference> LoadReferences()

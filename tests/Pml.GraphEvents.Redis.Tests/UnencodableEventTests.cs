@@ -21,7 +21,7 @@ public sealed class UnencodableEventTests
 
         // Straight into the backplane: the broadcaster may refuse such an event up front, and the
         // writer must survive one that gets through anyway.
-        Assert.True(a.Backplane.TryPublish(new EdgeCreatedEvent("nan", "tool:next", double.NaN, Events.Timestamp)));
+        Assert.True(a.Backplane.TryPublish(new IngressItem(new EdgeCreatedEvent("nan", "tool:next", double.NaN, Events.Timestamp), BuiltInEventContracts.EdgeCreated, 0, null)));
         Assert.True(a.Broadcaster.TryPublish(Events.Edge("valid")));
 
         Assert.Equal("valid", Events.FromTool(await onA.ReadAsync()));

@@ -44,7 +44,7 @@ internal static class ErrorResponses
         return WriteJsonAsync(response, writer => writer.WriteString("error", "Shutting down"), cancellationToken);
     }
 
-    public static Task WriteBadTypesAsync(HttpResponse response, string message, IReadOnlyList<string> unknown, CancellationToken cancellationToken)
+    public static Task WriteBadTypesAsync(HttpResponse response, string message, IReadOnlyList<string> unknown, IReadOnlyList<string> known, CancellationToken cancellationToken)
     {
         response.StatusCode = StatusCodes.Status400BadRequest;
         return WriteJsonAsync(response, writer =>
@@ -58,7 +58,7 @@ internal static class ErrorResponses
 
             writer.WriteEndArray();
             writer.WriteStartArray("known_types");
-            foreach (var name in GraphEventTypes.All)
+            foreach (var name in known)
             {
                 writer.WriteStringValue(name);
             }

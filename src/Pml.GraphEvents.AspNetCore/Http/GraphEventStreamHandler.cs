@@ -12,6 +12,9 @@ namespace Pml.GraphEvents.AspNetCore;
 internal sealed class GraphEventStreamHandler
 {
     private readonly IGraphEventSubscriber _subscriber;
+    private readonly GraphEventTypeRegistry _customTypes;
+    private readonly int _maxTypesLength;
+    private readonly IReadOnlyList<string> _knownTypes;
     private readonly ICorsService _corsService;
     private readonly ICorsPolicyProvider _corsPolicyProvider;
     private readonly CorsPolicy _fallbackPolicy;
@@ -35,6 +38,11 @@ internal sealed class GraphEventStreamHandler
     {
         var value = options.Value;
         _subscriber = subscriber;
+
+        // The broadcaster's registry is frozen: what ?types= may name is fixed for the endpoint's life.
+        _customTypes = subscriber.CustomEventTypes;
+        _maxTypesLength = StreamRequestParser.MaxTypesLength(_customTypes);
+        _knownTypes = [.. GraphEventTypes.All, .. _customTypes.Names];
         _corsService = corsService;
         _corsPolicyProvider = corsPolicyProvider;
         _fallbackPolicy = GraphEventStreamCorsSetup.Build(value);
@@ -87,10 +95,10 @@ internal sealed class GraphEventStreamHandler
             return;
         }
 
-        if (!StreamRequestParser.TryParseTypes(request, out var types, out var typesError, out var unknown))
+        if (!StreamRequestParser.TryParseTypes(request, _customTypes, _maxTypesLength, out var types, out var typesError, out var unknown))
         {
             GraphEventStreamLog.BadTypes(_logger, typesError);
-            await ErrorResponses.WriteBadTypesAsync(response, typesError, unknown, aborted).ConfigureAwait(false);
+            await ErrorResponses.WriteBadTypesAsync(response, typesError, unknown, _knownTypes, aborted).ConfigureAwait(false);
             return;
         }
 

@@ -12,8 +12,22 @@ internal static class StreamRequestParser
     public const string LastEventIdQuery = "last_event_id";
     public const string TypesQuery = "types";
 
-    /// <summary>Longer than every type name joined by commas, with room to spare; anything longer is not a list of types.</summary>
-    public const int MaxTypesLength = 512;
+    /// <summary>
+    /// Longer than every library type name joined by commas, with room to spare; anything longer is
+    /// not a list of types. With a host's own types the bound grows to fit them (<see cref="MaxTypesLength(GraphEventTypeRegistry)"/>).
+    /// </summary>
+    public const int MinMaxTypesLength = 512;
+
+    /// <summary>
+    /// The longest <c>types</c> value worth reading: twice every known name joined by commas (the
+    /// library's and <paramref name="customTypes"/>'), and at least <see cref="MinMaxTypesLength"/>.
+    /// Computed once per endpoint: the registry is frozen.
+    /// </summary>
+    public static int MaxTypesLength(GraphEventTypeRegistry customTypes)
+    {
+        var joined = GraphEventTypes.All.Sum(n => n.Length + 1) + customTypes.Names.Sum(n => n.Length + 1);
+        return Math.Max(MinMaxTypesLength, 2 * joined);
+    }
 
     /// <summary>
     /// The Last-Event-ID header, or the <c>last_event_id</c> query parameter when the header is
@@ -57,10 +71,18 @@ internal static class StreamRequestParser
     }
 
     /// <summary>
-    /// The <c>types</c> filter: comma-separated names, trimmed, empty entries ignored. Returns
-    /// <see langword="false"/> with an error message when it is too long or names unknown types.
+    /// The <c>types</c> filter: comma-separated names, trimmed, empty entries ignored; a name is one
+    /// of <see cref="GraphEventTypes"/> or registered in <paramref name="customTypes"/>. Returns
+    /// <see langword="false"/> with an error message when it is longer than <paramref name="maxLength"/>
+    /// or names unknown types.
     /// </summary>
-    public static bool TryParseTypes(HttpRequest request, out IReadOnlyCollection<string>? types, [NotNullWhen(false)] out string? error, out IReadOnlyList<string> unknown)
+    public static bool TryParseTypes(
+        HttpRequest request,
+        GraphEventTypeRegistry customTypes,
+        int maxLength,
+        out IReadOnlyCollection<string>? types,
+        [NotNullWhen(false)] out string? error,
+        out IReadOnlyList<string> unknown)
     {
         types = null;
         error = null;
@@ -71,9 +93,9 @@ internal static class StreamRequestParser
         }
 
         var text = values.ToString();
-        if (text.Length > MaxTypesLength)
+        if (text.Length > maxLength)
         {
-            error = $"The '{TypesQuery}' parameter is longer than {MaxTypesLength} characters.";
+            error = $"The '{TypesQuery}' parameter is longer than {maxLength} characters.";
             return false;
         }
 
@@ -81,7 +103,7 @@ internal static class StreamRequestParser
         List<string>? bad = null;
         foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
-            if (GraphEventTypes.IsKnown(part))
+            if (GraphEventTypes.IsKnown(part) || customTypes.Contains(part))
             {
                 names.Add(part);
             }
@@ -94,7 +116,7 @@ internal static class StreamRequestParser
         if (bad is not null)
         {
             unknown = bad;
-            error = $"Unknown event type(s) in '{TypesQuery}': {string.Join(", ", bad)}. Known types: {string.Join(", ", GraphEventTypes.All)}.";
+            error = $"Unknown event type(s) in '{TypesQuery}': {string.Join(", ", bad)}. Known types: {string.Join(", ", [.. GraphEventTypes.All, .. customTypes.Names])}.";
             return false;
         }
 

@@ -24,7 +24,7 @@ internal static class ExecutionLimits
 
         // The same event the engine builds, measured by the library's own arithmetic: exact, escaping included.
         var @event = new WorkflowExecutedEvent(execution.Id, toolIds, execution.Success, execution.ExecutionTimeMs, DateTimeOffset.UnixEpoch);
-        if (EncodedSize.FrameBound(@event.DataBound()) <= maxEventBytes)
+        if (EncodedSize.FrameBound(EncodedSize.Data(@event)) <= maxEventBytes)
         {
             return 0;
         }

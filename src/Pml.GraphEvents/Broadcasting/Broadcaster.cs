@@ -25,6 +25,7 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IDisposable
     private readonly ITimer _heartbeatTimer;
     private readonly GraphEventsMetrics _metrics;
     private readonly ILogger? _logger;
+    private readonly GraphEventTypeRegistry _customTypes;
 
     // Guards the subscriber set, the replay ring and the last id together. Subscribe takes a
     // consistent cut under it (replay up to id N, live from N + 1), and the pump takes it once
@@ -54,6 +55,12 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IDisposable
         _subscriberBufferCapacity = options.SubscriberBufferCapacity;
         _subscriberBufferCapacityBytes = options.SubscriberBufferCapacityBytes;
         _maxEventBytes = options.MaxEventBytes;
+
+        // Frozen, not copied: the registry is this broadcaster's for its life (the backplane and the
+        // endpoint read it through CustomEventTypes), and a type added later would have no bit in
+        // the filters already handed out.
+        _customTypes = options.CustomEventTypes;
+        _customTypes.Freeze();
         _dropOldest = options.SlowSubscriberPolicy == SlowSubscriberPolicy.DropOldest;
         _timeProvider = timeProvider;
         _startTimestamp = timeProvider.GetTimestamp();
@@ -101,13 +108,16 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IDisposable
 
     public int SubscriberCount => Volatile.Read(ref _subscribers).Length;
 
+    public GraphEventTypeRegistry CustomEventTypes => _customTypes;
+
     public bool TryPublish(GraphEvent graphEvent)
     {
-        var data = CheckPublishable(graphEvent);
+        var contract = CheckPublishable(graphEvent, out var data);
+        var item = new IngressItem(graphEvent, contract, 0, data);
 
         // Behind a backplane the shared log numbers events, and this host receives its own back
         // from it; one null check is all the single-host path pays for that.
-        if (_backplane is null ? _ingress.Writer.TryWrite(new IngressItem(graphEvent, 0, data)) : TryPublishToBackplane(graphEvent))
+        if (_backplane is null ? _ingress.Writer.TryWrite(item) : TryPublishToBackplane(item))
         {
             return true;
         }
@@ -119,17 +129,18 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IDisposable
 
     public async ValueTask PublishAsync(GraphEvent graphEvent, CancellationToken cancellationToken = default)
     {
-        var data = CheckPublishable(graphEvent);
+        var contract = CheckPublishable(graphEvent, out var data);
+        var item = new IngressItem(graphEvent, contract, 0, data);
         try
         {
             if (_backplane is null)
             {
-                await _ingress.Writer.WriteAsync(new IngressItem(graphEvent, 0, data), cancellationToken).ConfigureAwait(false);
+                await _ingress.Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
             }
             else
             {
                 ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-                await _backplane.PublishAsync(graphEvent, cancellationToken).ConfigureAwait(false);
+                await _backplane.PublishAsync(item, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (ChannelClosedException)
@@ -159,20 +170,25 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IDisposable
     }
 
     /// <summary>
-    /// Queues an event the backplane read from the shared log, under the log's <paramref name="id"/>.
+    /// Queues an event the backplane read from the shared log, under the log's <paramref name="id"/>,
+    /// with the contract its name resolved to there (so the pump does not look it up again).
     /// Waits while the ingress is full, so a backlog stays in the log instead of in memory.
     /// </summary>
     /// <exception cref="ChannelClosedException">The broadcaster was disposed.</exception>
-    internal ValueTask WriteSequencedAsync(long id, GraphEvent graphEvent, CancellationToken cancellationToken)
+    internal ValueTask WriteSequencedAsync(long id, GraphEvent graphEvent, GraphEventContract contract, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(id);
-        return _ingress.Writer.WriteAsync(new IngressItem(graphEvent, id, null), cancellationToken);
+        return _ingress.Writer.WriteAsync(new IngressItem(graphEvent, contract, id, null), cancellationToken);
     }
 
-    private bool TryPublishToBackplane(GraphEvent graphEvent)
+    /// <summary>The contract of <paramref name="graphEvent"/>'s type here: the library's by its kind (no search), a host's by its exact type (tests).</summary>
+    internal GraphEventContract? ContractOf(GraphEvent graphEvent) =>
+        graphEvent.Kind != GraphEventKind.None ? BuiltInEventContracts.Of(graphEvent.Kind) : _customTypes.Find(graphEvent.GetType());
+
+    private bool TryPublishToBackplane(in IngressItem item)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        return _backplane!.TryPublish(graphEvent);
+        return _backplane!.TryPublish(item);
     }
 
     public int MaxSubscribers => _maxSubscribers;
@@ -184,7 +200,7 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IDisposable
 
     public bool TrySubscribe(GraphEventSubscribeOptions? options, [NotNullWhen(true)] out GraphEventSubscription? subscription)
     {
-        var mask = ParseFilter(options?.EventTypes);
+        var mask = ParseFilter(options?.EventTypes, _customTypes);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 
         // A stampede at the limit is refused before anything is allocated; the check under the
@@ -334,7 +350,7 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IDisposable
         {
             // Heartbeats carry no id and are not kept for replay: they must not move a client's
             // Last-Event-ID, and replaying a stale keep-alive would tell nobody anything.
-            frame = SseFrameEncoder.CreateFrame(null, @event, _timeProvider.GetTimestamp());
+            frame = SseFrameEncoder.CreateFrame(null, @event, item.Contract, _timeProvider.GetTimestamp());
             subscribers = Volatile.Read(ref _subscribers);
         }
         else
@@ -354,8 +370,8 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IDisposable
             }
 
             frame = item.Data is null
-                ? SseFrameEncoder.CreateFrame(id, @event, _timeProvider.GetTimestamp())
-                : SseFrameEncoder.CreateFrame(id, @event, item.Data, _timeProvider.GetTimestamp());
+                ? SseFrameEncoder.CreateFrame(id, @event, item.Contract, _timeProvider.GetTimestamp())
+                : SseFrameEncoder.CreateFrame(id, @event, item.Contract, item.Data, _timeProvider.GetTimestamp());
             if (frame.Length > _maxEventBytes && sequencedId == 0)
             {
                 // Checked at publish already; only an event changed after it was published (a
@@ -428,24 +444,30 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IDisposable
         var uptime = (long)_timeProvider.GetElapsedTime(_startTimestamp).TotalSeconds;
 
         // A full ingress means the pump is behind on real events; a skipped keep-alive costs nothing.
-        _ingress.Writer.TryWrite(new IngressItem(new HeartbeatEvent(SubscriberCount, uptime, _timeProvider.GetUtcNow()), 0, null));
+        _ingress.Writer.TryWrite(new IngressItem(new HeartbeatEvent(SubscriberCount, uptime, _timeProvider.GetUtcNow()), BuiltInEventContracts.Heartbeat, 0, null));
     }
 
     /// <summary>
-    /// Refuses, on the publisher's thread, what the pump could not send: a type only the
-    /// broadcaster creates (connected, events_lost, heartbeat), a number JSON cannot carry, a
-    /// frame over the size limit. Returns the event's data JSON when measuring it took encoding
-    /// it, for the pump to use as it is.
+    /// Refuses, on the publisher's thread, what the pump could not send: a type this broadcaster
+    /// does not know, a type only the broadcaster creates (connected, events_lost, heartbeat), a
+    /// number JSON cannot carry, a frame over the size limit. Returns the event's contract, and its
+    /// data JSON when measuring it took encoding it, for the pump to use as they are.
     /// </summary>
-    private byte[]? CheckPublishable(GraphEvent graphEvent)
+    private GraphEventContract CheckPublishable(GraphEvent graphEvent, out byte[]? data)
     {
         ArgumentNullException.ThrowIfNull(graphEvent);
-        if (graphEvent.Kind is GraphEventKind.Connected or GraphEventKind.EventsLost)
+        var kind = graphEvent.Kind;
+        if (kind == GraphEventKind.None)
+        {
+            return CheckCustom(graphEvent, out data);
+        }
+
+        if (kind is GraphEventKind.Connected or GraphEventKind.EventsLost)
         {
             throw new ArgumentException($"'{graphEvent.EventType}' events are addressed to one subscriber and are created by the broadcaster; they cannot be published.", nameof(graphEvent));
         }
 
-        if (graphEvent.Kind is GraphEventKind.Heartbeat)
+        if (kind is GraphEventKind.Heartbeat)
         {
             // Reserved like connected: a published one would tell every client a subscriber count
             // and an uptime that are not the broadcaster's, and a client reads heartbeats as the
@@ -453,7 +475,8 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IDisposable
             throw new ArgumentException($"'{graphEvent.EventType}' events are the broadcaster's keep-alive, sent every {GraphEventsOptions.SectionName}:{nameof(GraphEventsOptions.HeartbeatInterval)}; they cannot be published.", nameof(graphEvent));
         }
 
-        if (graphEvent.FindUnencodableField() is { } field)
+        var contract = BuiltInEventContracts.Of(kind);
+        if (contract.FindUnencodableField(graphEvent) is { } field)
         {
             throw new ArgumentException($"A '{graphEvent.EventType}' event cannot be encoded: {field} is not a finite number, and JSON has no NaN or infinity.", nameof(graphEvent));
         }
@@ -461,39 +484,80 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IDisposable
         // A bound from string lengths answers for nearly every event without encoding it; only one
         // that may be too large (six times the limit in characters, by default about 170,000) is
         // encoded here, and then the pump uses those bytes instead of encoding it again.
-        if (EncodedSize.FrameBound(graphEvent.DataBound()) <= _maxEventBytes)
+        data = EncodedSize.FrameBound(contract.DataBound(graphEvent)!.Value) <= _maxEventBytes ? null : MeasureLarge(graphEvent, contract, _maxEventBytes);
+        return contract;
+    }
+
+    /// <summary>
+    /// The check of a host's event: its type registered here, its name the registered one, and its
+    /// data JSON encoded now (a host's type has no cheap bound, so it is serialized, then measured;
+    /// the pump sends these bytes), within the size limit and on one line.
+    /// </summary>
+    private GraphEventContract CheckCustom(GraphEvent graphEvent, out byte[] data)
+    {
+        // One lookup by exact type, here on the publisher's thread: the contract then travels with
+        // the event, so neither the pump nor the fan-out ever searches for it.
+        var type = graphEvent.GetType();
+        var contract = _customTypes.Find(type);
+        if (contract is null)
         {
-            return null;
+            var registered = _customTypes.Count == 0 ? "none" : string.Join(", ", _customTypes.Names);
+            throw new ArgumentException(
+                graphEvent is RawGraphEvent
+                    ? $"A {nameof(RawGraphEvent)} ('{GraphEventTypeRegistry.Printable(graphEvent.EventType)}') is what a reader makes of a type it does not know; it cannot be published."
+                    : $"{type.FullName} is not an event type of this broadcaster: register it with AddEventType<{type.Name}>(name, jsonTypeInfo) on AddGraphEvents(), or {nameof(GraphEventsOptions)}.{nameof(GraphEventsOptions.CustomEventTypes)}.Add (registered: {registered}).",
+                nameof(graphEvent));
         }
 
-        return MeasureLarge(graphEvent, _maxEventBytes);
+        if (!string.Equals(graphEvent.EventType, contract.Name, StringComparison.Ordinal))
+        {
+            // The frame would say contract.Name whatever the event says; refusing keeps EventType
+            // true for every reader (in process too) and catches a name built from data.
+            throw new ArgumentException($"A {type.FullName} event is named '{GraphEventTypeRegistry.Printable(graphEvent.EventType)}', but the type is registered as '{contract.Name}'.", nameof(graphEvent));
+        }
+
+        data = MeasureLarge(graphEvent, contract, _maxEventBytes);
+
+        // JSON escapes CR and LF inside strings, so a raw one can only come from a converter that
+        // wrote raw JSON with line breaks between tokens: it would end the data: line.
+        if (data.AsSpan().IndexOfAny((byte)'\r', (byte)'\n') >= 0)
+        {
+            throw new ArgumentException($"A '{contract.Name}' event's data JSON holds a line break (a converter of {type.FullName} wrote raw JSON with one); a data: line must be one line.", nameof(graphEvent));
+        }
+
+        return contract;
     }
 
     /// <summary>Encodes an event that may exceed <paramref name="maxEventBytes"/> and refuses it if it does; its data JSON otherwise.</summary>
-    internal static byte[] MeasureLarge(GraphEvent graphEvent, int maxEventBytes)
+    internal static byte[] MeasureLarge(GraphEvent graphEvent, GraphEventContract contract, int maxEventBytes)
     {
         byte[] data;
         try
         {
-            data = SseFrameEncoder.EncodeData(graphEvent);
+            data = SseFrameEncoder.EncodeData(graphEvent, contract);
         }
-        catch (Exception exception) when (exception is JsonException or InvalidOperationException or NotSupportedException)
+        catch (Exception exception) when (exception is JsonException or InvalidOperationException or NotSupportedException or ArgumentException)
         {
-            throw new ArgumentException($"A '{graphEvent.EventType}' event cannot be encoded: {exception.Message}", nameof(graphEvent), exception);
+            throw new ArgumentException($"A '{contract.Name}' event cannot be encoded: {exception.Message}", nameof(graphEvent), exception);
         }
 
-        var size = EncodedSize.Frame(graphEvent.EventType, data.Length);
+        var size = EncodedSize.Frame(contract.Name, data.Length);
         if (size > maxEventBytes)
         {
             throw new ArgumentException(
-                $"A '{graphEvent.EventType}' event encodes to a {size:N0}-byte frame, over {GraphEventsOptions.SectionName}:{nameof(GraphEventsOptions.MaxEventBytes)} ({maxEventBytes:N0} bytes).",
+                $"A '{contract.Name}' event encodes to a {size:N0}-byte frame, over {GraphEventsOptions.SectionName}:{nameof(GraphEventsOptions.MaxEventBytes)} ({maxEventBytes:N0} bytes).",
                 nameof(graphEvent));
         }
 
         return data;
     }
 
-    private static GraphEventKind ParseFilter(IReadOnlyCollection<string>? eventTypes)
+    /// <summary>
+    /// The filter mask of a subscription: the bits of the named types (the library's, or registered
+    /// here) and the control types; every bit when no names are given. Built once per subscribe,
+    /// so the pump checks it with one AND per subscriber per event.
+    /// </summary>
+    private static GraphEventKind ParseFilter(IReadOnlyCollection<string>? eventTypes, GraphEventTypeRegistry customTypes)
     {
         if (eventTypes is null)
         {
@@ -504,20 +568,20 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IDisposable
         List<string>? unknown = null;
         foreach (var name in eventTypes)
         {
-            if (GraphEventTypes.IsKnown(name))
+            if (name is not null && GraphEventJson.FindContract(name, customTypes) is { } contract)
             {
-                mask |= GraphEventTypes.KindOf(name);
+                mask |= contract.Kind;
             }
             else
             {
-                (unknown ??= []).Add(name);
+                (unknown ??= []).Add(name ?? "(null)");
             }
         }
 
         if (unknown is not null)
         {
             throw new ArgumentException(
-                $"Unknown event type(s): {string.Join(", ", unknown.Select(n => $"'{n}'"))}. Known types: {string.Join(", ", GraphEventTypes.All)}.",
+                $"Unknown event type(s): {string.Join(", ", unknown.Select(n => $"'{GraphEventTypeRegistry.Printable(n)}'"))}. Known types: {string.Join(", ", [.. GraphEventTypes.All, .. customTypes.Names])}.",
                 nameof(eventTypes));
         }
 

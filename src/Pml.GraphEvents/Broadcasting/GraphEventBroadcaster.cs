@@ -6,7 +6,7 @@ public static class GraphEventBroadcaster
     /// <summary>
     /// Creates and starts a broadcaster. With dependency injection, use <c>services.AddGraphEvents()</c> instead.
     /// </summary>
-    /// <param name="options">Its settings; defaults when <see langword="null"/>.</param>
+    /// <param name="options">Its settings; defaults when <see langword="null"/>. Its <see cref="GraphEventsOptions.CustomEventTypes"/> is frozen: the broadcaster's for its life.</param>
     /// <param name="timeProvider">Its clock for heartbeats and timestamps; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
     public static IGraphEventBroadcaster Create(GraphEventsOptions? options = null, TimeProvider? timeProvider = null)

@@ -22,7 +22,8 @@ public sealed class GraphEventSubscribeOptions
     public bool LastEventIdInvalid { get; init; }
 
     /// <summary>
-    /// The event types to receive (names from <see cref="GraphEventTypes"/>), or <see langword="null"/>
+    /// The event types to receive (names from <see cref="GraphEventTypes"/>, or registered in the
+    /// broadcaster's <see cref="IGraphEventSubscriber.CustomEventTypes"/>), or <see langword="null"/>
     /// for all. <c>connected</c>, <c>heartbeat</c> and <c>events_lost</c> are always delivered.
     /// </summary>
     public IReadOnlyCollection<string>? EventTypes { get; init; }

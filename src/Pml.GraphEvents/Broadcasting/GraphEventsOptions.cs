@@ -73,6 +73,15 @@ public sealed class GraphEventsOptions
     /// <summary>What happens to a subscriber whose buffer is full. Default <see cref="SlowSubscriberPolicy.Disconnect"/>.</summary>
     public SlowSubscriberPolicy SlowSubscriberPolicy { get; set; } = SlowSubscriberPolicy.Disconnect;
 
+    /// <summary>
+    /// The host's own event types, which the broadcaster publishes, filters (<c>?types=</c>), replays
+    /// and hands to its backplane like the library's: add each with its name and source-generated
+    /// JSON contract (<c>options.CustomEventTypes.Add("capability_learned", MyEventsJson.Default.CapabilityLearned)</c>,
+    /// or <c>AddEventType</c> on <c>AddGraphEvents()</c>). The broadcaster created with these options
+    /// freezes it. Not bound from configuration: a type is code.
+    /// </summary>
+    public GraphEventTypeRegistry CustomEventTypes { get; } = new();
+
     /// <summary>Every problem with these options, each naming the option; empty when they are valid.</summary>
     internal List<string> Validate()
     {

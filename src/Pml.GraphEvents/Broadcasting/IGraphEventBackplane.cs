@@ -13,11 +13,14 @@ internal interface IGraphEventBackplane
     /// <summary>Called once by the broadcaster that this backplane feeds, from its constructor.</summary>
     void Attach(Broadcaster broadcaster);
 
-    /// <summary>Queues a locally published event for the shared log without waiting; <see langword="false"/> when it cannot take it.</summary>
-    bool TryPublish(GraphEvent graphEvent);
+    /// <summary>
+    /// Queues a locally published event (checked, with its contract, and its data JSON when the check
+    /// encoded it) for the shared log without waiting; <see langword="false"/> when it cannot take it.
+    /// </summary>
+    bool TryPublish(in IngressItem item);
 
     /// <summary>Queues a locally published event for the shared log. An implementation may wait while its queue is full, or (as the Redis backplane does) never wait and drop its oldest queued event instead.</summary>
-    ValueTask PublishAsync(GraphEvent graphEvent, CancellationToken cancellationToken);
+    ValueTask PublishAsync(IngressItem item, CancellationToken cancellationToken);
 
     /// <summary>
     /// Whether <paramref name="id"/>, newer than anything this host has broadcast, can be an id the

@@ -15,6 +15,13 @@ public interface IGraphEventSubscriber
     int MaxSubscribers { get; }
 
     /// <summary>
+    /// The host's own event types this broadcaster delivers besides the library's
+    /// (<see cref="GraphEventsOptions.CustomEventTypes"/>), frozen: the names
+    /// <see cref="GraphEventSubscribeOptions.EventTypes"/> may use beyond <see cref="GraphEventTypes"/>.
+    /// </summary>
+    GraphEventTypeRegistry CustomEventTypes { get; }
+
+    /// <summary>
     /// Starts a subscription to every event type, with live events only, unless
     /// <see cref="MaxSubscribers"/> subscriptions are live.
     /// </summary>
@@ -31,7 +38,7 @@ public interface IGraphEventSubscriber
     /// <param name="options">Where it resumes and what it receives; live events of every type when <see langword="null"/>.</param>
     /// <param name="subscription">The new subscription, whose first frame is <c>connected</c>; <see langword="null"/> when refused.</param>
     /// <returns><see langword="false"/> at the subscriber limit: nothing was allocated, and the refusal is counted.</returns>
-    /// <exception cref="ArgumentException"><see cref="GraphEventSubscribeOptions.EventTypes"/> names an unknown event type.</exception>
+    /// <exception cref="ArgumentException"><see cref="GraphEventSubscribeOptions.EventTypes"/> names a type that is neither one of <see cref="GraphEventTypes"/> nor in <see cref="CustomEventTypes"/>.</exception>
     /// <exception cref="ObjectDisposedException">The broadcaster was disposed.</exception>
     bool TrySubscribe(GraphEventSubscribeOptions? options, [NotNullWhen(true)] out GraphEventSubscription? subscription);
 
@@ -41,7 +48,7 @@ public interface IGraphEventSubscriber
     /// </summary>
     /// <param name="options">Where it resumes and what it receives; live events of every type when <see langword="null"/>.</param>
     /// <exception cref="GraphEventSubscriberLimitException"><see cref="MaxSubscribers"/> subscriptions are live (the refusal is counted).</exception>
-    /// <exception cref="ArgumentException"><see cref="GraphEventSubscribeOptions.EventTypes"/> names an unknown event type.</exception>
+    /// <exception cref="ArgumentException"><see cref="GraphEventSubscribeOptions.EventTypes"/> names a type that is neither one of <see cref="GraphEventTypes"/> nor in <see cref="CustomEventTypes"/>.</exception>
     /// <exception cref="ObjectDisposedException">The broadcaster was disposed.</exception>
     GraphEventSubscription Subscribe(GraphEventSubscribeOptions? options = null);
 }

@@ -23,6 +23,11 @@ namespace Pml.GraphEvents;
 /// (they show the stream is alive); skip them if you do not need them.
 /// </para>
 /// <para>
+/// The server's own event types are read typed when they are registered in
+/// <see cref="GraphEventStreamClientOptions.CustomEventTypes"/>; a frame of any type the client does
+/// not know is yielded as a <see cref="RawGraphEvent"/>, its name and data as they came.
+/// </para>
+/// <para>
 /// One enumeration at a time. The <see cref="HttpClient"/> is not disposed by this class; its
 /// <see cref="HttpClient.Timeout"/> applies to opening each stream, not to reading it.
 /// </para>
@@ -34,6 +39,7 @@ public sealed partial class GraphEventStreamClient
     private readonly HttpClient _httpClient;
     private readonly GraphEventStreamClientOptions _options;
     private readonly ILogger _logger;
+    private readonly GraphEventTypeRegistry _customTypes;
     private long _lastEventId;
     private int _connections;
 
@@ -56,6 +62,8 @@ public sealed partial class GraphEventStreamClient
 
         _httpClient = httpClient;
         _options = options;
+        _customTypes = options.CustomEventTypes;
+        _customTypes.Freeze();
         _logger = logger ?? NullLogger.Instance;
         StreamUri = streamUri;
         _lastEventId = options.LastEventId ?? NoId;
@@ -79,8 +87,9 @@ public sealed partial class GraphEventStreamClient
 
     /// <summary>
     /// Yields every event of the stream, reconnecting as needed, until <paramref name="cancellationToken"/>
-    /// is cancelled (then it throws <see cref="OperationCanceledException"/>). Events whose type
-    /// this version does not know are skipped.
+    /// is cancelled (then it throws <see cref="OperationCanceledException"/>). An event whose type
+    /// is neither the library's nor registered comes as a <see cref="RawGraphEvent"/>; a frame whose
+    /// data does not fit its known type is logged and skipped.
     /// </summary>
     /// <param name="cancellationToken">Stops reading and closes the stream.</param>
     public async IAsyncEnumerable<GraphEvent> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -210,7 +219,7 @@ public sealed partial class GraphEventStreamClient
     {
         try
         {
-            return GraphEventJson.Deserialize(eventType, data);
+            return GraphEventJson.Deserialize(eventType, data, _customTypes) ?? GraphEventJson.ReadRaw(eventType, data);
         }
         catch (JsonException ex)
         {

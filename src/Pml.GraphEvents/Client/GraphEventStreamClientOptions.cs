@@ -26,10 +26,19 @@ public sealed class GraphEventStreamClientOptions
     public long? LastEventId { get; set; }
 
     /// <summary>
-    /// The event types to receive (sent as <c>?types=</c>), or <see langword="null"/> for all.
+    /// The event types to receive (sent as <c>?types=</c>), or <see langword="null"/> for all: names
+    /// from <see cref="GraphEventTypes"/> or <see cref="CustomEventTypes"/>.
     /// <c>connected</c>, <c>heartbeat</c> and <c>events_lost</c> always arrive.
     /// </summary>
     public IReadOnlyCollection<string>? EventTypes { get; set; }
+
+    /// <summary>
+    /// The server's own event types this client reads typed: register each as the server does, with
+    /// its name and source-generated JSON contract. A frame of any other type the client does not
+    /// know arrives as a <see cref="RawGraphEvent"/> (its name and data text). The client created
+    /// with these options freezes it.
+    /// </summary>
+    public GraphEventTypeRegistry CustomEventTypes { get; } = new();
 
     /// <summary>Every problem with these options; empty when they are valid.</summary>
     internal List<string> Validate()
@@ -54,9 +63,9 @@ public sealed class GraphEventStreamClientOptions
         {
             foreach (var type in EventTypes)
             {
-                if (!GraphEventTypes.IsKnown(type))
+                if (!GraphEventTypes.IsKnown(type) && !CustomEventTypes.Contains(type))
                 {
-                    failures.Add($"{nameof(EventTypes)} names an unknown event type '{type}'.");
+                    failures.Add($"{nameof(EventTypes)} names an event type that is neither one of {nameof(GraphEventTypes)} nor in {nameof(CustomEventTypes)}: '{(type is null ? "(null)" : GraphEventTypeRegistry.Printable(type))}'.");
                 }
             }
         }

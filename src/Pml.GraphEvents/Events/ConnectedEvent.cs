@@ -8,9 +8,4 @@ public sealed record ConnectedEvent(string ClientId, int ConnectedClients, DateT
     : GraphEvent(GraphEventTypes.Connected, Timestamp)
 {
     internal override GraphEventKind Kind => GraphEventKind.Connected;
-
-    internal override void WriteData(Utf8JsonWriter writer) =>
-        JsonSerializer.Serialize(writer, this, GraphEventJsonContext.Default.ConnectedEvent);
-
-    internal override long DataBound() => EncodedSize.Braces + (3 * EncodedSize.Field) + EncodedSize.String(ClientId) + EncodedSize.Number + EncodedSize.Timestamp;
 }

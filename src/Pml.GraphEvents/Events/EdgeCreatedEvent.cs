@@ -9,12 +9,4 @@ public sealed record EdgeCreatedEvent(string FromToolId, string ToToolId, double
     : GraphEvent(GraphEventTypes.EdgeCreated, Timestamp)
 {
     internal override GraphEventKind Kind => GraphEventKind.EdgeCreated;
-
-    internal override void WriteData(Utf8JsonWriter writer) =>
-        JsonSerializer.Serialize(writer, this, GraphEventJsonContext.Default.EdgeCreatedEvent);
-
-    internal override long DataBound() =>
-        EncodedSize.Braces + (4 * EncodedSize.Field) + EncodedSize.String(FromToolId) + EncodedSize.String(ToToolId) + EncodedSize.Number + EncodedSize.Timestamp;
-
-    internal override string? FindUnencodableField() => NonFinite("confidence_score", ConfidenceScore);
 }

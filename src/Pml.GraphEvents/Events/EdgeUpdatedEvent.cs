@@ -17,12 +17,4 @@ public sealed record EdgeUpdatedEvent(
     : GraphEvent(GraphEventTypes.EdgeUpdated, Timestamp)
 {
     internal override GraphEventKind Kind => GraphEventKind.EdgeUpdated;
-
-    internal override void WriteData(Utf8JsonWriter writer) =>
-        JsonSerializer.Serialize(writer, this, GraphEventJsonContext.Default.EdgeUpdatedEvent);
-
-    internal override long DataBound() =>
-        EncodedSize.Braces + (6 * EncodedSize.Field) + EncodedSize.String(FromToolId) + EncodedSize.String(ToToolId) + (3 * EncodedSize.Number) + EncodedSize.Timestamp;
-
-    internal override string? FindUnencodableField() => NonFinite("old_confidence", OldConfidence) ?? NonFinite("new_confidence", NewConfidence);
 }

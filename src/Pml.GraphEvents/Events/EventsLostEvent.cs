@@ -12,9 +12,4 @@ public sealed record EventsLostEvent(string Reason, long? LostCount, DateTimeOff
     : GraphEvent(GraphEventTypes.EventsLost, Timestamp)
 {
     internal override GraphEventKind Kind => GraphEventKind.EventsLost;
-
-    internal override void WriteData(Utf8JsonWriter writer) =>
-        JsonSerializer.Serialize(writer, this, GraphEventJsonContext.Default.EventsLostEvent);
-
-    internal override long DataBound() => EncodedSize.Braces + (3 * EncodedSize.Field) + EncodedSize.String(Reason) + EncodedSize.Number + EncodedSize.Timestamp;
 }

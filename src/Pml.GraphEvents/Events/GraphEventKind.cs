@@ -2,10 +2,12 @@ namespace Pml.GraphEvents;
 
 /// <summary>
 /// One bit per event type, so a per-subscriber filter is a single AND in the pump's fan-out loop
-/// instead of a string comparison per subscriber per event.
+/// instead of a string comparison per subscriber per event. The library's eight types take the
+/// low bits; a broadcaster's registered types take the 56 above them, in registration order
+/// (hence the registry's limit of 56 types), so a filter stays one 64-bit word.
 /// </summary>
 [Flags]
-internal enum GraphEventKind
+internal enum GraphEventKind : ulong
 {
     None = 0,
     Connected = 1 << 0,
@@ -20,8 +22,14 @@ internal enum GraphEventKind
     /// <summary>Types a subscriber always receives, whatever its filter: they keep the stream itself alive and honest.</summary>
     Control = Connected | Heartbeat | EventsLost,
 
-    /// <summary>The graph events a subscriber can choose among.</summary>
+    /// <summary>The library's graph events a subscriber can choose among.</summary>
     Filterable = GraphSynced | EdgeCreated | EdgeUpdated | WorkflowExecuted | MetricsUpdated,
 
-    All = Control | Filterable,
+    /// <summary>The bit of the first registered type; the n-th (from 0) has this shifted left by n.</summary>
+    FirstCustom = 1 << 8,
+
+    /// <summary>Every bit a registered type may have.</summary>
+    Custom = ulong.MaxValue << 8,
+
+    All = ulong.MaxValue,
 }

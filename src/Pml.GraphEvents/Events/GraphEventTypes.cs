@@ -2,7 +2,11 @@ using System.Collections.Frozen;
 
 namespace Pml.GraphEvents;
 
-/// <summary>The fixed SSE event names of the wire schema (see docs/events.md).</summary>
+/// <summary>
+/// The fixed SSE event names of the library's own events (see docs/events.md). They are reserved:
+/// a host's own types, registered per broadcaster in <see cref="GraphEventsOptions.CustomEventTypes"/>,
+/// take other names.
+/// </summary>
 public static class GraphEventTypes
 {
     /// <summary>First frame of every stream, sent to that client only.</summary>
@@ -48,7 +52,7 @@ public static class GraphEventTypes
     public static IReadOnlyList<string> All { get; } =
         [Connected, GraphSynced, EdgeCreated, EdgeUpdated, WorkflowExecuted, MetricsUpdated, Heartbeat, EventsLost];
 
-    /// <summary>Whether <paramref name="eventType"/> is one of the schema's event names (case-sensitive, as on the wire).</summary>
+    /// <summary>Whether <paramref name="eventType"/> is one of the library's event names (case-sensitive, as on the wire); a host's registered names are not.</summary>
     public static bool IsKnown(string? eventType) => eventType is not null && Kinds.ContainsKey(eventType);
 
     internal static GraphEventKind KindOf(string eventType) => Kinds[eventType];

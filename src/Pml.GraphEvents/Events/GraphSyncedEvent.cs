@@ -9,11 +9,4 @@ public sealed record GraphSyncedEvent(int NodeCount, int EdgeCount, double SyncD
     : GraphEvent(GraphEventTypes.GraphSynced, Timestamp)
 {
     internal override GraphEventKind Kind => GraphEventKind.GraphSynced;
-
-    internal override void WriteData(Utf8JsonWriter writer) =>
-        JsonSerializer.Serialize(writer, this, GraphEventJsonContext.Default.GraphSyncedEvent);
-
-    internal override long DataBound() => EncodedSize.Braces + (4 * EncodedSize.Field) + (3 * EncodedSize.Number) + EncodedSize.Timestamp;
-
-    internal override string? FindUnencodableField() => NonFinite("sync_duration_ms", SyncDurationMs);
 }

@@ -11,9 +11,4 @@ public sealed record HeartbeatEvent(int ConnectedClients, long UptimeSeconds, Da
     : GraphEvent(GraphEventTypes.Heartbeat, Timestamp)
 {
     internal override GraphEventKind Kind => GraphEventKind.Heartbeat;
-
-    internal override void WriteData(Utf8JsonWriter writer) =>
-        JsonSerializer.Serialize(writer, this, GraphEventJsonContext.Default.HeartbeatEvent);
-
-    internal override long DataBound() => EncodedSize.Braces + (3 * EncodedSize.Field) + (2 * EncodedSize.Number) + EncodedSize.Timestamp;
 }

@@ -19,43 +19,4 @@ public sealed record MetricsUpdatedEvent(
     : GraphEvent(GraphEventTypes.MetricsUpdated, Timestamp)
 {
     internal override GraphEventKind Kind => GraphEventKind.MetricsUpdated;
-
-    internal override void WriteData(Utf8JsonWriter writer) =>
-        JsonSerializer.Serialize(writer, this, GraphEventJsonContext.Default.MetricsUpdatedEvent);
-
-    internal override long DataBound()
-    {
-        long bound = EncodedSize.Braces + (6 * EncodedSize.Field) + (4 * EncodedSize.Number) + EncodedSize.Timestamp;
-        if (PageRankTop10 is { } top)
-        {
-            for (var i = 0; i < top.Count; i++)
-            {
-                // {"tool_id":...,"score":...}, and the comma after it.
-                bound += EncodedSize.Braces + (2 * EncodedSize.Field) + EncodedSize.String(top[i]?.ToolId) + EncodedSize.Number + 1;
-            }
-        }
-
-        return bound;
-    }
-
-    internal override string? FindUnencodableField()
-    {
-        if (NonFinite("density", Density) is { } density)
-        {
-            return density;
-        }
-
-        if (PageRankTop10 is { } top)
-        {
-            for (var i = 0; i < top.Count; i++)
-            {
-                if (top[i] is { } score && NonFinite($"pagerank_top_10[{i}].score", score.Score) is { } bad)
-                {
-                    return bad;
-                }
-            }
-        }
-
-        return null;
-    }
 }

@@ -15,12 +15,4 @@ public sealed record WorkflowExecutedEvent(
     : GraphEvent(GraphEventTypes.WorkflowExecuted, Timestamp)
 {
     internal override GraphEventKind Kind => GraphEventKind.WorkflowExecuted;
-
-    internal override void WriteData(Utf8JsonWriter writer) =>
-        JsonSerializer.Serialize(writer, this, GraphEventJsonContext.Default.WorkflowExecutedEvent);
-
-    internal override long DataBound() =>
-        EncodedSize.Braces + (5 * EncodedSize.Field) + EncodedSize.String(WorkflowId) + EncodedSize.Strings(ToolIds) + (2 * EncodedSize.Number) + EncodedSize.Timestamp;
-
-    internal override string? FindUnencodableField() => NonFinite("execution_time_ms", ExecutionTimeMs);
 }

@@ -66,7 +66,7 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
     internal static long MaxToolIdJsonBytes(int maxEventBytes)
     {
         var tenEmpty = new MetricsUpdatedEvent(0, 0, 0, [.. Enumerable.Repeat(new ToolScore(string.Empty, 0), 10)], 0, default);
-        return ((maxEventBytes - EncodedSize.FrameBound(tenEmpty.DataBound())) / 10) + EncodedSize.String(string.Empty);
+        return ((maxEventBytes - EncodedSize.FrameBound(EncodedSize.Data(tenEmpty))) / 10) + EncodedSize.String(string.Empty);
     }
 
     public ToolGraphSnapshot Snapshot => Volatile.Read(ref _snapshot);
@@ -400,7 +400,7 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
     /// <summary>Refuses an execution whose <c>workflow_executed</c> event would be larger than <see cref="GraphEventsOptions.MaxEventBytes"/>.</summary>
     private void CheckEventSize(WorkflowExecutedEvent executed, string workflowId, string paramName)
     {
-        if (EncodedSize.FrameBound(executed.DataBound()) <= _maxEventBytes)
+        if (EncodedSize.FrameBound(EncodedSize.Data(executed)) <= _maxEventBytes)
         {
             return;
         }

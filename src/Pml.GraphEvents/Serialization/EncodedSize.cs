@@ -3,7 +3,8 @@ namespace Pml.GraphEvents;
 /// <summary>
 /// Cheap upper bounds of an event's encoded size, computed from string lengths without encoding,
 /// so that the publish-time size check costs a few additions for an ordinary event and encodes
-/// only an event that may really be too large.
+/// only an event that may really be too large. The bounds know the library's own types (their
+/// fields and wire names); a host's type has none and is measured by encoding it.
 /// </summary>
 internal static class EncodedSize
 {
@@ -55,6 +56,43 @@ internal static class EncodedSize
 
         return total;
     }
+
+    /// <summary>An upper bound of a <c>connected</c> event's data JSON.</summary>
+    public static long Data(ConnectedEvent e) => Braces + (3 * Field) + String(e.ClientId) + Number + Timestamp;
+
+    /// <summary>An upper bound of a <c>graph_synced</c> event's data JSON.</summary>
+    public static long Data(GraphSyncedEvent e) => Braces + (4 * Field) + (3 * Number) + Timestamp;
+
+    /// <summary>An upper bound of an <c>edge_created</c> event's data JSON.</summary>
+    public static long Data(EdgeCreatedEvent e) => Braces + (4 * Field) + String(e.FromToolId) + String(e.ToToolId) + Number + Timestamp;
+
+    /// <summary>An upper bound of an <c>edge_updated</c> event's data JSON.</summary>
+    public static long Data(EdgeUpdatedEvent e) => Braces + (6 * Field) + String(e.FromToolId) + String(e.ToToolId) + (3 * Number) + Timestamp;
+
+    /// <summary>An upper bound of a <c>workflow_executed</c> event's data JSON.</summary>
+    public static long Data(WorkflowExecutedEvent e) => Braces + (5 * Field) + String(e.WorkflowId) + Strings(e.ToolIds) + (2 * Number) + Timestamp;
+
+    /// <summary>An upper bound of a <c>metrics_updated</c> event's data JSON.</summary>
+    public static long Data(MetricsUpdatedEvent e)
+    {
+        long bound = Braces + (6 * Field) + (4 * Number) + Timestamp;
+        if (e.PageRankTop10 is { } top)
+        {
+            for (var i = 0; i < top.Count; i++)
+            {
+                // {"tool_id":...,"score":...}, and the comma after it.
+                bound += Braces + (2 * Field) + String(top[i]?.ToolId) + Number + 1;
+            }
+        }
+
+        return bound;
+    }
+
+    /// <summary>An upper bound of a <c>heartbeat</c>'s data JSON.</summary>
+    public static long Data(HeartbeatEvent e) => Braces + (3 * Field) + (2 * Number) + Timestamp;
+
+    /// <summary>An upper bound of an <c>events_lost</c> event's data JSON.</summary>
+    public static long Data(EventsLostEvent e) => Braces + (3 * Field) + String(e.Reason) + Number + Timestamp;
 
     /// <summary>The exact size of <paramref name="value"/> as a JSON string, quotes included, as the event serializer writes it.</summary>
     public static long ExactString(string value) => JsonEncodedText.Encode(value).EncodedUtf8Bytes.Length + 2;

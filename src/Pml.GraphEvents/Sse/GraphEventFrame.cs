@@ -10,10 +10,11 @@ public sealed class GraphEventFrame
 {
     private readonly byte[] _utf8;
 
-    internal GraphEventFrame(long? id, GraphEvent @event, byte[] utf8)
+    internal GraphEventFrame(long? id, GraphEvent @event, GraphEventKind kind, byte[] utf8)
     {
         Id = id;
         Event = @event;
+        Kind = kind;
         _utf8 = utf8;
     }
 
@@ -23,7 +24,7 @@ public sealed class GraphEventFrame
     /// </summary>
     public long? Id { get; }
 
-    /// <summary>The SSE event name, one of <see cref="GraphEventTypes"/>.</summary>
+    /// <summary>The SSE event name: one of <see cref="GraphEventTypes"/>, or a registered name of a host's type.</summary>
     public string EventType => Event.EventType;
 
     /// <summary>The event itself.</summary>
@@ -35,7 +36,8 @@ public sealed class GraphEventFrame
     /// </summary>
     public ReadOnlyMemory<byte> Utf8Bytes => _utf8;
 
-    internal GraphEventKind Kind => Event.Kind;
+    /// <summary>The filter bit of the event's type, from its contract (a host's types have theirs per broadcaster).</summary>
+    internal GraphEventKind Kind { get; }
 
     /// <summary>The frame's size in bytes, what the replay window and subscriber buffers count.</summary>
     internal int Length => _utf8.Length;

@@ -10,9 +10,11 @@ namespace Pml.GraphEvents;
 /// encoding a broadcast event costs one allocation whatever the number of subscribers.
 /// </summary>
 /// <remarks>
-/// Nothing user-supplied reaches a field name: event names are the fixed <see cref="GraphEventTypes"/>,
-/// ids are numbers, and the <c>data:</c> value is compact JSON, in which the serializer escapes
-/// every CR and LF. So a hostile tool id can never end a line or start a new field.
+/// Nothing user-supplied reaches a field name: the <c>event:</c> line comes from the type's contract
+/// (a fixed <see cref="GraphEventTypes"/> name, or a host's name validated at registration), ids are
+/// numbers, and the <c>data:</c> value is compact JSON, in which the serializer escapes every CR and
+/// LF (a host's type is also checked for raw line breaks at publish). So a hostile tool id can never
+/// end a line or start a new field.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "One instance per thread for the thread's lifetime; its writer holds no unmanaged resource.")]
 internal sealed class SseFrameEncoder
@@ -29,13 +31,16 @@ internal sealed class SseFrameEncoder
 
     private SseFrameEncoder() => _json = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
 
-    /// <summary>Encodes <paramref name="event"/> as a frame with an optional <c>id:</c> line.</summary>
-    public static byte[] Encode(long? id, GraphEvent @event)
+    /// <summary>Encodes one of the library's events as a frame with an optional <c>id:</c> line.</summary>
+    public static byte[] Encode(long? id, GraphEvent @event) => Encode(id, @event, BuiltInEventContracts.Of(@event));
+
+    /// <summary>Encodes <paramref name="event"/>, of <paramref name="contract"/>'s type, as a frame with an optional <c>id:</c> line.</summary>
+    public static byte[] Encode(long? id, GraphEvent @event, GraphEventContract contract)
     {
         // One encoder per thread: the pump encodes broadcast frames while subscribe calls on other
         // threads encode their own connected frames, and neither should lock or allocate a buffer.
         var encoder = _threadEncoder ??= new SseFrameEncoder();
-        return Release(encoder, encoder.EncodeCore(id, @event));
+        return Release(encoder, encoder.EncodeCore(id, @event, contract));
     }
 
     private static byte[] Release(SseFrameEncoder encoder, byte[] bytes)
@@ -48,33 +53,41 @@ internal sealed class SseFrameEncoder
         return bytes;
     }
 
-    /// <summary>Creates a frame for <paramref name="event"/>, encoded once.</summary>
+    /// <summary>Creates a frame for one of the library's events, encoded once.</summary>
     public static GraphEventFrame CreateFrame(long? id, GraphEvent @event, long dispatchTimestamp = 0) =>
-        new(id, @event, Encode(id, @event)) { DispatchTimestamp = dispatchTimestamp };
+        CreateFrame(id, @event, BuiltInEventContracts.Of(@event), dispatchTimestamp);
+
+    /// <summary>Creates a frame for <paramref name="event"/>, of <paramref name="contract"/>'s type, encoded once.</summary>
+    public static GraphEventFrame CreateFrame(long? id, GraphEvent @event, GraphEventContract contract, long dispatchTimestamp = 0) =>
+        new(id, @event, contract.Kind, Encode(id, @event, contract)) { DispatchTimestamp = dispatchTimestamp };
 
     /// <summary>
     /// Creates a frame for <paramref name="event"/> around its already encoded <paramref name="data"/>
     /// JSON (what the publish-time size check measured), so that the event is not encoded again.
     /// </summary>
-    public static GraphEventFrame CreateFrame(long? id, GraphEvent @event, ReadOnlySpan<byte> data, long dispatchTimestamp)
+    public static GraphEventFrame CreateFrame(long? id, GraphEvent @event, GraphEventContract contract, ReadOnlySpan<byte> data, long dispatchTimestamp)
     {
         var encoder = _threadEncoder ??= new SseFrameEncoder();
-        return new(id, @event, Release(encoder, encoder.EncodeCore(id, @event, data))) { DispatchTimestamp = dispatchTimestamp };
+        return new(id, @event, contract.Kind, Release(encoder, encoder.EncodeCore(id, @event, contract, data))) { DispatchTimestamp = dispatchTimestamp };
     }
+
+    /// <summary>The data JSON of one of the library's events (see <see cref="EncodeData(GraphEvent, GraphEventContract)"/>).</summary>
+    public static byte[] EncodeData(GraphEvent @event) => EncodeData(@event, BuiltInEventContracts.Of(@event));
 
     /// <summary>
     /// The data JSON of <paramref name="event"/>, exactly as a frame carries it, in the same
-    /// per-thread buffer (for the size check of an event that may be too large).
+    /// per-thread buffer (for the size check of an event that may be too large, and of every
+    /// event of a host's type).
     /// </summary>
-    public static byte[] EncodeData(GraphEvent @event)
+    public static byte[] EncodeData(GraphEvent @event, GraphEventContract contract)
     {
         var encoder = _threadEncoder ??= new SseFrameEncoder();
         encoder._buffer.ResetWrittenCount();
-        encoder.WriteJson(@event);
+        encoder.WriteJson(@event, contract);
         return Release(encoder, encoder._buffer.WrittenSpan.ToArray());
     }
 
-    private byte[] EncodeCore(long? id, GraphEvent @event, ReadOnlySpan<byte> data = default)
+    private byte[] EncodeCore(long? id, GraphEvent @event, GraphEventContract contract, ReadOnlySpan<byte> data = default)
     {
         _buffer.ResetWrittenCount();
         if (id is { } value)
@@ -84,12 +97,12 @@ internal sealed class SseFrameEncoder
             Write("\n"u8);
         }
 
-        Write("event: "u8);
-        WriteAscii(@event.EventType);
-        Write("\ndata: "u8);
+        // The contract's name, checked when the type was registered (or a library constant), never
+        // the event's own text: "event: <name>\ndata: " in one copy.
+        Write(contract.EventLine);
         if (data.IsEmpty)
         {
-            WriteJson(@event);
+            WriteJson(@event, contract);
         }
         else
         {
@@ -100,12 +113,12 @@ internal sealed class SseFrameEncoder
         return _buffer.WrittenSpan.ToArray();
     }
 
-    private void WriteJson(GraphEvent @event)
+    private void WriteJson(GraphEvent @event, GraphEventContract contract)
     {
         try
         {
             _json.Reset(_buffer);
-            @event.WriteData(_json);
+            contract.WriteData(_json, @event);
             _json.Flush();
         }
         catch
@@ -155,13 +168,6 @@ internal sealed class SseFrameEncoder
     {
         var span = _buffer.GetSpan(20);
         Utf8Formatter.TryFormat(value, span, out var written);
-        _buffer.Advance(written);
-    }
-
-    private void WriteAscii(string text)
-    {
-        var span = _buffer.GetSpan(text.Length);
-        var written = Encoding.ASCII.GetBytes(text, span);
         _buffer.Advance(written);
     }
 }

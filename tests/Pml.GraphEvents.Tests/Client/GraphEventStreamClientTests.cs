@@ -86,19 +86,25 @@ public sealed class GraphEventStreamClientTests
     }
 
     [Fact]
-    public async Task Unknown_types_and_malformed_frames_are_skipped()
+    public async Task Unknown_types_arrive_raw_and_malformed_frames_are_skipped()
     {
         var body =
-            "id: 1\nevent: from_the_future\ndata: {\"x\":1}\n\n" +
+            "id: 1\nevent: from_the_future\ndata: {\"x\":{\"timestamp\":\"nested\"},\"timestamp\":\"2025-12-01T10:00:02.500Z\"}\n\n" +
             "id: 2\nevent: edge_created\ndata: {not json\n\n" +
-            "id: 3\nevent: heartbeat\ndata: {\"connected_clients\":1,\"uptime_seconds\":1,\"timestamp\":\"2025-12-01T10:00:00.000Z\"}\n\n";
+            "id: 3\nevent: not_even_json\ndata: hello\n\n" +
+            "id: 4\nevent: heartbeat\ndata: {\"connected_clients\":1,\"uptime_seconds\":1,\"timestamp\":\"2025-12-01T10:00:00.000Z\"}\n\n";
         using var http = new HttpClient(new ScriptedHandler(ScriptedHandler.Stream(body)));
         var client = new GraphEventStreamClient(http, StreamUri, Fast);
 
-        var events = await ReadAsync(client, 1);
+        var events = await ReadAsync(client, 3);
 
-        Assert.IsType<HeartbeatEvent>(events[0]);
-        Assert.Equal(3, client.LastEventId);
+        var future = Assert.IsType<RawGraphEvent>(events[0]);
+        Assert.Equal(("from_the_future", "{\"x\":{\"timestamp\":\"nested\"},\"timestamp\":\"2025-12-01T10:00:02.500Z\"}"), (future.EventType, future.Data));
+        Assert.Equal(new DateTimeOffset(2025, 12, 1, 10, 0, 2, 500, TimeSpan.Zero), future.Timestamp);
+        var text = Assert.IsType<RawGraphEvent>(events[1]);
+        Assert.Equal(("not_even_json", "hello", default(DateTimeOffset)), (text.EventType, text.Data, text.Timestamp));
+        Assert.IsType<HeartbeatEvent>(events[2]);
+        Assert.Equal(4, client.LastEventId);
     }
 
     [Fact]

@@ -107,7 +107,7 @@ public sealed class FrameRoundTripTests
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            e.WriteData(writer);
+            BuiltInEventContracts.Of(e).WriteData(writer, e);
         }
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan);

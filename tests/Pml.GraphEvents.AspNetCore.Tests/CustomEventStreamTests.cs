@@ -22,7 +22,7 @@ public sealed class CustomEventStreamTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static Task<StreamServer> StartAsync() =>
+    private static Task<TestHost> StartAsync() =>
         StreamServer.StartAsync(configure: b => b.Services.AddGraphEvents()
             .AddEventType(MyCustomEvent.Name, HostEventsJson.Default.MyCustomEvent)
             .AddEventType(OtherCustomEvent.Name, HostEventsJson.Default.OtherCustomEvent));

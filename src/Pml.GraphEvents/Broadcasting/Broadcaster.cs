@@ -199,8 +199,7 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IDisposable
         var created = new GraphEventSubscription(
             this,
             new SubscriberQueue(_subscriberBufferCapacity, _subscriberBufferCapacityBytes, _dropOldest),
-            mask,
-            _timeProvider);
+            mask);
 
         int connectedClients;
         ReplayPlan plan;

@@ -164,7 +164,7 @@ public sealed class GraphEventSubscription : ChannelReader<GraphEventFrame>, IDi
         }
 
         // Encoded here, by this subscriber's reader, because the notice is for it alone.
-        item = frame ?? SseFrameEncoder.CreateFrame(null, new EventsLostEvent(EventsLostReasons.BufferOverflow, lost, _owner.TimeProvider.GetUtcNow()));
+        item = frame ?? GraphEventFrame.Create(null, new EventsLostEvent(EventsLostReasons.BufferOverflow, lost, _owner.TimeProvider.GetUtcNow()));
         return true;
     }
 

@@ -17,6 +17,17 @@ public sealed class GraphEventFrame
         _utf8 = utf8;
     }
 
+    /// <summary>Creates a frame for <paramref name="event"/>, encoded once.</summary>
+    internal static GraphEventFrame Create(long? id, GraphEvent @event, long dispatchTimestamp = 0) =>
+        new(id, @event, SseFrameEncoder.Encode(id, @event)) { DispatchTimestamp = dispatchTimestamp };
+
+    /// <summary>
+    /// Creates a frame for <paramref name="event"/> around its already encoded <paramref name="data"/>
+    /// JSON (what the publish-time size check measured), so that the event is not encoded again.
+    /// </summary>
+    internal static GraphEventFrame Create(long? id, GraphEvent @event, ReadOnlySpan<byte> data, long dispatchTimestamp) =>
+        new(id, @event, SseFrameEncoder.Encode(id, @event, data)) { DispatchTimestamp = dispatchTimestamp };
+
     /// <summary>
     /// The SSE <c>id:</c> of this frame, or <see langword="null"/> for frames that carry none
     /// (heartbeats and loss notices, so that they never move a client's Last-Event-ID).

@@ -7,7 +7,9 @@ namespace Pml.GraphEvents;
 /// <summary>
 /// Encodes Server-Sent Events frames (https://html.spec.whatwg.org/multipage/server-sent-events.html).
 /// Frames are built in a reusable per-thread buffer and copied once into an exact-size array, so
-/// encoding a broadcast event costs one allocation whatever the number of subscribers.
+/// encoding a broadcast event costs one allocation whatever the number of subscribers. Bytes only:
+/// the broadcaster wraps them in a <see cref="GraphEventFrame"/> (<c>GraphEventFrame.Create</c>), so
+/// that this wire encoding depends on the events and nothing above them.
 /// </summary>
 /// <remarks>
 /// Nothing user-supplied reaches a field name: event names are the fixed <see cref="GraphEventTypes"/>,
@@ -48,18 +50,14 @@ internal sealed class SseFrameEncoder
         return bytes;
     }
 
-    /// <summary>Creates a frame for <paramref name="event"/>, encoded once.</summary>
-    public static GraphEventFrame CreateFrame(long? id, GraphEvent @event, long dispatchTimestamp = 0) =>
-        new(id, @event, Encode(id, @event)) { DispatchTimestamp = dispatchTimestamp };
-
     /// <summary>
-    /// Creates a frame for <paramref name="event"/> around its already encoded <paramref name="data"/>
+    /// Encodes <paramref name="event"/> as a frame around its already encoded <paramref name="data"/>
     /// JSON (what the publish-time size check measured), so that the event is not encoded again.
     /// </summary>
-    public static GraphEventFrame CreateFrame(long? id, GraphEvent @event, ReadOnlySpan<byte> data, long dispatchTimestamp)
+    public static byte[] Encode(long? id, GraphEvent @event, ReadOnlySpan<byte> data)
     {
         var encoder = _threadEncoder ??= new SseFrameEncoder();
-        return new(id, @event, Release(encoder, encoder.EncodeCore(id, @event, data))) { DispatchTimestamp = dispatchTimestamp };
+        return Release(encoder, encoder.EncodeCore(id, @event, data));
     }
 
     /// <summary>

@@ -208,7 +208,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
             {
                 if (TryDecode(range[i], out var id, out var graphEvent, out var contract, out _, out _) && (contract.Kind & mask) != 0)
                 {
-                    frames.Add(SseFrameEncoder.CreateFrame(id, graphEvent, contract));
+                    frames.Add(GraphEventFrame.Create(id, graphEvent, contract));
                 }
             }
 
@@ -297,7 +297,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     private GraphEventFrame LossFrame() =>
-        SseFrameEncoder.CreateFrame(null, new EventsLostEvent(EventsLostReasons.ReplayWindowExceeded, null, _timeProvider.GetUtcNow()));
+        GraphEventFrame.Create(null, new EventsLostEvent(EventsLostReasons.ReplayWindowExceeded, null, _timeProvider.GetUtcNow()));
 
     private void OnDropped()
     {

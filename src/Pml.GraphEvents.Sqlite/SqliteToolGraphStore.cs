@@ -172,10 +172,10 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, ID
                     var confidence = command.Parameters.Add("$confidence", SqliteType.Real);
                     foreach (var edge in changes.Edges)
                     {
-                        from.Value = edge.From;
-                        to.Value = edge.To;
+                        from.Value = edge.FromToolId;
+                        to.Value = edge.ToToolId;
                         count.Value = edge.ObservedCount;
-                        confidence.Value = edge.Confidence;
+                        confidence.Value = edge.ConfidenceScore;
                         command.ExecuteNonQuery();
                     }
                 }

@@ -85,7 +85,7 @@ public sealed class AmplificationTests
         await using var store = new SqliteToolGraphStore(database.Path);
         var stored = await store.LoadAsync(Token);
         Assert.Equal(11, stored.Edges.Count);
-        Assert.DoesNotContain(stored.Edges, e => e.From == "tool-10" && e.To == "tool-11");
+        Assert.DoesNotContain(stored.Edges, e => e.FromToolId == "tool-10" && e.ToToolId == "tool-11");
     }
 
     private static IToolGraphEngine Engine(TestHost server) => server.App.Services.GetRequiredService<IToolGraphEngine>();

@@ -48,7 +48,7 @@ public sealed partial class DatabaseLockTests
         {
             var contents = await store.LoadAsync(Token);
             var edge = Assert.Single(contents.Edges);
-            Assert.Equal(("git:status", "git:diff", 1), (edge.From, edge.To, edge.ObservedCount));
+            Assert.Equal(("git:status", "git:diff", 1), (edge.FromToolId, edge.ToToolId, edge.ObservedCount));
         }
     }
 

@@ -66,7 +66,7 @@ public sealed class EnginePropertyTests
 
             engine.UpdateFromExecutionAsync(execution).AsTask().GetAwaiter().GetResult();
             var graph = engine.Snapshot;
-            Assert.All(graph.Edges, e => Assert.InRange(e.Confidence, double.Epsilon, 1.0));
+            Assert.All(graph.Edges, e => Assert.InRange(e.ConfidenceScore, double.Epsilon, 1.0));
             Assert.InRange(graph.Metrics.Density, 0.0, 1.0);
             Assert.Equal(1.0, graph.PageRank.Sum(), 9);
         }
@@ -75,9 +75,9 @@ public sealed class EnginePropertyTests
         Assert.Equal(observations.Count, final.Edges.Count);
         foreach (var edge in final.Edges)
         {
-            var count = observations[(edge.From, edge.To)];
+            var count = observations[(edge.FromToolId, edge.ToToolId)];
             Assert.Equal(count, edge.ObservedCount);
-            Assert.Equal(Math.Min(0.5 * Math.Pow(1.1, count - 1), 1.0), edge.Confidence, 9);
+            Assert.Equal(Math.Min(0.5 * Math.Pow(1.1, count - 1), 1.0), edge.ConfidenceScore, 9);
         }
 
         Assert.Equal(observations.Count, publisher.Created);

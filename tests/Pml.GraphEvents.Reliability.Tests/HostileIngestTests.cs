@@ -183,7 +183,7 @@ public sealed class HostileIngestTests
         // The engine learns "B ran after A" pairs and never walks the DAG, so a cycle is three
         // edges, and a task depending on itself is a self-loop, which is skipped.
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var edges = watched.Engine.Snapshot.Edges.Select(e => $"{e.From}->{e.To}").Order(StringComparer.Ordinal);
+        var edges = watched.Engine.Snapshot.Edges.Select(e => $"{e.FromToolId}->{e.ToToolId}").Order(StringComparer.Ordinal);
         Assert.Equal(["a->b", "b->c", "c->a"], edges);
         await watched.VerifyWitnessesAsync(1);
     }

@@ -30,7 +30,7 @@ public sealed class PersistenceTests
         Assert.Equal(2, snapshot.Edges.Count);
         Assert.True(snapshot.TryGetEdge("git:status", "git:diff", out var edge));
         Assert.Equal(2, edge.ObservedCount);
-        Assert.Equal(0.55, edge.Confidence, 10);
+        Assert.Equal(0.55, edge.ConfidenceScore, 10);
 
         // Loading it was announced: the replay window starts with graph_synced. This run's ids start
         // above the first run's, so "from the start" is the run's own start.

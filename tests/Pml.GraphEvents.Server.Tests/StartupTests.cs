@@ -38,7 +38,7 @@ public sealed class StartupTests
         var engine = server.Services.GetRequiredService<IToolGraphEngine>();
 
         await Eventually.TrueAsync(() => Task.FromResult(engine.Snapshot.Edges.Count >= 10), "ten edges learned from simulated executions");
-        Assert.All(engine.Snapshot.Edges, edge => Assert.NotEqual(edge.From, edge.To));
+        Assert.All(engine.Snapshot.Edges, edge => Assert.NotEqual(edge.FromToolId, edge.ToToolId));
     }
 
     [Fact]

@@ -16,15 +16,19 @@ internal sealed record GraphResponse(
             nodes[i] = new Node(tool.Id, tool.Name, tool.ServerId, snapshot.PageRank[i], snapshot.Communities[i]);
         }
 
-        var edges = snapshot.Edges.Select(e => new Edge(e.From, e.To, e.Confidence, e.ObservedCount)).ToArray();
+        var edges = snapshot.Edges.Select(e => new Edge(e.FromToolId, e.ToToolId, e.ConfidenceScore, e.ObservedCount)).ToArray();
         var m = snapshot.Metrics;
-        return new GraphResponse(snapshot.Version, nodes, edges, new MetricsSummary(m.NodeCount, m.EdgeCount, m.Density, m.CommunitiesCount, m.PageRankTop));
+        return new GraphResponse(snapshot.Version, nodes, edges, new MetricsSummary(m.NodeCount, m.EdgeCount, m.Density, m.CommunitiesCount, m.PageRankTop10));
     }
 
     /// <summary>A tool, with its PageRank and community.</summary>
     internal sealed record Node(string Id, string? Name, string? ServerId, double Pagerank, int Community);
 
-    /// <summary>An edge <c>from → to</c>.</summary>
+    /// <summary>
+    /// An edge <c>from → to</c>. The names are this response's wire schema (<c>from</c>, <c>to</c>,
+    /// <c>confidence</c>, <c>observed_count</c>), kept as they are: the names of <see cref="ToolGraphEdge"/>
+    /// follow the edge events' instead.
+    /// </summary>
     internal sealed record Edge(string From, string To, double Confidence, int ObservedCount);
 
     /// <summary>The same fields as <c>metrics_updated</c>.</summary>
@@ -33,5 +37,5 @@ internal sealed record GraphResponse(
         int EdgeCount,
         double Density,
         int CommunitiesCount,
-        [property: System.Text.Json.Serialization.JsonPropertyName("pagerank_top_10")] IReadOnlyList<ToolScore> PagerankTop10);
+        [property: System.Text.Json.Serialization.JsonPropertyName("pagerank_top_10")] IReadOnlyList<ToolScore> PageRankTop10);
 }

@@ -10,7 +10,7 @@ namespace Pml.GraphEvents;
 /// keeps it for replay and offers the same frame to every subscriber's buffer with a
 /// non-blocking write. Nothing a subscriber does can make a publisher or another subscriber wait.
 /// </summary>
-internal sealed partial class Broadcaster : IGraphEventBroadcaster, IDisposable
+internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventStatisticsSource, IDisposable
 {
     private readonly int _maxSubscribers;
     private readonly int _subscriberBufferCapacity;
@@ -215,8 +215,7 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IDisposable
         var created = new GraphEventSubscription(
             this,
             new SubscriberQueue(_subscriberBufferCapacity, _subscriberBufferCapacityBytes, _dropOldest),
-            mask,
-            _timeProvider);
+            mask);
 
         int connectedClients;
         ReplayPlan plan;
@@ -240,11 +239,11 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IDisposable
         // Encoding happens outside the lock; the subscription is not handed out yet, so nobody
         // reads it before Start, and the pump only touches its queue.
         var now = _timeProvider.GetUtcNow();
-        var connected = SseFrameEncoder.CreateFrame(plan.StartId, new ConnectedEvent(created.ClientId, connectedClients, now));
+        var connected = GraphEventFrame.Create(plan.StartId, new ConnectedEvent(created.ClientId, connectedClients, now));
         // An unreadable resume position plans like none (live), but the client must hear that it
         // did not resume: the same notice as an id this stream never issued, with its own reason.
         var lostReason = plan.LostReason ?? (options is { LastEventId: null, LastEventIdInvalid: true } ? EventsLostReasons.InvalidLastEventId : null);
-        var loss = lostReason is null ? null : SseFrameEncoder.CreateFrame(null, new EventsLostEvent(lostReason, plan.LostCount, now));
+        var loss = lostReason is null ? null : GraphEventFrame.Create(null, new EventsLostEvent(lostReason, plan.LostCount, now));
         var gap = plan.GapThrough == 0 ? null : _backplane!.FetchAsync(plan.StartId, plan.GapThrough, mask);
         created.Start(connected, loss, plan.Replay, plan.LostCount ?? 0, gap, plan.SkipThrough);
         subscription = created;
@@ -350,7 +349,7 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IDisposable
         {
             // Heartbeats carry no id and are not kept for replay: they must not move a client's
             // Last-Event-ID, and replaying a stale keep-alive would tell nobody anything.
-            frame = SseFrameEncoder.CreateFrame(null, @event, item.Contract, _timeProvider.GetTimestamp());
+            frame = GraphEventFrame.Create(null, @event, item.Contract, _timeProvider.GetTimestamp());
             subscribers = Volatile.Read(ref _subscribers);
         }
         else
@@ -370,8 +369,8 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IDisposable
             }
 
             frame = item.Data is null
-                ? SseFrameEncoder.CreateFrame(id, @event, item.Contract, _timeProvider.GetTimestamp())
-                : SseFrameEncoder.CreateFrame(id, @event, item.Contract, item.Data, _timeProvider.GetTimestamp());
+                ? GraphEventFrame.Create(id, @event, item.Contract, _timeProvider.GetTimestamp())
+                : GraphEventFrame.Create(id, @event, item.Contract, item.Data, _timeProvider.GetTimestamp());
             if (frame.Length > _maxEventBytes && sequencedId == 0)
             {
                 // Checked at publish already; only an event changed after it was published (a

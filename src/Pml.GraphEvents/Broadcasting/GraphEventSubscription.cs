@@ -1,20 +1,28 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 
 namespace Pml.GraphEvents;
 
 /// <summary>
-/// One subscriber's view of the broadcast. Frames arrive in broadcast order: first
-/// <c>connected</c>, then any loss notice and replayed frames, then live frames. A subscription
-/// has a single reader. Dispose it to leave; it also ends when it lags
-/// (<see cref="SlowSubscriberPolicy.Disconnect"/>) or when the broadcaster is disposed, and then
-/// <see cref="WaitToReadAsync"/> returns <see langword="false"/> once the buffered frames are read.
+/// One subscriber's view of the broadcast, read as a <see cref="ChannelReader{T}"/>: frames arrive
+/// in broadcast order, first <c>connected</c>, then any loss notice and replayed frames, then live
+/// frames. A subscription has a single reader. Dispose it to leave; it also ends when it lags
+/// (<see cref="SlowSubscriberPolicy.Disconnect"/>) or when the broadcaster is disposed. Whatever
+/// ended it, the frames it held are still read, then <see cref="WaitToReadAsync"/> returns
+/// <see langword="false"/>, <see cref="ChannelReader{T}.ReadAsync"/> throws
+/// <see cref="ChannelClosedException"/> and <see cref="Completion"/> completes; <see cref="EndReason"/> says why.
 /// </summary>
-public sealed class GraphEventSubscription : IDisposable
+/// <remarks>
+/// As for any channel reader, <see cref="WaitToReadAsync"/> returning <see langword="true"/> means
+/// that the next <see cref="TryRead"/> returns a frame (with one reader: this one).
+/// <see cref="WaitToReadAsync"/> and <see cref="TryRead"/> never allocate, except to make a loss
+/// notice; <see cref="ChannelReader{T}.ReadAsync"/> and <see cref="ChannelReader{T}.ReadAllAsync"/>
+/// are the base class's, built on those two, and allocate when they have to wait.
+/// </remarks>
+public sealed class GraphEventSubscription : ChannelReader<GraphEventFrame>, IDisposable
 {
     private readonly Broadcaster _owner;
     private readonly SubscriberQueue _queue;
-    private readonly TimeProvider _timeProvider;
 
     // The start of the stream, read before the live queue. Written once by Subscribe before the
     // subscription is handed out, then touched only by the single reader.
@@ -22,6 +30,9 @@ public sealed class GraphEventSubscription : IDisposable
     private GraphEventFrame? _resumeLoss;
     private GraphEventFrame[] _replay = [];
     private int _replayIndex;
+
+    // Set by the reader once it has read the start: from then on, the queue alone decides the end.
+    private bool _startRead;
 
     // Behind a backplane only: the older part of a resume, fetched from the shared log, which must
     // be read before _replay; and the id up to which live frames are already with the client (it
@@ -32,13 +43,19 @@ public sealed class GraphEventSubscription : IDisposable
     private long _framesLost;
     private int _endReason;
 
-    internal GraphEventSubscription(Broadcaster owner, SubscriberQueue queue, GraphEventKind mask, TimeProvider timeProvider)
+    internal GraphEventSubscription(Broadcaster owner, SubscriberQueue queue, GraphEventKind mask)
     {
         _owner = owner;
         _queue = queue;
         Mask = mask;
-        _timeProvider = timeProvider;
         ClientId = Guid.NewGuid().ToString();
+    }
+
+    private enum StartState
+    {
+        Ready,
+        Fetching,
+        Over,
     }
 
     /// <summary>This subscription's id, as sent in its <c>connected</c> frame.</summary>
@@ -50,113 +67,137 @@ public sealed class GraphEventSubscription : IDisposable
     /// <summary>Events this subscriber is known to have missed (drop-oldest policy and resume gaps).</summary>
     public long FramesLost => Interlocked.Read(ref _framesLost) + _queue.DroppedTotal;
 
+    /// <summary>
+    /// Completes (never faults) when the subscription has ended, for whatever reason, and every
+    /// frame it held was read. A subscription that ended and is never read again never completes,
+    /// as with any channel: read it to the end, or stop reading and dispose it.
+    /// </summary>
+    public override Task Completion => _queue.Completion;
+
+    /// <summary>Always <see langword="true"/>: <see cref="Count"/> is supported.</summary>
+    public override bool CanCount => true;
+
+    /// <summary>
+    /// Frames that <see cref="TryRead"/> can take now without waiting: the frames of the stream's
+    /// start not read yet (<c>connected</c>, a loss notice, replayed frames the filter keeps), the
+    /// frames in the subscriber's buffer, and a loss notice when the drop-oldest policy dropped
+    /// frames since the last read. Exact when read by the reader; from another thread, a value that
+    /// was true a moment ago. Behind a backplane, while the older part of a resume is being fetched
+    /// nothing after the loss notice can be read, so nothing after it is counted; and live frames a
+    /// resuming client already had from another host are counted until the read that skips them.
+    /// </summary>
+    public override int Count
+    {
+        get
+        {
+            var count = (_connected is null ? 0 : 1) + (_resumeLoss is null ? 0 : 1);
+            if (_gap is { IsCompleted: false })
+            {
+                return count;
+            }
+
+            // Read in this order, and bounded, because the reader may be moving through them.
+            var replay = Volatile.Read(ref _replay);
+            var index = Volatile.Read(ref _replayIndex);
+            for (var i = index; i < replay.Length; i++)
+            {
+                if (replay[i] is { } frame && (frame.Kind & Mask) != 0)
+                {
+                    count++;
+                }
+            }
+
+            return count + (_gap is { } gap ? gap.Result.Length : 0) + _queue.Count;
+        }
+    }
+
     internal GraphEventKind Mask { get; }
 
     internal SubscriberQueue Queue => _queue;
 
-    internal Broadcaster Owner => _owner;
+    /// <summary>The instruments the broadcaster reports to, for a writer that records delivery.</summary>
+    internal GraphEventsMetrics Metrics => _owner.Metrics;
+
+    /// <summary>The clock of the frames' dispatch timestamps.</summary>
+    internal TimeProvider TimeProvider => _owner.TimeProvider;
 
     /// <summary>Takes the next frame if one is ready.</summary>
-    public bool TryRead([NotNullWhen(true)] out GraphEventFrame? frame)
+    public override bool TryRead([MaybeNullWhen(false)] out GraphEventFrame item)
     {
-        if (_connected is not null)
+        if (!_startRead)
         {
-            frame = _connected;
-            _connected = null;
-            return true;
-        }
-
-        if (_resumeLoss is not null)
-        {
-            frame = _resumeLoss;
-            _resumeLoss = null;
-            return true;
-        }
-
-        if (_gap is not null)
-        {
-            if (!_gap.IsCompleted)
+            var start = PrepareStart();
+            if (start == StartState.Ready)
             {
-                frame = null;
+                item = TakeStart();
+
+                // So that Completion completes with the last frame read, not at the next call.
+                PrepareStart();
+                return true;
+            }
+
+            if (start == StartState.Fetching)
+            {
+                item = null;
+                return false;
+            }
+        }
+
+        if (_skipThrough != 0)
+        {
+            if (!_queue.DiscardThrough(_skipThrough, out var passed))
+            {
+                item = null;
                 return false;
             }
 
-            TakeGap();
-        }
-
-        // The replay is a raw slice of the ring, copied under the broadcaster's lock; the filter
-        // is applied here, by the reader, so the pump never waits for it.
-        while (_replayIndex < _replay.Length)
-        {
-            frame = _replay[_replayIndex];
-            _replay[_replayIndex++] = null!;
-            if (_replayIndex == _replay.Length)
+            if (passed)
             {
-                _replay = [];
-                _replayIndex = 0;
-            }
-
-            if ((frame.Kind & Mask) != 0)
-            {
-                return true;
+                _skipThrough = 0;
             }
         }
 
-        if (!_queue.TryDequeue(out frame, out var lost))
+        if (!_queue.TryDequeue(out var frame, out var lost))
         {
+            item = null;
             return false;
         }
 
-        while (_skipThrough != 0 && frame is not null && frame.Id is { } id)
-        {
-            if (id > _skipThrough)
-            {
-                _skipThrough = 0;
-                break;
-            }
-
-            if (!_queue.TryDequeue(out frame, out lost))
-            {
-                return false;
-            }
-        }
-
-        if (frame is null)
-        {
-            // Encoded here, by this subscriber's reader, because the notice is for it alone.
-            frame = SseFrameEncoder.CreateFrame(null, new EventsLostEvent(EventsLostReasons.BufferOverflow, lost, _timeProvider.GetUtcNow()));
-        }
-
+        // Encoded here, by this subscriber's reader, because the notice is for it alone.
+        item = frame ?? GraphEventFrame.Create(null, new EventsLostEvent(EventsLostReasons.BufferOverflow, lost, _owner.TimeProvider.GetUtcNow()));
         return true;
     }
 
     /// <summary>
-    /// Waits until a frame can be read (<see langword="true"/>) or the subscription has ended and
-    /// everything it held was read (<see langword="false"/>). Does not allocate when it waits.
-    /// May return <see langword="true"/> and then find nothing to read (a replayed frame the
-    /// filter skips): read with <see cref="TryRead"/> in a loop, as <see cref="ReadAllAsync"/> does.
+    /// Waits until a frame can be read (<see langword="true"/>: the next <see cref="TryRead"/>
+    /// returns one) or the subscription has ended and everything it held was read
+    /// (<see langword="false"/>). Does not allocate when it waits, except behind a backplane while
+    /// a resume is being fetched.
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="InvalidOperationException">Another wait on this subscription is pending.</exception>
-    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
-        _connected is not null || _resumeLoss is not null || _replayIndex < _replay.Length
-            ? new ValueTask<bool>(true)
-            : _gap is not null ? WaitForGapAsync(cancellationToken)
-            : _queue.WaitToReadAsync(cancellationToken);
-
-    /// <summary>Reads every frame until the subscription ends or <paramref name="cancellationToken"/> is cancelled.</summary>
-    public async IAsyncEnumerable<GraphEventFrame> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
     {
-        while (await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        if (cancellationToken.IsCancellationRequested)
         {
-            while (TryRead(out var frame))
+            return ValueTask.FromCanceled<bool>(cancellationToken);
+        }
+
+        if (!_startRead)
+        {
+            switch (PrepareStart())
             {
-                yield return frame;
+                case StartState.Ready:
+                    return new ValueTask<bool>(true);
+                case StartState.Fetching:
+                    return WaitForGapAsync(cancellationToken);
             }
         }
+
+        return _skipThrough == 0 ? _queue.WaitToReadAsync(cancellationToken) : WaitPastSkippedAsync(cancellationToken);
     }
 
-    /// <summary>Leaves the broadcast. Idempotent.</summary>
+    /// <summary>Leaves the broadcast. Idempotent. The frames the subscription held can still be read.</summary>
     public void Dispose() => _owner.Unsubscribe(this, SubscriptionEndReason.Disposed);
 
     internal void Start(GraphEventFrame connected, GraphEventFrame? resumeLoss, GraphEventFrame[] replay, long lost, Task<GraphEventFrame[]>? gap = null, long skipThrough = 0)
@@ -169,12 +210,91 @@ public sealed class GraphEventSubscription : IDisposable
         _skipThrough = skipThrough;
     }
 
+    /// <summary>
+    /// Reader only. Whether a frame of the stream's start is next: moves past replayed frames the
+    /// filter skips (the replay is a raw slice of the ring, copied under the broadcaster's lock, and
+    /// filtered here so that the pump never waits for it), takes in a fetched gap, and once the
+    /// start is over tells the queue, so that the end of the subscription can complete.
+    /// </summary>
+    private StartState PrepareStart()
+    {
+        if (_connected is not null || _resumeLoss is not null)
+        {
+            return StartState.Ready;
+        }
+
+        if (_gap is not null)
+        {
+            if (!_gap.IsCompleted)
+            {
+                return StartState.Fetching;
+            }
+
+            TakeGap();
+        }
+
+        while (_replayIndex < _replay.Length)
+        {
+            if ((_replay[_replayIndex].Kind & Mask) != 0)
+            {
+                return StartState.Ready;
+            }
+
+            _replay[_replayIndex++] = null!;
+        }
+
+        _replay = [];
+        _replayIndex = 0;
+        _startRead = true;
+        _queue.ReleaseStart();
+        return StartState.Over;
+    }
+
+    /// <summary>Reader only, after <see cref="PrepareStart"/> said <see cref="StartState.Ready"/>.</summary>
+    private GraphEventFrame TakeStart()
+    {
+        if (_connected is { } connected)
+        {
+            _connected = null;
+            return connected;
+        }
+
+        if (_resumeLoss is { } loss)
+        {
+            _resumeLoss = null;
+            return loss;
+        }
+
+        var frame = _replay[_replayIndex];
+        _replay[_replayIndex++] = null!;
+        return frame;
+    }
+
     private async ValueTask<bool> WaitForGapAsync(CancellationToken cancellationToken)
     {
         // The backplane's fetch never faults (a failure becomes an events_lost frame), so waiting
         // for it is safe; the cancellation only stops this wait, not the fetch.
         await _gap!.WaitAsync(cancellationToken).ConfigureAwait(false);
-        return true;
+        return await WaitToReadAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<bool> WaitPastSkippedAsync(CancellationToken cancellationToken)
+    {
+        // Frames the client already has are dropped here, so that true still means a frame to read.
+        while (await _queue.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (_queue.DiscardThrough(_skipThrough, out var passed))
+            {
+                if (passed)
+                {
+                    _skipThrough = 0;
+                }
+
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void TakeGap()

@@ -7,7 +7,9 @@ namespace Pml.GraphEvents;
 /// subscriber). A stock bounded channel costs about 720 bytes idle and supports many readers and
 /// writers we never have; this one keeps an idle subscription small (no array until the first
 /// frame, then one that grows to the capacity) and reuses one <see cref="IValueTaskSource{TResult}"/>
-/// for every wait, so waiting allocates nothing.
+/// for every wait, so waiting allocates nothing. It also decides when the subscription's
+/// <see cref="GraphEventSubscription.Completion"/> completes: once it is completed, empty, and the
+/// reader has read the frames of the stream's start that it holds outside this queue.
 /// </summary>
 internal sealed class SubscriberQueue : IValueTaskSource<bool>
 {
@@ -26,6 +28,14 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
     private long _lost;
     private long _droppedTotal;
     private bool _completed;
+
+    // The reader holds frames of its own before this queue's (connected, a loss notice, the
+    // replay): until it has read them, an ended, empty queue is not the end of the subscription.
+    private bool _startHeld = true;
+
+    // Created only when someone asks for Completion: null, then either a TaskCompletionSource (asked
+    // first) or Task.CompletedTask (ended first). An idle subscription must not carry a Task.
+    private object? _completion;
 
     private ManualResetValueTaskSourceCore<bool> _waiter;
     private bool _hasWaiter;
@@ -55,14 +65,14 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
         }
     }
 
-    /// <summary>Frames held now.</summary>
+    /// <summary>What the reader can take now: the frames held, and a loss notice when frames were dropped since the last read.</summary>
     public int Count
     {
         get
         {
             lock (_lock)
             {
-                return _count;
+                return _count + (_lost > 0 ? 1 : 0);
             }
         }
     }
@@ -76,6 +86,26 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
             {
                 return _bytes;
             }
+        }
+    }
+
+    /// <summary>
+    /// Completes, without a fault, once the queue was completed, everything it held was read, and
+    /// the reader said with <see cref="ReleaseStart"/> that it holds nothing of its own.
+    /// </summary>
+    public Task Completion
+    {
+        get
+        {
+            var current = Volatile.Read(ref _completion);
+            if (current is null)
+            {
+                // Lost race: someone else created it, or the end came first and left Task.CompletedTask.
+                var created = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                current = Interlocked.CompareExchange(ref _completion, created, null) ?? created;
+            }
+
+            return current as Task ?? ((TaskCompletionSource)current).Task;
         }
     }
 
@@ -148,6 +178,7 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
     /// </summary>
     public bool TryDequeue(out GraphEventFrame? frame, out long lost)
     {
+        bool drained;
         lock (_lock)
         {
             if (_lost > 0)
@@ -155,22 +186,88 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
                 lost = _lost;
                 _lost = 0;
                 frame = null;
+            }
+            else
+            {
+                lost = 0;
+                if (_count == 0)
+                {
+                    frame = null;
+                    return false;
+                }
+
+                frame = TakeHead();
+            }
+
+            drained = IsDrained();
+        }
+
+        if (drained)
+        {
+            SignalCompletion();
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Drops the frames at the head whose id is at most <paramref name="lastId"/> (a resuming client
+    /// already has them), stopping at a loss notice or a frame without an id, which are read as they
+    /// are. Returns whether something is left to read; <paramref name="passed"/> is
+    /// <see langword="true"/> when a frame after <paramref name="lastId"/> was found, so nothing
+    /// more will need dropping.
+    /// </summary>
+    public bool DiscardThrough(long lastId, out bool passed)
+    {
+        passed = false;
+        bool drained;
+        lock (_lock)
+        {
+            if (_lost > 0)
+            {
                 return true;
             }
 
-            lost = 0;
-            if (_count == 0)
+            while (_count > 0)
             {
-                frame = null;
-                return false;
+                if (_items![_head]!.Id is not { } id)
+                {
+                    return true;
+                }
+
+                if (id > lastId)
+                {
+                    passed = true;
+                    return true;
+                }
+
+                TakeHead();
             }
 
-            frame = _items![_head];
-            _items[_head] = null;
-            _head = (_head + 1) % _items.Length;
-            _count--;
-            _bytes -= frame!.Length;
-            return true;
+            drained = IsDrained();
+        }
+
+        if (drained)
+        {
+            SignalCompletion();
+        }
+
+        return false;
+    }
+
+    /// <summary>The reader has read every frame it held outside the queue; from now on the queue alone decides the end.</summary>
+    public void ReleaseStart()
+    {
+        bool drained;
+        lock (_lock)
+        {
+            _startHeld = false;
+            drained = IsDrained();
+        }
+
+        if (drained)
+        {
+            SignalCompletion();
         }
     }
 
@@ -179,6 +276,7 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
     {
         bool wake;
         bool hasItems;
+        bool drained;
         lock (_lock)
         {
             if (_completed)
@@ -190,11 +288,17 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
             wake = _hasWaiter;
             _hasWaiter = false;
             hasItems = _count > 0 || _lost > 0;
+            drained = IsDrained();
         }
 
         if (wake)
         {
             Wake(hasItems);
+        }
+
+        if (drained)
+        {
+            SignalCompletion();
         }
 
         return true;
@@ -258,6 +362,30 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
     }
 
     private void Wake(bool result) => _waiter.SetResult(result);
+
+    // Under the lock.
+    private GraphEventFrame TakeHead()
+    {
+        var frame = _items![_head]!;
+        _items[_head] = null;
+        _head = (_head + 1) % _items.Length;
+        _count--;
+        _bytes -= frame.Length;
+        return frame;
+    }
+
+    // Under the lock.
+    private bool IsDrained() => _completed && _count == 0 && _lost == 0 && !_startHeld;
+
+    private void SignalCompletion()
+    {
+        // Outside the lock, and idempotent: whichever of the end and the last read comes second
+        // gets here, and a Completion asked for later sees Task.CompletedTask.
+        if (Interlocked.CompareExchange(ref _completion, Task.CompletedTask, null) is TaskCompletionSource completion)
+        {
+            completion.TrySetResult();
+        }
+    }
 
     private void EnsureRoom()
     {

@@ -1,6 +1,6 @@
 namespace Pml.GraphEvents;
 
-/// <summary>Why a <see cref="GraphEventSubscription"/> stopped receiving frames.</summary>
+/// <summary>Why a <see cref="GraphEventSubscription"/> stopped receiving frames; <see cref="None"/> while it is live.</summary>
 public enum SubscriptionEndReason
 {
     /// <summary>The subscription is still live.</summary>

@@ -25,7 +25,7 @@ internal sealed class GraphEventsMetrics
     private readonly Histogram<double> _latency;
 
     // Copy-on-write, like the broadcaster's subscriber list: collection callbacks read a snapshot.
-    private Broadcaster[] _broadcasters = [];
+    private IGraphEventStatisticsSource[] _broadcasters = [];
 
     // What disposed broadcasters counted, so that the cumulative counters never go down (an
     // exporter would read a decrease as a reset). Their subscriber count is not kept: it is a gauge.
@@ -62,7 +62,7 @@ internal sealed class GraphEventsMetrics
 
     public void WriteTimedOut() => Interlocked.Increment(ref _writeTimeouts);
 
-    public void Attach(Broadcaster broadcaster)
+    public void Attach(IGraphEventStatisticsSource broadcaster)
     {
         lock (_gate)
         {
@@ -70,7 +70,7 @@ internal sealed class GraphEventsMetrics
         }
     }
 
-    public void Detach(Broadcaster broadcaster)
+    public void Detach(IGraphEventStatisticsSource broadcaster)
     {
         var last = broadcaster.GetStatistics();
         lock (_gate)
@@ -92,7 +92,7 @@ internal sealed class GraphEventsMetrics
     private long Sum(Func<GraphEventBroadcasterStatistics, long> select)
     {
         long total;
-        Broadcaster[] live;
+        IGraphEventStatisticsSource[] live;
         lock (_gate)
         {
             total = select(_retired);

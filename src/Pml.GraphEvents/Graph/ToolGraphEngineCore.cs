@@ -168,12 +168,12 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
             var edges = new List<EdgeData>();
             foreach (var edge in contents.Edges)
             {
-                if (edge.Confidence > _syncThreshold
-                    && nodeIndex.TryGetValue(edge.From, out var from)
-                    && nodeIndex.TryGetValue(edge.To, out var to)
+                if (edge.ConfidenceScore > _syncThreshold
+                    && nodeIndex.TryGetValue(edge.FromToolId, out var from)
+                    && nodeIndex.TryGetValue(edge.ToToolId, out var to)
                     && from != to)
                 {
-                    var data = new EdgeData(from, to, edge.Confidence, edge.ObservedCount);
+                    var data = new EdgeData(from, to, edge.ConfidenceScore, edge.ObservedCount);
                     if (edgeIndex.TryGetValue((from, to), out var e))
                     {
                         edges[e] = data;
@@ -415,7 +415,7 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
     }
 
     private static MetricsUpdatedEvent MetricsEvent(ToolGraphMetrics metrics, DateTimeOffset now) =>
-        new(metrics.EdgeCount, metrics.NodeCount, metrics.Density, metrics.PageRankTop, metrics.CommunitiesCount, now);
+        new(metrics.EdgeCount, metrics.NodeCount, metrics.Density, metrics.PageRankTop10, metrics.CommunitiesCount, now);
 
     private void Apply(ExecutionPlan plan)
     {

@@ -4,6 +4,13 @@ namespace Pml.GraphEvents;
 public enum GraphEventStreamEndReason
 {
     /// <summary>
+    /// Not a reason: the value of a default <see cref="GraphEventStreamResult"/>. The writer never
+    /// returns it, as a live subscription's <see cref="GraphEventSubscription.EndReason"/> is
+    /// <see cref="SubscriptionEndReason.None"/>.
+    /// </summary>
+    None = 0,
+
+    /// <summary>
     /// The subscription ended (disposed, lagging or broadcaster disposed; see
     /// <see cref="GraphEventStreamResult.SubscriptionEndReason"/>) and every frame it held was written.
     /// </summary>

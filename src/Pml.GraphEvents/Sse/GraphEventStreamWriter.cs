@@ -100,9 +100,8 @@ public static class GraphEventStreamWriter
         GraphEventStreamWriterOptions options,
         CancellationToken cancellationToken)
     {
-        var owner = subscription.Owner;
-        var metrics = owner.Metrics;
-        var clock = owner.TimeProvider;
+        var metrics = subscription.Metrics;
+        var clock = subscription.TimeProvider;
         var writeTimeout = options.WriteTimeout;
         var maxBatchBytes = options.MaxBatchBytes;
 

@@ -365,7 +365,7 @@ public sealed class PageRankTests
         private static EdgeData[] Ordinals(ToolGraphSnapshot snapshot)
         {
             var index = snapshot.Nodes.Select((node, i) => (node.Id, i)).ToDictionary(p => p.Id, p => p.i, StringComparer.Ordinal);
-            return [.. snapshot.Edges.Select(e => new EdgeData(index[e.From], index[e.To], e.Confidence, e.ObservedCount))];
+            return [.. snapshot.Edges.Select(e => new EdgeData(index[e.FromToolId], index[e.ToToolId], e.ConfidenceScore, e.ObservedCount))];
         }
     }
 }

@@ -39,9 +39,9 @@ public sealed class SqliteToolGraphStoreTests : IDisposable
         Assert.Equal("say \"hi\"\n", alpha.Metadata!["quote"]);
         Assert.Null(snapshot.Nodes[1].Name);
         Assert.True(snapshot.TryGetEdge("a", "b", out var ab));
-        Assert.Equal((0.55, 2), (Math.Round(ab.Confidence, 12), ab.ObservedCount));
+        Assert.Equal((0.55, 2), (Math.Round(ab.ConfidenceScore, 12), ab.ObservedCount));
         Assert.True(snapshot.TryGetEdge("b", "c", out var bc));
-        Assert.Equal((0.5, 1), (bc.Confidence, bc.ObservedCount));
+        Assert.Equal((0.5, 1), (bc.ConfidenceScore, bc.ObservedCount));
     }
 
     [Fact]
@@ -146,8 +146,8 @@ public sealed class SqliteToolGraphStoreTests : IDisposable
             using var reopened = new SqliteToolGraphStore(reopenedPath);
             var contents = await reopened.LoadAsync(Ct);
             Assert.Equal(
-                committed.Edges.OrderBy(e => e.From, StringComparer.Ordinal).ThenBy(e => e.To, StringComparer.Ordinal),
-                contents.Edges.OrderBy(e => e.From, StringComparer.Ordinal).ThenBy(e => e.To, StringComparer.Ordinal));
+                committed.Edges.OrderBy(e => e.FromToolId, StringComparer.Ordinal).ThenBy(e => e.ToToolId, StringComparer.Ordinal),
+                contents.Edges.OrderBy(e => e.FromToolId, StringComparer.Ordinal).ThenBy(e => e.ToToolId, StringComparer.Ordinal));
             Assert.Equal(20, contents.Tools.Count);
         }
     }

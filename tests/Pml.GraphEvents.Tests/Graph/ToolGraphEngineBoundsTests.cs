@@ -22,7 +22,7 @@ public sealed class ToolGraphEngineBoundsTests
 
         await engine.UpdateFromExecutionAsync(execution, Ct);
         Assert.True(engine.Snapshot.TryGetEdge("a", "b", out var edge));
-        Assert.Equal((0.5, 1), (edge.Confidence, edge.ObservedCount));
+        Assert.Equal((0.5, 1), (edge.ConfidenceScore, edge.ObservedCount));
         Assert.Equal([typeof(EdgeCreatedEvent), typeof(WorkflowExecutedEvent), typeof(MetricsUpdatedEvent)], events.Events.Select(e => e.GetType()));
 
         // Again: one update, count 2, in the graph and in the store.

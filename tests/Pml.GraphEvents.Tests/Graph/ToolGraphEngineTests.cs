@@ -24,7 +24,7 @@ public sealed class ToolGraphEngineTests
         var snapshot = await engine.UpdateFromExecutionAsync(WorkflowExecution.Chain("w1", ["a", "b"]), Ct);
 
         Assert.True(snapshot.TryGetEdge("a", "b", out var edge));
-        Assert.Equal(0.5, edge.Confidence);
+        Assert.Equal(0.5, edge.ConfidenceScore);
         Assert.Equal(1, edge.ObservedCount);
         var created = Assert.IsType<EdgeCreatedEvent>(events.Events[0]);
         Assert.Equal(("a", "b", 0.5), (created.FromToolId, created.ToToolId, created.ConfidenceScore));
@@ -56,7 +56,7 @@ public sealed class ToolGraphEngineTests
         Assert.Equal(1.0, updates[7].NewConfidence);
         Assert.Equal(9, updates[7].ObservedCount);
         Assert.True(engine.Snapshot.TryGetEdge("a", "b", out var edge));
-        Assert.Equal((1.0, 9), (edge.Confidence, edge.ObservedCount));
+        Assert.Equal((1.0, 9), (edge.ConfidenceScore, edge.ObservedCount));
     }
 
     [Fact]
@@ -96,7 +96,7 @@ public sealed class ToolGraphEngineTests
 
         Assert.False(snapshot.TryGetEdge("a", "a", out _));
         var edge = Assert.Single(snapshot.Edges);
-        Assert.Equal(("a", "b"), (edge.From, edge.To));
+        Assert.Equal(("a", "b"), (edge.FromToolId, edge.ToToolId));
         Assert.Single(events.Events.OfType<EdgeCreatedEvent>());
     }
 
@@ -165,7 +165,7 @@ public sealed class ToolGraphEngineTests
         var snapshot = await engine.UpdateFromExecutionAsync(WorkflowExecution.Chain("w1", ["a", "b", "a", "b"]), Ct);
 
         Assert.True(snapshot.TryGetEdge("a", "b", out var ab));
-        Assert.Equal((0.55, 2), (Math.Round(ab.Confidence, 12), ab.ObservedCount));
+        Assert.Equal((0.55, 2), (Math.Round(ab.ConfidenceScore, 12), ab.ObservedCount));
         Assert.True(snapshot.TryGetEdge("b", "a", out var ba));
         Assert.Equal(1, ba.ObservedCount);
         Assert.Equal(["edge_created", "edge_created", "edge_updated", "workflow_executed", "metrics_updated"], events.Events.Select(e => e.EventType));
@@ -187,7 +187,7 @@ public sealed class ToolGraphEngineTests
 
         var snapshot = await engine.UpdateFromExecutionAsync(execution, Ct);
 
-        Assert.Equal([("fetch", "parse"), ("fetch", "merge"), ("parse", "merge")], snapshot.Edges.Select(e => (e.From, e.To)));
+        Assert.Equal([("fetch", "parse"), ("fetch", "merge"), ("parse", "merge")], snapshot.Edges.Select(e => (e.FromToolId, e.ToToolId)));
     }
 
     [Fact]
@@ -280,7 +280,7 @@ public sealed class ToolGraphEngineTests
         Assert.Equal(snapshot.GetCommunity("a"), snapshot.GetCommunity("c"));
         Assert.NotEqual(snapshot.GetCommunity("a"), snapshot.GetCommunity("lonely"));
         Assert.Null(snapshot.GetCommunity("ghost"));
-        Assert.Equal("c", snapshot.Metrics.PageRankTop[0].ToolId);
+        Assert.Equal("c", snapshot.Metrics.PageRankTop10[0].ToolId);
     }
 
     [Fact]
@@ -289,7 +289,7 @@ public sealed class ToolGraphEngineTests
         var ids = Enumerable.Range(0, 12).Select(i => $"t{i:D2}").Reverse().ToArray();
         var (engine, _) = await CreateAsync(ids);
 
-        var top = engine.Snapshot.Metrics.PageRankTop;
+        var top = engine.Snapshot.Metrics.PageRankTop10;
 
         Assert.Equal(ids.Order(StringComparer.Ordinal).Take(10), top.Select(s => s.ToolId));
     }
@@ -317,7 +317,7 @@ public sealed class ToolGraphEngineTests
 
         var snapshot = engine.Snapshot;
         Assert.True(snapshot.TryGetEdge("a", "b", out var shared));
-        Assert.Equal((1.0, Threads * PerThread), (shared.Confidence, shared.ObservedCount));
+        Assert.Equal((1.0, Threads * PerThread), (shared.ConfidenceScore, shared.ObservedCount));
         var expected = 0.5;
         for (var i = 1; i < PerThread; i++)
         {
@@ -327,7 +327,7 @@ public sealed class ToolGraphEngineTests
         for (var k = 0; k < Threads; k++)
         {
             Assert.True(snapshot.TryGetEdge("b", $"t{k}", out var own));
-            Assert.Equal((expected, PerThread), (own.Confidence, own.ObservedCount));
+            Assert.Equal((expected, PerThread), (own.ConfidenceScore, own.ObservedCount));
         }
 
         // Each execution published exactly [edge a->b, edge b->tk, workflow_executed, metrics_updated], contiguously.

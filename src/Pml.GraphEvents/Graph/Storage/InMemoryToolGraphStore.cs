@@ -61,13 +61,13 @@ public sealed class InMemoryToolGraphStore : IToolGraphStore
 
         foreach (var edge in edges)
         {
-            if (_edges.TryAdd((edge.From, edge.To), edge))
+            if (_edges.TryAdd((edge.FromToolId, edge.ToToolId), edge))
             {
-                _edgeOrder.Add((edge.From, edge.To));
+                _edgeOrder.Add((edge.FromToolId, edge.ToToolId));
             }
             else
             {
-                _edges[(edge.From, edge.To)] = edge;
+                _edges[(edge.FromToolId, edge.ToToolId)] = edge;
             }
         }
     }

@@ -18,6 +18,21 @@ public sealed class GraphEventFrame
         _utf8 = utf8;
     }
 
+    /// <summary>Creates a frame for one of the library's events, encoded once.</summary>
+    internal static GraphEventFrame Create(long? id, GraphEvent @event, long dispatchTimestamp = 0) =>
+        Create(id, @event, BuiltInEventContracts.Of(@event), dispatchTimestamp);
+
+    /// <summary>Creates a frame for <paramref name="event"/>, of <paramref name="contract"/>'s type, encoded once.</summary>
+    internal static GraphEventFrame Create(long? id, GraphEvent @event, GraphEventContract contract, long dispatchTimestamp = 0) =>
+        new(id, @event, contract.Kind, SseFrameEncoder.Encode(id, @event, contract)) { DispatchTimestamp = dispatchTimestamp };
+
+    /// <summary>
+    /// Creates a frame for <paramref name="event"/> around its already encoded <paramref name="data"/>
+    /// JSON (what the publish-time size check measured), so that the event is not encoded again.
+    /// </summary>
+    internal static GraphEventFrame Create(long? id, GraphEvent @event, GraphEventContract contract, ReadOnlySpan<byte> data, long dispatchTimestamp) =>
+        new(id, @event, contract.Kind, SseFrameEncoder.Encode(id, @event, contract, data)) { DispatchTimestamp = dispatchTimestamp };
+
     /// <summary>
     /// The SSE <c>id:</c> of this frame, or <see langword="null"/> for frames that carry none
     /// (heartbeats and loss notices, so that they never move a client's Last-Event-ID).

@@ -7,7 +7,9 @@ namespace Pml.GraphEvents;
 /// <summary>
 /// Encodes Server-Sent Events frames (https://html.spec.whatwg.org/multipage/server-sent-events.html).
 /// Frames are built in a reusable per-thread buffer and copied once into an exact-size array, so
-/// encoding a broadcast event costs one allocation whatever the number of subscribers.
+/// encoding a broadcast event costs one allocation whatever the number of subscribers. Bytes only:
+/// the broadcaster wraps them in a <see cref="GraphEventFrame"/> (<c>GraphEventFrame.Create</c>), so
+/// that this wire encoding depends on the events and nothing above them.
 /// </summary>
 /// <remarks>
 /// Nothing user-supplied reaches a field name: the <c>event:</c> line comes from the type's contract
@@ -53,22 +55,14 @@ internal sealed class SseFrameEncoder
         return bytes;
     }
 
-    /// <summary>Creates a frame for one of the library's events, encoded once.</summary>
-    public static GraphEventFrame CreateFrame(long? id, GraphEvent @event, long dispatchTimestamp = 0) =>
-        CreateFrame(id, @event, BuiltInEventContracts.Of(@event), dispatchTimestamp);
-
-    /// <summary>Creates a frame for <paramref name="event"/>, of <paramref name="contract"/>'s type, encoded once.</summary>
-    public static GraphEventFrame CreateFrame(long? id, GraphEvent @event, GraphEventContract contract, long dispatchTimestamp = 0) =>
-        new(id, @event, contract.Kind, Encode(id, @event, contract)) { DispatchTimestamp = dispatchTimestamp };
-
     /// <summary>
-    /// Creates a frame for <paramref name="event"/> around its already encoded <paramref name="data"/>
+    /// Encodes <paramref name="event"/> as a frame around its already encoded <paramref name="data"/>
     /// JSON (what the publish-time size check measured), so that the event is not encoded again.
     /// </summary>
-    public static GraphEventFrame CreateFrame(long? id, GraphEvent @event, GraphEventContract contract, ReadOnlySpan<byte> data, long dispatchTimestamp)
+    public static byte[] Encode(long? id, GraphEvent @event, GraphEventContract contract, ReadOnlySpan<byte> data)
     {
         var encoder = _threadEncoder ??= new SseFrameEncoder();
-        return new(id, @event, contract.Kind, Release(encoder, encoder.EncodeCore(id, @event, contract, data))) { DispatchTimestamp = dispatchTimestamp };
+        return Release(encoder, encoder.EncodeCore(id, @event, contract, data));
     }
 
     /// <summary>The data JSON of one of the library's events (see <see cref="EncodeData(GraphEvent, GraphEventContract)"/>).</summary>

@@ -1,3 +1,4 @@
+using System.Xml.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -166,7 +167,14 @@ public sealed class FolderDependencyTests
                 .ToList();
             Assert.NotEmpty(files);
             var usings = string.Concat(ImplicitUsings.Concat(extraUsings).Select(u => $"global using {u};\n"));
-            var model = FromSources(project, [("(implicit usings)", usings), .. files], projectReferences);
+
+            // What MSBuild generates from the project's <InternalsVisibleTo> items, so that a project
+            // that uses another's internals compiles here as it does in the build.
+            var friends = XDocument.Load(Path.Combine(directory, project + ".csproj")).Descendants("InternalsVisibleTo")
+                .Select(e => e.Attribute("Include")?.Value)
+                .OfType<string>()
+                .Select(name => $"[assembly: System.Runtime.CompilerServices.InternalsVisibleTo(\"{name}\")]\n");
+            var model = FromSources(project, [("(implicit usings)", usings), ("(assembly attributes)", string.Concat(friends)), .. files], projectReferences);
             var errors = model.Compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error && !IsGeneratorGap(d, model.Compilation)).ToList();
             Assert.True(errors.Count == 0, $"{project} does not compile here, so its uses cannot be trusted:\n{string.Join("\n", errors.Take(20))}");
             return model;

@@ -104,7 +104,7 @@ public sealed class PackageConsumerTests(PackageConsumerTests.Feed feed) : IClas
             // A new store on the same file, as after a restart: the learned edge is there.
             await using var store = new SqliteToolGraphStore(path);
             var contents = await store.LoadAsync();
-            if (contents.Edges.Count != 1 || contents.Edges[0].From != "git:status")
+            if (contents.Edges.Count != 1 || contents.Edges[0].FromToolId != "git:status")
             {
                 Console.Error.WriteLine($"Expected the edge git:status -> git:commit, found {contents.Edges.Count} edge(s).");
                 return 1;

@@ -15,8 +15,6 @@ namespace Pml.GraphEvents.AspNetCore.Tests;
 /// </summary>
 public sealed class CustomEventStreamTests
 {
-    private const string Curl = "/usr/bin/curl";
-
     // Data that would be two SSE fields if it reached a frame unescaped.
     private const string Hostile = "line one\nevent: heartbeat\ndata: {}";
 
@@ -70,40 +68,23 @@ public sealed class CustomEventStreamTests
     [Fact]
     public async Task Curl_reads_the_custom_type_filtered_by_types_and_no_built_in_frame()
     {
-        Assert.SkipUnless(File.Exists(Curl), $"{Curl} is not installed: this test runs the real curl binary.");
         await using var server = await StartAsync();
+        await using var curl = CurlStream.Open(server.StreamUri($"?types={MyCustomEvent.Name}"));
 
-        var start = new ProcessStartInfo(Curl) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { "-sSN", "-H", "Accept: text/event-stream", "--max-time", "30", server.StreamUri($"?types={MyCustomEvent.Name}").ToString() })
-        {
-            start.ArgumentList.Add(argument);
-        }
+        await curl.ReadUntilAsync("event: connected\ndata: {\"client_id\":");
+        await PublishMixAsync(server.Broadcaster);
+        await curl.ReadUntilAsync("id: 5\nevent: mycustom_type\ndata: {\"message\":\"second\",\"count\":5,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n");
 
-        using var curl = Process.Start(start)!;
-        var errors = curl.StandardError.ReadToEndAsync(Ct);
-        var output = new StringBuilder();
-        try
-        {
-            await ReadUntilAsync(curl, output, errors, "event: connected\ndata: {\"client_id\":");
-            await PublishMixAsync(server.Broadcaster);
-            await ReadUntilAsync(curl, output, errors, "id: 5\nevent: mycustom_type\ndata: {\"message\":\"second\",\"count\":5,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n");
-
-            var text = output.ToString();
-            Assert.StartsWith("retry: 3000\nid: 0\nevent: connected\n", text, StringComparison.Ordinal);
-            Assert.Contains(
-                "\n\nid: 3\nevent: mycustom_type\ndata: {\"message\":\"line one\\nevent: heartbeat\\ndata: {}\",\"count\":3,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\nid: 5\n",
-                text,
-                StringComparison.Ordinal);
-            Assert.DoesNotContain("edge_created", text, StringComparison.Ordinal);
-            Assert.DoesNotContain("metrics_updated", text, StringComparison.Ordinal);
-            Assert.DoesNotContain("other_custom", text, StringComparison.Ordinal);
-            Assert.Equal(3, text.Split("\nevent: ").Length - 1); // connected, id 3 and id 5: nothing else
-        }
-        finally
-        {
-            curl.Kill();
-            await curl.WaitForExitAsync(Ct);
-        }
+        var text = curl.Output;
+        Assert.StartsWith("retry: 3000\nid: 0\nevent: connected\n", text, StringComparison.Ordinal);
+        Assert.Contains(
+            "\n\nid: 3\nevent: mycustom_type\ndata: {\"message\":\"line one\\nevent: heartbeat\\ndata: {}\",\"count\":3,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\nid: 5\n",
+            text,
+            StringComparison.Ordinal);
+        Assert.DoesNotContain("edge_created", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("metrics_updated", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("other_custom", text, StringComparison.Ordinal);
+        Assert.Equal(3, text.Split("\nevent: ").Length - 1); // connected, id 3 and id 5: nothing else
     }
 
     [Fact]
@@ -215,34 +196,6 @@ public sealed class CustomEventStreamTests
         Assert.Equal(GraphEventTypes.Connected, (await client.ReadAsync()).EventType);
         using var tooLong = await server.Client.GetAsync(server.StreamUri(query + "," + string.Join(",", names) + "," + string.Join(",", names)), Ct);
         Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
-    }
-
-    private static async Task ReadUntilAsync(Process curl, StringBuilder output, Task<string> errors, string text)
-    {
-        var buffer = new char[8192];
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(SseClient.Deadline);
-        while (!output.ToString().Contains(text, StringComparison.Ordinal))
-        {
-            int read;
-            try
-            {
-                read = await curl.StandardOutput.ReadAsync(buffer, timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                Assert.Fail($"curl printed no '{text}' in time. Output:\n{output}");
-                throw;
-            }
-
-            if (read == 0)
-            {
-                await curl.WaitForExitAsync(timeout.Token);
-                Assert.Fail($"curl exited ({curl.ExitCode}) before '{text}'. Output:\n{output}\nErrors:\n{await errors}");
-            }
-
-            output.Append(buffer, 0, read);
-        }
     }
 
     /// <summary>Distinct closed types for many registrations (reflection-based contracts, which a test may use).</summary>

@@ -16,4 +16,16 @@ if (args.Length > 0 && args[0] == "probe")
     return;
 }
 
-BenchmarkSwitcher.FromAssembly(typeof(Probes).Assembly).Run(args);
+var summaries = BenchmarkSwitcher.FromAssembly(typeof(Probes).Assembly).Run(args);
+
+// BenchmarkDotNet reports a benchmark that failed to build or run and still exits 0; CI's smoke
+// pass must fail instead of passing on benchmarks that never ran.
+var failed = summaries
+    .Where(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.BuildResult.IsBuildSuccess || !r.Success))
+    .Select(s => s.Title)
+    .ToList();
+if (failed.Count > 0)
+{
+    Console.Error.WriteLine($"Benchmarks that did not build or run: {string.Join(", ", failed)}");
+    Environment.ExitCode = 1;
+}

@@ -95,22 +95,7 @@ public sealed class CustomEventStreamTests
         options.CustomEventTypes.Add(MyCustomEvent.Name, HostEventsJson.Default.MyCustomEvent);
         var client = new GraphEventStreamClient(server.Client, server.StreamUri(), options);
 
-        using var reading = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        reading.CancelAfter(SseClient.Deadline);
-        var events = new List<GraphEvent>();
-        await foreach (var e in client.ReadAllAsync(reading.Token))
-        {
-            events.Add(e);
-            if (e is ConnectedEvent)
-            {
-                await PublishMixAsync(server.Broadcaster);
-            }
-
-            if (events.Count == 6)
-            {
-                break;
-            }
-        }
+        var events = await ReadWithMixAsync(client, server.Broadcaster, 6);
 
         Assert.IsType<ConnectedEvent>(events[0]);
         Assert.IsType<EdgeCreatedEvent>(events[1]);
@@ -130,22 +115,7 @@ public sealed class CustomEventStreamTests
         options.CustomEventTypes.Add(MyCustomEvent.Name, HostEventsJson.Default.MyCustomEvent);
         var client = new GraphEventStreamClient(server.Client, server.StreamUri(), options);
 
-        using var reading = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        reading.CancelAfter(SseClient.Deadline);
-        var events = new List<GraphEvent>();
-        await foreach (var e in client.ReadAllAsync(reading.Token))
-        {
-            events.Add(e);
-            if (e is ConnectedEvent)
-            {
-                await PublishMixAsync(server.Broadcaster);
-            }
-
-            if (events.Count == 3)
-            {
-                break;
-            }
-        }
+        var events = await ReadWithMixAsync(client, server.Broadcaster, 3);
 
         Assert.Equal([3, 5], events.Skip(1).Select(e => Assert.IsType<MyCustomEvent>(e).Count));
 
@@ -196,6 +166,29 @@ public sealed class CustomEventStreamTests
         Assert.Equal(GraphEventTypes.Connected, (await client.ReadAsync()).EventType);
         using var tooLong = await server.Client.GetAsync(server.StreamUri(query + "," + string.Join(",", names) + "," + string.Join(",", names)), Ct);
         Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
+    }
+
+    /// <summary>Reads <paramref name="count"/> events with the client, publishing the mix once it is connected.</summary>
+    private static async Task<List<GraphEvent>> ReadWithMixAsync(GraphEventStreamClient client, IGraphEventBroadcaster broadcaster, int count)
+    {
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        reading.CancelAfter(SseClient.Deadline);
+        var events = new List<GraphEvent>();
+        await foreach (var e in client.ReadAllAsync(reading.Token))
+        {
+            events.Add(e);
+            if (e is ConnectedEvent)
+            {
+                await PublishMixAsync(broadcaster);
+            }
+
+            if (events.Count == count)
+            {
+                break;
+            }
+        }
+
+        return events;
     }
 
     /// <summary>Distinct closed types for many registrations (reflection-based contracts, which a test may use).</summary>

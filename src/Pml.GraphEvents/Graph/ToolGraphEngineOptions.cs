@@ -31,6 +31,22 @@ public sealed class ToolGraphEngineOptions
     /// </summary>
     public int MaxEdgesPerExecution { get; set; } = 1_000;
 
+    /// <summary>
+    /// How many of the most recently learned execution ids are remembered: an execution whose
+    /// <see cref="WorkflowExecution.Id"/> is among them is answered as a duplicate and not learned
+    /// again (a client may retry a POST whose answer it lost). The store keeps them with the graph,
+    /// in the same transaction, so the window survives a restart with a store that persists (SQLite).
+    /// An id also leaves the window after <see cref="DuplicateWindowAge"/>. 0 to 10,000,000; 0
+    /// turns duplicate detection off; default 100,000 (about 10 MB of memory with 64-character ids).
+    /// </summary>
+    public int DuplicateWindowCount { get; set; } = 100_000;
+
+    /// <summary>
+    /// How long a learned execution id is remembered (see <see cref="DuplicateWindowCount"/>): a retry
+    /// later than this is learned again. More than zero and at most 365 days; default 24 hours.
+    /// </summary>
+    public TimeSpan DuplicateWindowAge { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary>Every problem with these options, each naming the option; empty when they are valid.</summary>
     internal List<string> Validate()
     {
@@ -43,6 +59,16 @@ public sealed class ToolGraphEngineOptions
         if (MaxEdgesPerExecution is < 1 or > 100_000)
         {
             failures.Add($"{SectionName}:{nameof(MaxEdgesPerExecution)} must be between 1 and 100,000 (was {MaxEdgesPerExecution:N0}).");
+        }
+
+        if (DuplicateWindowCount is < 0 or > 10_000_000)
+        {
+            failures.Add($"{SectionName}:{nameof(DuplicateWindowCount)} must be between 0 and 10,000,000 (was {DuplicateWindowCount:N0}).");
+        }
+
+        if (DuplicateWindowAge <= TimeSpan.Zero || DuplicateWindowAge > TimeSpan.FromDays(365))
+        {
+            failures.Add($"{SectionName}:{nameof(DuplicateWindowAge)} must be more than zero and at most 365 days (was {DuplicateWindowAge}).");
         }
 
         return failures;

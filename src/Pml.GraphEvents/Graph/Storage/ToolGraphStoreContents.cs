@@ -10,4 +10,10 @@ public sealed record ToolGraphStoreContents(IReadOnlyList<ToolNode> Tools, IRead
 
     /// <summary>Every edge, whatever its confidence and whether or not its tools exist; the engine filters them on sync.</summary>
     public IReadOnlyList<ToolGraphEdge> Edges { get; init; } = Edges ?? throw new ArgumentNullException(nameof(Edges));
+
+    /// <summary>
+    /// The executions the store remembers as learned (see <see cref="ToolGraphChanges.LearnedExecutions"/>),
+    /// oldest first; empty for a store that does not keep them.
+    /// </summary>
+    public IReadOnlyList<LearnedExecution> LearnedExecutions { get; init; } = [];
 }

@@ -59,6 +59,9 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private Broadcaster? _broadcaster;
+
+    // The stream's epoch, which every id carries; set once the reader has read it from Redis.
+    private EventIdPrefix? _ids;
     private Task<IConnectionMultiplexer>? _connecting;
 
     // Kept to be removed again from a shared multiplexer, which outlives this backplane.
@@ -179,7 +182,26 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     public bool MayHaveIssued(long id) =>
         RedisStreamId.Milliseconds(id) <= _timeProvider.GetUtcNow().Add(FutureTolerance).ToUnixTimeMilliseconds();
 
-    public async Task<GraphEventFrame[]> FetchAsync(long afterId, long throughId, GraphEventKind mask)
+    /// <summary>
+    /// The epoch of the shared stream: made by the first instance that starts on it (SET NX, so every
+    /// instance reads the same one) and kept in <c>&lt;stream&gt;:epoch</c>. A Redis that lost its
+    /// data loses it too, and the next start makes a new one: ids from before are then another
+    /// log's, and a client resuming from one is told so.
+    /// </summary>
+    private async Task<string> EpochAsync(IDatabase db)
+    {
+        RedisKey key = _stream.ToString() + ":epoch";
+        await db.StringSetAsync(key, GraphEventId.NewEpoch(), when: When.NotExists).ConfigureAwait(false);
+        var epoch = (string?)await db.StringGetAsync(key).ConfigureAwait(false);
+        if (epoch is null || !GraphEventId.IsEpoch(epoch))
+        {
+            throw new InvalidOperationException($"The key '{key}' holds '{epoch}', which is not an event log epoch; delete it to make a new one.");
+        }
+
+        return epoch;
+    }
+
+    public async Task<ReplayPage> FetchAsync(long afterId, long throughId, GraphEventKind mask)
     {
         try
         {
@@ -208,18 +230,19 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
             {
                 if (TryDecode(range[i], out var id, out var graphEvent, out var contract, out _, out _) && (contract.Kind & mask) != 0)
                 {
-                    frames.Add(GraphEventFrame.Create(id, graphEvent, contract));
+                    frames.Add(GraphEventFrame.Create(_ids, id, graphEvent, contract));
                 }
             }
 
-            return [.. frames];
+            // One page: what a resume reads is bounded by MaxResumeEntries already.
+            return new ReplayPage([.. frames], throughId);
         }
 #pragma warning disable CA1031 // A resuming client must be told it lost events, whatever went wrong.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
             RedisBackplaneLog.FetchFailed(_logger, afterId, ex);
-            return [LossFrame()];
+            return new ReplayPage([LossFrame()], throughId);
         }
     }
 
@@ -297,7 +320,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     private GraphEventFrame LossFrame() =>
-        GraphEventFrame.Create(null, new EventsLostEvent(EventsLostReasons.ReplayWindowExceeded, null, _timeProvider.GetUtcNow()));
+        GraphEventFrame.Create(new EventsLostEvent(EventsLostReasons.ReplayWindowExceeded, null, _timeProvider.GetUtcNow()));
 
     private void OnDropped()
     {
@@ -491,7 +514,9 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
                         }
 
                         cursor = newest.Length > 0 ? newest[0].Id : (RedisValue)"0-0";
-                        broadcaster.StartSequenceAfter(startId);
+                        var epoch = await EpochAsync(db).ConfigureAwait(false);
+                        _ids = new EventIdPrefix(epoch);
+                        broadcaster.StartSequenceAfter(epoch, startId);
                         RedisBackplaneLog.Started(_logger, _stream.ToString(), cursor.Value.ToString());
                         _started.TrySetResult();
                     }

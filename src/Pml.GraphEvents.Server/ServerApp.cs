@@ -56,17 +56,6 @@ public static class ServerApp
             .AddToolGraphEngine(builder.Configuration)
             .AddGraphEventStream();
 
-        // The replay ring lives in memory, so each run starts its ids above the last run's (unless
-        // configured): a browser that comes back after a restart with an old Last-Event-ID is told
-        // it missed events, instead of resuming from unrelated ones that reuse its id. Start time
-        // in ms × 1,000 stays below 2^53, so JavaScript reads ids exactly.
-        builder.Services.AddOptions<GraphEventsOptions>().PostConfigure<TimeProvider>((options, time) =>
-        {
-            if (options.EventIdStart == 0)
-            {
-                options.EventIdStart = time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000;
-            }
-        });
         builder.Services.AddHostedService<GraphInitializer>();
         builder.Services.AddHostedService<ConditionalSimulator>();
         builder.Services.AddSingleton<WorkflowSimulator>();

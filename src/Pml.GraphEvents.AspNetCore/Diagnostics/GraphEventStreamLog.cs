@@ -6,7 +6,7 @@ namespace Pml.GraphEvents.AspNetCore;
 internal static partial class GraphEventStreamLog
 {
     [LoggerMessage(1, LogLevel.Information, "Event stream client {ClientId} connected from {RemoteIp} (Last-Event-ID {LastEventId}, types {Types}); {Subscribers} subscribers")]
-    public static partial void Connected(ILogger logger, string clientId, string? remoteIp, long? lastEventId, string types, int subscribers);
+    public static partial void Connected(ILogger logger, string clientId, string? remoteIp, string? lastEventId, string types, int subscribers);
 
     [LoggerMessage(2, LogLevel.Information, "Event stream client {ClientId} disconnected: {EndReason} (subscription {SubscriptionEndReason}) after {Frames} frames, {Bytes} bytes in {Duration}")]
     public static partial void Disconnected(ILogger logger, string clientId, GraphEventStreamEndReason endReason, SubscriptionEndReason subscriptionEndReason, long frames, long bytes, TimeSpan duration);
@@ -17,7 +17,7 @@ internal static partial class GraphEventStreamLog
     [LoggerMessage(4, LogLevel.Warning, "Event stream client from {RemoteIp} refused: the limit of {MaxSubscribers} subscribers is reached")]
     public static partial void Refused(ILogger logger, string? remoteIp, int maxSubscribers);
 
-    [LoggerMessage(5, LogLevel.Debug, "Malformed Last-Event-ID {LastEventId}: the client starts with live events, told by events_lost (invalid_last_event_id)")]
+    [LoggerMessage(5, LogLevel.Debug, "Malformed Last-Event-ID {LastEventId}: the client starts with live events, told by events_lost (unknown_last_event_id)")]
     public static partial void MalformedLastEventId(ILogger logger, string lastEventId);
 
     [LoggerMessage(6, LogLevel.Debug, "Refused an event stream request: {Error}")]

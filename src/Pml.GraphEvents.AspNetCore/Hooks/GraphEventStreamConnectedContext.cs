@@ -5,7 +5,7 @@ namespace Pml.GraphEvents.AspNetCore;
 /// <summary>A stream whose subscription was accepted and whose response has not started: <see cref="GraphEventStreamEvents.OnConnected"/>.</summary>
 public sealed class GraphEventStreamConnectedContext : GraphEventStreamContext
 {
-    internal GraphEventStreamConnectedContext(HttpContext httpContext, string clientId, long? lastEventId, IReadOnlyCollection<string>? eventTypes)
+    internal GraphEventStreamConnectedContext(HttpContext httpContext, string clientId, string? lastEventId, IReadOnlyCollection<string>? eventTypes)
         : base(httpContext, clientId, lastEventId, eventTypes)
     {
     }

@@ -5,7 +5,7 @@ namespace Pml.GraphEvents.AspNetCore;
 /// <summary>What the hooks of <see cref="GraphEventStreamEvents"/> are told about a stream.</summary>
 public abstract class GraphEventStreamContext
 {
-    private protected GraphEventStreamContext(HttpContext httpContext, string clientId, long? lastEventId, IReadOnlyCollection<string>? eventTypes)
+    private protected GraphEventStreamContext(HttpContext httpContext, string clientId, string? lastEventId, IReadOnlyCollection<string>? eventTypes)
     {
         HttpContext = httpContext;
         ClientId = clientId;
@@ -20,7 +20,7 @@ public abstract class GraphEventStreamContext
     public string ClientId { get; }
 
     /// <summary>The event id the client resumes after (<c>Last-Event-ID</c> or <c>?last_event_id=</c>); <see langword="null"/> when it starts live.</summary>
-    public long? LastEventId { get; }
+    public string? LastEventId { get; }
 
     /// <summary>The event types of <c>?types=</c>; <see langword="null"/> for every type.</summary>
     public IReadOnlyCollection<string>? EventTypes { get; }

@@ -102,10 +102,10 @@ internal sealed class GraphEventStreamHandler
             return;
         }
 
-        var lastEventId = StreamRequestParser.LastEventId(request, out var invalidLastEventId);
-        if (invalidLastEventId is not null && _logger.IsEnabled(LogLevel.Debug))
+        var lastEventId = StreamRequestParser.LastEventId(request, out var malformed);
+        if (malformed && _logger.IsEnabled(LogLevel.Debug))
         {
-            GraphEventStreamLog.MalformedLastEventId(_logger, invalidLastEventId.Length > 64 ? invalidLastEventId[..64] + "…" : invalidLastEventId);
+            GraphEventStreamLog.MalformedLastEventId(_logger, Printable(lastEventId!));
         }
 
         // Counted before subscribing, so that one address's flood is turned away before it takes
@@ -120,7 +120,7 @@ internal sealed class GraphEventStreamHandler
 
         try
         {
-            await StreamAsync(context, lastEventId, invalidLastEventId is not null, types).ConfigureAwait(false);
+            await StreamAsync(context, lastEventId, types).ConfigureAwait(false);
         }
         finally
         {
@@ -128,14 +128,17 @@ internal sealed class GraphEventStreamHandler
         }
     }
 
-    private async Task StreamAsync(HttpContext context, long? lastEventId, bool lastEventIdInvalid, IReadOnlyCollection<string>? types)
+    /// <summary>At most 64 characters of a client's value, for a log line.</summary>
+    private static string Printable(string value) => value.Length > 64 ? value[..64] + "…" : value;
+
+    private async Task StreamAsync(HttpContext context, string? lastEventId, IReadOnlyCollection<string>? types)
     {
         var response = context.Response;
         var aborted = context.RequestAborted;
         GraphEventSubscription? subscription;
         try
         {
-            subscription = _subscriber.TrySubscribe(new GraphEventSubscribeOptions { LastEventId = lastEventId, LastEventIdInvalid = lastEventIdInvalid, EventTypes = types }, out var subscribed) ? subscribed : null;
+            subscription = _subscriber.TrySubscribe(new GraphEventSubscribeOptions { LastEventId = lastEventId, EventTypes = types }, out var subscribed) ? subscribed : null;
         }
         catch (ObjectDisposedException)
         {
@@ -189,7 +192,7 @@ internal sealed class GraphEventStreamHandler
         }
     }
 
-    private async Task<GraphEventStreamResult> WriteStreamAsync(HttpContext context, GraphEventSubscription subscription, long? lastEventId, IReadOnlyCollection<string>? types, string? remoteIp)
+    private async Task<GraphEventStreamResult> WriteStreamAsync(HttpContext context, GraphEventSubscription subscription, string? lastEventId, IReadOnlyCollection<string>? types, string? remoteIp)
     {
         var response = context.Response;
         var aborted = context.RequestAborted;
@@ -209,7 +212,7 @@ internal sealed class GraphEventStreamHandler
             context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
             if (_logger.IsEnabled(LogLevel.Information))
             {
-                GraphEventStreamLog.Connected(_logger, subscription.ClientId, remoteIp, lastEventId, types is null ? "all" : string.Join(",", types), _subscriber.SubscriberCount);
+                GraphEventStreamLog.Connected(_logger, subscription.ClientId, remoteIp, lastEventId is null ? null : Printable(lastEventId), types is null ? "all" : string.Join(",", types), _subscriber.SubscriberCount);
             }
 
             // A stream never ends by itself, and a host that stops waits for running requests:

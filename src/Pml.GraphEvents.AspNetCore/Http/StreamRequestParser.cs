@@ -36,21 +36,22 @@ internal static class StreamRequestParser
     /// header holds the latest.
     /// </summary>
     /// <remarks>
-    /// One rule for every value that is present but is not one id (not digits only, beyond 64 bits,
-    /// two headers, two query parameters, or values joined by a comma as a proxy folds repeated
-    /// headers): the stream starts live and its first frame after <c>connected</c> is
-    /// <c>events_lost</c> (<c>invalid_last_event_id</c>). Not a 400: an <c>EventSource</c> that gets
-    /// any answer but 200 closes for good, and the id is one it was given (by this stream, or by
-    /// something between), so it could never recover; and not silently live, because a client that
-    /// asked to resume must learn that it did not, exactly as for an id this stream never issued.
-    /// An empty value is no id (an EventSource sends none when it has none): live, without notice.
+    /// The value is handed to the broadcaster as it is: an id is an opaque string, and only the log
+    /// that issued it can tell whether it is one of its own. One rule for every value that is not
+    /// (another server's or a lost log's id, a malformed or future one, two headers, two query
+    /// parameters, or values joined by a comma as a proxy folds repeated headers): the stream starts
+    /// live and its first frame after <c>connected</c> is <c>events_lost</c> (<c>unknown_last_event_id</c>).
+    /// Not a 400: an <c>EventSource</c> that gets any answer but 200 closes for good, and the id is one
+    /// it was given (by a stream, or by something between), so it could never recover; and not
+    /// silently live, because a client that asked to resume must learn that it did not. An empty
+    /// value is no id (an EventSource sends none when it has none): live, without notice.
     /// </remarks>
     /// <param name="request">The request.</param>
-    /// <param name="invalid">The value given when it is not one id (repeated values joined by commas), else <see langword="null"/>.</param>
-    /// <returns>The id, or <see langword="null"/> when absent, empty or invalid.</returns>
-    public static long? LastEventId(HttpRequest request, out string? invalid)
+    /// <param name="malformed"><see langword="true"/> when the value does not even have the form of an id (for a debug log line).</param>
+    /// <returns>The value (repeated values joined by commas), or <see langword="null"/> when absent or empty.</returns>
+    public static string? LastEventId(HttpRequest request, out bool malformed)
     {
-        invalid = null;
+        malformed = false;
         var values = request.Headers.TryGetValue(LastEventIdHeader, out var header) ? header
             : request.Query.TryGetValue(LastEventIdQuery, out var query) ? query
             : StringValues.Empty;
@@ -59,15 +60,9 @@ internal static class StreamRequestParser
             return null;
         }
 
-        // NumberStyles.None: digits only, no sign, no spaces, no thousands separators; an
-        // overflowing value fails to parse. Two values are two ids, whichever they are.
-        if (values.Count == 1 && long.TryParse(values[0], NumberStyles.None, CultureInfo.InvariantCulture, out var id))
-        {
-            return id;
-        }
-
-        invalid = values.ToString();
-        return null;
+        var value = values.ToString();
+        malformed = values.Count != 1 || !GraphEventId.TryParse(value, out _, out _);
+        return value;
     }
 
     /// <summary>

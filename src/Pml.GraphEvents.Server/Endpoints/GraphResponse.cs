@@ -1,8 +1,13 @@
 namespace Pml.GraphEvents.Server;
 
-/// <summary>The body of <c>GET /graph</c>: one consistent snapshot of the graph.</summary>
+/// <summary>
+/// The body of <c>GET /graph</c>: one consistent snapshot of the graph, and the id of the last event
+/// it reflects (<c>as_of_event_id</c>): stream with <c>?last_event_id=</c> that id and every later
+/// change arrives exactly once.
+/// </summary>
 internal sealed record GraphResponse(
     long Version,
+    string? AsOfEventId,
     IReadOnlyList<GraphResponse.Node> Nodes,
     IReadOnlyList<GraphResponse.Edge> Edges,
     GraphResponse.MetricsSummary Metrics)
@@ -18,7 +23,7 @@ internal sealed record GraphResponse(
 
         var edges = snapshot.Edges.Select(e => new Edge(e.FromToolId, e.ToToolId, e.ConfidenceScore, e.ObservedCount)).ToArray();
         var m = snapshot.Metrics;
-        return new GraphResponse(snapshot.Version, nodes, edges, new MetricsSummary(m.NodeCount, m.EdgeCount, m.Density, m.CommunitiesCount, m.PageRankTop10));
+        return new GraphResponse(snapshot.Version, snapshot.AsOfEventId, nodes, edges, new MetricsSummary(m.NodeCount, m.EdgeCount, m.Density, m.CommunitiesCount, m.PageRankTop10));
     }
 
     /// <summary>A tool, with its PageRank and community.</summary>

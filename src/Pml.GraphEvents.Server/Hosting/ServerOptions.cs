@@ -21,6 +21,15 @@ public sealed class ServerOptions
     /// <summary>The SQLite file that keeps the learned graph across restarts. Default <c>pml-graph.db</c> in the working directory.</summary>
     public string DatabasePath { get; set; } = "pml-graph.db";
 
+    /// <summary>
+    /// Where broadcast events are logged for Last-Event-ID replay. <see cref="ServerEventLog.Sqlite"/>
+    /// (the default): in the database file, in the same transaction as the graph change that made
+    /// them, so replay and the graph survive restarts together (retention: GraphEvents:EventLog).
+    /// <see cref="ServerEventLog.Memory"/>: in the replay ring only (GraphEvents:ReplayCapacity), lost
+    /// at every restart; for comparison and for hosts that do not need replay across restarts.
+    /// </summary>
+    public ServerEventLog EventLog { get; set; } = ServerEventLog.Sqlite;
+
     /// <summary>Whether the built-in simulator replays sample workflow executions. Default <see langword="true"/>.</summary>
     public bool Simulate { get; set; } = true;
 
@@ -142,6 +151,11 @@ public sealed class ServerOptions
         if (string.IsNullOrWhiteSpace(DatabasePath))
         {
             failures.Add($"{SectionName}:{nameof(DatabasePath)} must be a file path.");
+        }
+
+        if (!Enum.IsDefined(EventLog))
+        {
+            failures.Add($"{SectionName}:{nameof(EventLog)} must be {nameof(ServerEventLog.Sqlite)} or {nameof(ServerEventLog.Memory)} (was {EventLog}).");
         }
 
         if (SimulationInterval < TimeSpan.FromMilliseconds(10) || SimulationInterval > TimeSpan.FromHours(1))

@@ -151,13 +151,19 @@ internal static partial class IngestEndpoint
             return Results.ValidationProblem(tooLarge, statusCode: StatusCodes.Status413PayloadTooLarge, title: "Event too large", detail: "An execution's event would be too large to stream; see errors, keyed by field.");
         }
 
-        // Learned one at a time, in order, before answering: a client that gets 202 and then
-        // reads /graph sees its executions. The engine runs changes one at a time anyway.
-        var unknown = new SortedSet<string>(StringComparer.Ordinal);
-        var accepted = new List<string>(executions.Count);
-        foreach (var (execution, _) in executions)
+        // One batch, all or nothing: with the SQLite store the whole body's graph change, its
+        // learned ids and its events are one transaction, so a crash never leaves half of an array
+        // learned. Learned before answering: a client that gets 202 and then reads /graph sees it.
+        var batch = new WorkflowExecution[executions.Count];
+        for (var i = 0; i < batch.Length; i++)
         {
-            var graph = engine.Snapshot;
+            batch[i] = executions[i].Execution;
+        }
+
+        var graph = engine.Snapshot;
+        var unknown = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var execution in batch)
+        {
             foreach (var task in execution.Tasks)
             {
                 if (!graph.ContainsTool(task.Tool))
@@ -165,23 +171,22 @@ internal static partial class IngestEndpoint
                     unknown.Add(task.Tool);
                 }
             }
-
-            try
-            {
-                await engine.UpdateFromExecutionAsync(execution, cancellationToken);
-            }
-            catch (ArgumentException ex)
-            {
-                // The engine checks its own bounds before changing anything; one it refuses is the client's fault.
-                return Results.ValidationProblem(
-                    new Dictionary<string, string[]>(StringComparer.Ordinal) { ["$"] = [ex.Message] },
-                    detail: accepted.Count == 0 ? "The engine refused the execution." : $"The engine refused an execution after learning {string.Join(", ", accepted)}.");
-            }
-
-            accepted.Add(execution.Id);
         }
 
-        return Results.Json(new IngestResponse(accepted, [.. unknown]), ServerJsonContext.Default.IngestResponse, statusCode: StatusCodes.Status202Accepted);
+        ExecutionBatchResult result;
+        try
+        {
+            result = await engine.UpdateFromExecutionsAsync(batch, cancellationToken);
+        }
+        catch (ArgumentException ex)
+        {
+            // The engine checks its own bounds before changing anything; one it refuses is the client's fault.
+            return Results.ValidationProblem(
+                new Dictionary<string, string[]>(StringComparer.Ordinal) { ["$"] = [ex.Message] },
+                detail: "The engine refused an execution; nothing of this body was learned.");
+        }
+
+        return Results.Json(new IngestResponse(result.Learned, [.. unknown], result.Duplicates), ServerJsonContext.Default.IngestResponse, statusCode: StatusCodes.Status202Accepted);
     }
 
     private static IResult? RefuseMediaType(HttpRequest request)

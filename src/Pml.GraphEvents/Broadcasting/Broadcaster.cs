@@ -6,9 +6,11 @@ namespace Pml.GraphEvents;
 
 /// <summary>
 /// The broadcaster behind <see cref="IGraphEventBroadcaster"/>. Publishers write to a bounded
-/// ingress channel; one pump task reads it, gives each event its id, encodes its frame once,
-/// keeps it for replay and offers the same frame to every subscriber's buffer with a
-/// non-blocking write. Nothing a subscriber does can make a publisher or another subscriber wait.
+/// ingress channel; one pump task drains it, gives each event its offset in the event log,
+/// encodes its frame once, appends what it drained to the durable log in one write (when there is
+/// one), keeps the frames in the replay ring (the log's cached tail) and offers the same frame to
+/// every subscriber's buffer with a non-blocking write. Nothing a subscriber does can make a
+/// publisher or another subscriber wait.
 /// </summary>
 internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventStatisticsSource, IDisposable
 {
@@ -21,6 +23,10 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
     private readonly long _startTimestamp;
     private readonly Channel<IngressItem> _ingress;
     private readonly IGraphEventBackplane? _backplane;
+    private readonly IGraphEventLog? _log;
+
+    // Where a resume older than the ring reads from: the durable log, or the backplane's stream.
+    private readonly IReplaySource? _deeper;
     private readonly Task _pump;
     private readonly ITimer _heartbeatTimer;
     private readonly GraphEventsMetrics _metrics;
@@ -36,9 +42,21 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
     // Copy-on-write: the pump iterates a snapshot without a lock while subscribes and disposals
     // swap in a new array, so subscription changes cost O(N) once instead of a lock per frame.
     private GraphEventSubscription[] _subscribers = [];
+
+    // The last offset issued, and the log's epoch that every id carries (replaced once, by a
+    // backplane that starts its shared stream, before any event flows). Written by the pump (and
+    // the backplane's start) under _gate, read without it where a recent value will do.
     private long _lastId;
-    private readonly long _idStart;
+    private EventIdPrefix _ids;
     private int _disposed;
+
+    // The pump's drain, reused: one drain is numbered, logged in one append, then delivered.
+    private const int MaxDrain = 512;
+    private readonly List<IngressItem> _drain = new(MaxDrain);
+    private readonly List<GraphEventFrame> _drained = new(MaxDrain);
+    private readonly List<LogCommit> _commits = [];
+    private readonly List<object> _attachments = [];
+    private readonly List<EventLogRecord> _records = new(MaxDrain);
 
     private long _eventsPublished;
     private long _framesDelivered;
@@ -48,7 +66,7 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
     private long _publishesRejected;
     private long _eventsFailed;
 
-    public Broadcaster(GraphEventsOptions options, TimeProvider timeProvider, GraphEventsMetrics? metrics = null, IGraphEventBackplane? backplane = null, ILogger? logger = null)
+    public Broadcaster(GraphEventsOptions options, TimeProvider timeProvider, GraphEventsMetrics? metrics = null, IGraphEventBackplane? backplane = null, ILogger? logger = null, IGraphEventLog? log = null)
     {
         // Copied, not referenced: options are a mutable class and must not change under a running pump.
         _maxSubscribers = options.MaxSubscribers;
@@ -65,9 +83,27 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
         _timeProvider = timeProvider;
         _startTimestamp = timeProvider.GetTimestamp();
         _logger = logger;
-        _ring = new ReplayRing(options.ReplayCapacity, options.ReplayCapacityBytes) { Floor = options.EventIdStart, RunStart = options.EventIdStart };
-        _lastId = options.EventIdStart;
-        _idStart = options.EventIdStart;
+        _ring = new ReplayRing(options.ReplayCapacity, options.ReplayCapacityBytes);
+        if (log is not null && backplane is null)
+        {
+            // The durable log: ids go on from where it stands, under its epoch, and what it holds
+            // from before this run is read from it on resume (the ring starts empty above it).
+            var state = log.Open();
+            _log = log;
+            _ids = new EventIdPrefix(state.Epoch);
+            _lastId = state.LastOffset;
+            _ring.Floor = state.LastOffset;
+            _deeper = new LogReplaySource(log, _ids, _customTypes, timeProvider, logger);
+        }
+        else
+        {
+            // The in-memory log (the ring is all of it): a new epoch per broadcaster, so that an id
+            // from an earlier run of the process, or from another process, is never taken for ours.
+            // Behind a backplane the shared stream's epoch replaces it (StartSequenceAfter).
+            _ids = new EventIdPrefix(GraphEventId.NewEpoch());
+            _deeper = backplane;
+        }
+
         _ingress = Channel.CreateBounded<IngressItem>(new BoundedChannelOptions(options.IngressCapacity)
         {
             SingleReader = true,
@@ -93,6 +129,21 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
 
     /// <summary>The largest frame one event may encode to (<see cref="GraphEventsOptions.MaxEventBytes"/>); an engine over this broadcaster checks its events against it before it learns.</summary>
     internal int MaxEventBytes => _maxEventBytes;
+
+    /// <summary>The epoch of the log whose ids this broadcaster issues.</summary>
+    internal string Epoch => Volatile.Read(ref _ids).Epoch;
+
+    /// <summary>The id of the last event issued, or <see langword="null"/> when the log has none yet.</summary>
+    internal string? LastEventId
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _lastId == 0 ? null : _ids.Format(_lastId);
+            }
+        }
+    }
 
     /// <summary>Bytes of the frames the replay window holds now.</summary>
     internal long ReplayBytes
@@ -150,20 +201,21 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
     }
 
     /// <summary>
-    /// Sets where a backplane's log starts for this host: every id up to <paramref name="afterId"/>
+    /// Sets the shared stream's <paramref name="epoch"/> and where it starts for this host: every offset up to <paramref name="afterId"/>
     /// was issued before it began reading, so a resume from before it is asked of the backplane.
     /// Called by the backplane once, before its first <see cref="WriteSequencedAsync"/>.
     /// </summary>
-    internal void StartSequenceAfter(long afterId)
+    internal void StartSequenceAfter(string epoch, long afterId)
     {
+        var ids = new EventIdPrefix(epoch);
         lock (_gate)
         {
-            if (Volatile.Read(ref _lastId) == _idStart)
+            if (Volatile.Read(ref _lastId) == 0)
             {
-                // The backplane's ids are unique across runs already: its log, not a run start,
-                // decides what a resume from an older id gets.
-                _ring.RunStart = 0;
+                // The shared stream is the log: its epoch and offsets, not this process's, decide
+                // what a resume from an older id gets, on every host alike.
                 _ring.Floor = afterId;
+                Volatile.Write(ref _ids, ids);
                 Volatile.Write(ref _lastId, afterId);
             }
         }
@@ -219,6 +271,7 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
 
         int connectedClients;
         ReplayPlan plan;
+        EventIdPrefix ids;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed != 0, this);
@@ -233,26 +286,54 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
 
             Volatile.Write(ref _subscribers, [.. _subscribers, created]);
             connectedClients = _subscribers.Length;
-            plan = _ring.PlanResume(options?.LastEventId, _lastId, _backplane);
+            ids = _ids;
+            plan = PlanResume(options?.LastEventId);
         }
 
         // Encoding happens outside the lock; the subscription is not handed out yet, so nobody
         // reads it before Start, and the pump only touches its queue.
         var now = _timeProvider.GetUtcNow();
-        var connected = GraphEventFrame.Create(plan.StartId, new ConnectedEvent(created.ClientId, connectedClients, now));
-        // An unreadable resume position plans like none (live), but the client must hear that it
-        // did not resume: the same notice as an id this stream never issued, with its own reason.
-        var lostReason = plan.LostReason ?? (options is { LastEventId: null, LastEventIdInvalid: true } ? EventsLostReasons.InvalidLastEventId : null);
-        var loss = lostReason is null ? null : GraphEventFrame.Create(null, new EventsLostEvent(lostReason, plan.LostCount, now));
-        var gap = plan.GapThrough == 0 ? null : _backplane!.FetchAsync(plan.StartId, plan.GapThrough, mask);
-        created.Start(connected, loss, plan.Replay, plan.LostCount ?? 0, gap, plan.SkipThrough);
+        var connected = GraphEventFrame.Create(ids, plan.StartId, new ConnectedEvent(created.ClientId, connectedClients, now));
+        var loss = plan.LostReason is null ? null : GraphEventFrame.Create(new EventsLostEvent(plan.LostReason, plan.LostCount, now));
+        created.Start(connected, loss, plan.Replay, plan.LostCount ?? 0, plan.GapThrough == 0 ? null : _deeper, plan.StartId, plan.GapThrough, plan.SkipThrough);
         subscription = created;
         return true;
     }
 
+    /// <summary>
+    /// Under <see cref="_gate"/>: how a subscription that already has every event up to
+    /// <paramref name="lastEventId"/> starts. An id this log did not issue (another log's epoch, a
+    /// malformed id, an offset ahead of the log) cannot be resumed from: the client starts live and
+    /// is told (<see cref="EventsLostReasons.UnknownLastEventId"/>), never resumed from unrelated events.
+    /// </summary>
+    private ReplayPlan PlanResume(string? lastEventId)
+    {
+        if (lastEventId is null)
+        {
+            return new ReplayPlan(_lastId, [], null, null);
+        }
+
+        if (GraphEventId.TryParse(lastEventId, out var epoch, out var offset) && string.Equals(epoch, _ids.Epoch, StringComparison.Ordinal))
+        {
+            if (offset <= _lastId)
+            {
+                return _ring.PlanResume(offset, _lastId, _deeper is not null);
+            }
+
+            // Behind a backplane, another host may have delivered an offset this host has not read
+            // yet (a client that moved): start there and skip what it already has as it arrives.
+            if (_backplane is not null && _backplane.MayHaveIssued(offset))
+            {
+                return new ReplayPlan(offset, [], null, null) { SkipThrough = offset };
+            }
+        }
+
+        return new ReplayPlan(_lastId, [], EventsLostReasons.UnknownLastEventId, null);
+    }
+
     public GraphEventBroadcasterStatistics GetStatistics() => new(
         SubscriberCount,
-        Interlocked.Read(ref _lastId),
+        LastEventId,
         Interlocked.Read(ref _eventsPublished),
         Interlocked.Read(ref _framesDelivered),
         Interlocked.Read(ref _subscribersEvicted),
@@ -299,25 +380,98 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
         var reader = _ingress.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (reader.TryRead(out var item))
+            // A drain: whatever is queued, up to MaxDrain, is numbered, appended to the log in one
+            // write and then delivered. Under load that is one log write for hundreds of events;
+            // idle, one per event, with no added wait.
+            while (_drain.Count < MaxDrain && reader.TryRead(out var item))
             {
-                // One event that cannot be sent (an encoder failure, a list that throws as it is
-                // read, a bug) must cost that event only: the pump is every subscriber's only
-                // source, and an exception that ended it would silence the broadcast for good.
-                // The catch costs nothing until something throws.
-                try
-                {
-                    Dispatch(item);
-                }
-#pragma warning disable CA1031 // Whatever one event throws, the next event must still be delivered.
-                catch (Exception exception)
+                _drain.Add(item);
+            }
+
+            try
+            {
+                DispatchDrain();
+            }
+#pragma warning disable CA1031 // Whatever one drain throws, the next must still be delivered: the pump is every subscriber's only source.
+            catch (Exception exception)
 #pragma warning restore CA1031
+            {
+                // Only a bug gets here (each event's failure is caught where it is encoded, the
+                // log's where it is written); fail what was not completed and go on.
+                foreach (var commit in _commits)
                 {
-                    Fail(item.Event, exception);
+                    commit.Fail(exception);
                 }
+
+                foreach (var item in _drain)
+                {
+                    if (item.Commit is null)
+                    {
+                        Fail(item.Event, exception);
+                    }
+                }
+            }
+            finally
+            {
+                _drain.Clear();
+                _drained.Clear();
+                _commits.Clear();
+                _attachments.Clear();
+                _records.Clear();
             }
         }
     }
+
+    /// <summary>
+    /// Commits <paramref name="events"/> as one block: consecutive ids, in one append to the event
+    /// log together with <paramref name="attachment"/> (a change for the store the log is, see
+    /// <see cref="Persists"/>), delivered only once appended. Returns the id of the block's last
+    /// event (of the log's last event for an empty block), or <see langword="null"/> behind a
+    /// backplane, whose shared stream numbers events later, on every host.
+    /// </summary>
+    /// <exception cref="ArgumentException">An event cannot be published (see <see cref="PublishAsync"/>); nothing was committed.</exception>
+    /// <exception cref="ToolGraphStoreException">The log could not be written; nothing was committed or delivered.</exception>
+    internal async ValueTask<string?> CommitAsync(IReadOnlyList<GraphEvent> events, object? attachment, CancellationToken cancellationToken)
+    {
+        var items = new IngressItem[events.Count];
+        for (var i = 0; i < items.Length; i++)
+        {
+            var contract = CheckPublishable(events[i], out var data);
+            items[i] = new IngressItem(events[i], contract, 0, data);
+        }
+
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (_backplane is not null)
+        {
+            foreach (var item in items)
+            {
+                await _backplane.PublishAsync(item, cancellationToken).ConfigureAwait(false);
+            }
+
+            return null;
+        }
+
+        var commit = new LogCommit(items, attachment);
+        try
+        {
+            await _ingress.Writer.WriteAsync(new IngressItem(null!, null!, 0, null) { Commit = commit }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new ObjectDisposedException(GetType().FullName);
+        }
+
+        return await commit.Committed.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Whether this broadcaster's durable log is <paramref name="store"/> itself (the SQLite log and
+    /// store share a file and a transaction), so that <see cref="CommitAsync"/> can write a graph
+    /// change and its events at once.
+    /// </summary>
+    internal bool Persists(object store) => _log is not null && ReferenceEquals(_log, store);
+
+    private void Fail(in IngressItem item, Exception exception) => Fail(item.Event, exception);
 
     private void Fail(GraphEvent @event, Exception exception)
     {
@@ -339,55 +493,190 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
     [LoggerMessage(Level = LogLevel.Error, Message = "A '{EventType}' event could not be broadcast and was skipped; the events after it are delivered")]
     private static partial void LogEventFailed(ILogger logger, string eventType, Exception exception);
 
-    private void Dispatch(in IngressItem item)
+    /// <summary>
+    /// Numbers, encodes, logs and delivers the drain in <see cref="_drain"/>. One event that cannot
+    /// be encoded costs that event only (its offset is not used, so offsets stay consecutive), or
+    /// its whole block for a commit; a log that cannot be written costs the drain's events (its
+    /// commits fail, nothing of it is delivered), never the pump.
+    /// </summary>
+    private void DispatchDrain()
     {
-        var @event = item.Event;
-        var sequencedId = item.Id;
-        GraphEventFrame frame;
-        GraphEventSubscription[] subscribers;
-        if (@event is HeartbeatEvent)
+        var next = _lastId;
+        var timestamp = _timeProvider.GetTimestamp();
+        var ids = _ids;
+        foreach (var item in _drain)
         {
-            // Heartbeats carry no id and are not kept for replay: they must not move a client's
-            // Last-Event-ID, and replaying a stale keep-alive would tell nobody anything.
-            frame = GraphEventFrame.Create(null, @event, item.Contract, _timeProvider.GetTimestamp());
-            subscribers = Volatile.Read(ref _subscribers);
-        }
-        else
-        {
-            // Only the pump writes _lastId once events flow, so it can read it without the lock.
-            var id = _lastId + 1;
-            if (sequencedId != 0)
+            if (item.Commit is { } commit)
             {
-                // The backplane's log numbers this event. Its ids only increase; one that does not
-                // (a log read again after a failure) was delivered already and must not be again.
-                if (sequencedId <= _lastId)
+                var before = next;
+                var count = _drained.Count;
+                try
                 {
-                    return;
+                    foreach (var part in commit.Items)
+                    {
+                        _drained.Add(Encode(part, ids, ++next, timestamp));
+                    }
+                }
+#pragma warning disable CA1031 // The block fails as a whole, and its committer hears why.
+                catch (Exception exception)
+#pragma warning restore CA1031
+                {
+                    next = before;
+                    _drained.RemoveRange(count, _drained.Count - count);
+                    commit.Fail(exception);
+                    continue;
                 }
 
-                id = sequencedId;
+                commit.LastOffset = next;
+                _commits.Add(commit);
+                if (commit.Attachment is { } attachment)
+                {
+                    _attachments.Add(attachment);
+                }
+
+                continue;
             }
 
-            frame = item.Data is null
-                ? GraphEventFrame.Create(id, @event, item.Contract, _timeProvider.GetTimestamp())
-                : GraphEventFrame.Create(id, @event, item.Contract, item.Data, _timeProvider.GetTimestamp());
-            if (frame.Length > _maxEventBytes && sequencedId == 0)
+            if (item.Event is HeartbeatEvent)
             {
-                // Checked at publish already; only an event changed after it was published (a
-                // list the publisher kept and filled) gets here, and it must not pin its bytes
-                // in every buffer. Its id is not used, so the ids stay consecutive. (An event from
-                // the shared log was checked by the host that published it; every host delivers it.)
-                throw new InvalidOperationException($"A '{@event.EventType}' event grew to a {frame.Length:N0}-byte frame after it was published; {GraphEventsOptions.SectionName}:{nameof(GraphEventsOptions.MaxEventBytes)} is {_maxEventBytes:N0}.");
+                // Heartbeats carry no id and are not logged or kept for replay: they must not move
+                // a client's Last-Event-ID, and replaying a stale keep-alive would tell nobody anything.
+                _drained.Add(GraphEventFrame.Create(null, 0, item.Event, item.Contract, timestamp));
+                continue;
             }
 
-            lock (_gate)
+            if (item.Id != 0)
             {
-                _ring.Add(frame);
-                Volatile.Write(ref _lastId, id);
-                subscribers = _subscribers;
+                // The backplane's stream numbers this event. Its offsets only increase; one that does
+                // not (a stream read again after a failure) was delivered already and must not be again.
+                if (item.Id <= next)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    _drained.Add(Encode(item, ids, item.Id, timestamp));
+                    next = item.Id;
+                }
+#pragma warning disable CA1031 // Whatever one event throws, the next event must still be delivered.
+                catch (Exception exception)
+#pragma warning restore CA1031
+                {
+                    Fail(item, exception);
+                }
+
+                continue;
+            }
+
+            try
+            {
+                var frame = Encode(item, ids, next + 1, timestamp);
+                if (frame.Length > _maxEventBytes)
+                {
+                    // Checked at publish already; only an event changed after it was published (a
+                    // list the publisher kept and filled) gets here, and it must not pin its bytes
+                    // in every buffer. Its offset is not used, so the offsets stay consecutive.
+                    throw new InvalidOperationException($"A '{item.Event.EventType}' event grew to a {frame.Length:N0}-byte frame after it was published; {GraphEventsOptions.SectionName}:{nameof(GraphEventsOptions.MaxEventBytes)} is {_maxEventBytes:N0}.");
+                }
+
+                _drained.Add(frame);
+                next++;
+            }
+#pragma warning disable CA1031 // Whatever one event throws, the next event must still be delivered.
+            catch (Exception exception)
+#pragma warning restore CA1031
+            {
+                Fail(item, exception);
             }
         }
 
+        if (_log is not null && (next != _lastId || _attachments.Count > 0) && !Append())
+        {
+            next = _lastId;
+        }
+
+        GraphEventSubscription[] subscribers;
+        lock (_gate)
+        {
+            foreach (var frame in _drained)
+            {
+                if (frame.Offset != 0)
+                {
+                    _ring.Add(frame);
+                }
+            }
+
+            Volatile.Write(ref _lastId, next);
+            subscribers = _subscribers;
+        }
+
+        // The block is in the log (and the ring): its committer may now say so, e.g. the engine
+        // stamps its snapshot with this id; a reader of that snapshot resumes from it exactly.
+        foreach (var commit in _commits)
+        {
+            commit.Complete(ids.Format(commit.LastOffset));
+        }
+
+        _commits.Clear();
+        foreach (var frame in _drained)
+        {
+            Deliver(frame, subscribers);
+        }
+    }
+
+    /// <summary>
+    /// Appends the drain's numbered frames and its commits' attachments to the durable log in one
+    /// write, before any of them is delivered: what a client sees is always replayable. When the log
+    /// fails, nothing of the drain is delivered except heartbeats, its commits fail with the log's
+    /// error, and its other events are counted and logged as failed.
+    /// </summary>
+    private bool Append()
+    {
+        foreach (var frame in _drained)
+        {
+            if (frame.Offset != 0)
+            {
+                _records.Add(new EventLogRecord(frame.Offset, frame.EventType, frame.Data));
+            }
+        }
+
+        try
+        {
+            _log!.Append(_records, _attachments);
+            return true;
+        }
+#pragma warning disable CA1031 // The log's failure costs this drain, not the pump.
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            foreach (var commit in _commits)
+            {
+                commit.Fail(exception);
+            }
+
+            _commits.Clear();
+            foreach (var frame in _drained)
+            {
+                if (frame.Offset != 0)
+                {
+                    Fail(frame.Event, exception);
+                }
+            }
+
+            _drained.RemoveAll(static frame => frame.Offset != 0);
+            return false;
+        }
+    }
+
+    private static GraphEventFrame Encode(in IngressItem item, EventIdPrefix ids, long offset, long timestamp) =>
+        item.Data is null
+            ? GraphEventFrame.Create(ids, offset, item.Event, item.Contract, timestamp)
+            : GraphEventFrame.Create(ids, offset, item.Event, item.Contract, item.Data, timestamp);
+
+    /// <summary>Offers <paramref name="frame"/> to every subscriber whose filter takes it.</summary>
+    private void Deliver(GraphEventFrame frame, GraphEventSubscription[] subscribers)
+    {
         long delivered = 0;
         long dropped = 0;
         int droppedNow;

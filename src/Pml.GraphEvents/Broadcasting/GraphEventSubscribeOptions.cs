@@ -4,22 +4,15 @@ namespace Pml.GraphEvents;
 public sealed class GraphEventSubscribeOptions
 {
     /// <summary>
-    /// The id of the last event this subscriber already has (an SSE client's Last-Event-ID).
-    /// Events after it that the replay window still holds are delivered first; when it is older
-    /// than the window, or unknown, an <see cref="EventsLostEvent"/> says so. <see langword="null"/>: live events only.
+    /// The id of the last event this subscriber already has (an SSE client's Last-Event-ID), as the
+    /// broadcaster issued it: an opaque string. Events after it that the log still holds are
+    /// delivered first. When some are no longer held, an <see cref="EventsLostEvent"/>
+    /// (<see cref="EventsLostReasons.ReplayWindowExceeded"/>, with the count) comes first; when the
+    /// id is not one of this log's (another server's, a log that was lost, a malformed or future
+    /// id), an <see cref="EventsLostEvent"/> (<see cref="EventsLostReasons.UnknownLastEventId"/>)
+    /// follows <c>connected</c> and live events follow it. <see langword="null"/>: live events only.
     /// </summary>
-    public long? LastEventId { get; init; }
-
-    /// <summary>
-    /// Set when the subscriber gave a resume position that cannot be read as one id: an SSE
-    /// <c>Last-Event-ID</c> that is not a non-negative 64-bit integer, or two of them. Nothing can be
-    /// replayed from it, so the subscription starts with live events, as without
-    /// <see cref="LastEventId"/>, but an <see cref="EventsLostEvent"/>
-    /// (<see cref="EventsLostReasons.InvalidLastEventId"/>, count unknown) follows <c>connected</c>:
-    /// the client is told that it did not resume, rather than left to believe it did. Ignored when
-    /// <see cref="LastEventId"/> is set.
-    /// </summary>
-    public bool LastEventIdInvalid { get; init; }
+    public string? LastEventId { get; init; }
 
     /// <summary>
     /// The event types to receive (names from <see cref="GraphEventTypes"/>, or registered in the

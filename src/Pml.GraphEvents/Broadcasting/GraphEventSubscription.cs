@@ -34,10 +34,17 @@ public sealed class GraphEventSubscription : ChannelReader<GraphEventFrame>, IDi
     // Set by the reader once it has read the start: from then on, the queue alone decides the end.
     private bool _startRead;
 
-    // Behind a backplane only: the older part of a resume, fetched from the shared log, which must
-    // be read before _replay; and the id up to which live frames are already with the client (it
+    // A resume older than the ring: its older part is read from the deeper source (the durable log
+    // or a backplane's stream) a page at a time, each page read before the next is fetched, and
+    // the ring's slice (_tail) after the last page. Touched only by the single reader after Start.
+    private IReplaySource? _gapSource;
+    private Task<ReplayPage>? _gap;
+    private long _gapAfter;
+    private long _gapThrough;
+    private GraphEventFrame[]? _tail;
+
+    // Behind a backplane only: the offset up to which live frames are already with the client (it
     // came from a host that was ahead of this one).
-    private Task<GraphEventFrame[]>? _gap;
     private long _skipThrough;
 
     private long _framesLost;
@@ -107,7 +114,7 @@ public sealed class GraphEventSubscription : ChannelReader<GraphEventFrame>, IDi
                 }
             }
 
-            return count + (_gap is { } gap ? gap.Result.Length : 0) + _queue.Count;
+            return count + (Volatile.Read(ref _tail)?.Length ?? 0) + _queue.Count;
         }
     }
 
@@ -164,7 +171,7 @@ public sealed class GraphEventSubscription : ChannelReader<GraphEventFrame>, IDi
         }
 
         // Encoded here, by this subscriber's reader, because the notice is for it alone.
-        item = frame ?? GraphEventFrame.Create(null, new EventsLostEvent(EventsLostReasons.BufferOverflow, lost, _owner.TimeProvider.GetUtcNow()));
+        item = frame ?? GraphEventFrame.Create(new EventsLostEvent(EventsLostReasons.BufferOverflow, lost, _owner.TimeProvider.GetUtcNow()));
         return true;
     }
 
@@ -200,21 +207,31 @@ public sealed class GraphEventSubscription : ChannelReader<GraphEventFrame>, IDi
     /// <summary>Leaves the broadcast. Idempotent. The frames the subscription held can still be read.</summary>
     public void Dispose() => _owner.Unsubscribe(this, SubscriptionEndReason.Disposed);
 
-    internal void Start(GraphEventFrame connected, GraphEventFrame? resumeLoss, GraphEventFrame[] replay, long lost, Task<GraphEventFrame[]>? gap = null, long skipThrough = 0)
+    internal void Start(GraphEventFrame connected, GraphEventFrame? resumeLoss, GraphEventFrame[] replay, long lost, IReplaySource? gapSource = null, long gapAfter = 0, long gapThrough = 0, long skipThrough = 0)
     {
         _connected = connected;
         _resumeLoss = resumeLoss;
         _replay = replay;
         _framesLost = lost;
-        _gap = gap;
         _skipThrough = skipThrough;
+        if (gapSource is not null && gapAfter < gapThrough)
+        {
+            // The first page is fetched at once, while the client reads its connected frame.
+            _gapSource = gapSource;
+            _gapAfter = gapAfter;
+            _gapThrough = gapThrough;
+            _tail = replay;
+            _replay = [];
+            _gap = gapSource.FetchAsync(gapAfter, gapThrough, Mask);
+        }
     }
 
     /// <summary>
     /// Reader only. Whether a frame of the stream's start is next: moves past replayed frames the
     /// filter skips (the replay is a raw slice of the ring, copied under the broadcaster's lock, and
-    /// filtered here so that the pump never waits for it), takes in a fetched gap, and once the
-    /// start is over tells the queue, so that the end of the subscription can complete.
+    /// filtered here so that the pump never waits for it), takes in each fetched page of a gap and
+    /// asks for the next, and once the start is over tells the queue, so that the end of the
+    /// subscription can complete.
     /// </summary>
     private StartState PrepareStart()
     {
@@ -223,28 +240,47 @@ public sealed class GraphEventSubscription : ChannelReader<GraphEventFrame>, IDi
             return StartState.Ready;
         }
 
-        if (_gap is not null)
+        while (true)
         {
-            if (!_gap.IsCompleted)
+            if (_gap is not null)
             {
-                return StartState.Fetching;
+                if (!_gap.IsCompleted)
+                {
+                    return StartState.Fetching;
+                }
+
+                TakeGap();
             }
 
-            TakeGap();
-        }
-
-        while (_replayIndex < _replay.Length)
-        {
-            if ((_replay[_replayIndex].Kind & Mask) != 0)
+            while (_replayIndex < _replay.Length)
             {
-                return StartState.Ready;
+                if ((_replay[_replayIndex].Kind & Mask) != 0)
+                {
+                    return StartState.Ready;
+                }
+
+                _replay[_replayIndex++] = null!;
             }
 
-            _replay[_replayIndex++] = null!;
+            _replay = [];
+            _replayIndex = 0;
+            if (_gapSource is not null)
+            {
+                // The page is read: fetch the next one only now, so one page at a time is held.
+                _gap = _gapSource.FetchAsync(_gapAfter, _gapThrough, Mask);
+                continue;
+            }
+
+            if (Volatile.Read(ref _tail) is { } tail)
+            {
+                _replay = tail;
+                Volatile.Write(ref _tail, null);
+                continue;
+            }
+
+            break;
         }
 
-        _replay = [];
-        _replayIndex = 0;
         _startRead = true;
         _queue.ReleaseStart();
         return StartState.Over;
@@ -272,8 +308,8 @@ public sealed class GraphEventSubscription : ChannelReader<GraphEventFrame>, IDi
 
     private async ValueTask<bool> WaitForGapAsync(CancellationToken cancellationToken)
     {
-        // The backplane's fetch never faults (a failure becomes an events_lost frame), so waiting
-        // for it is safe; the cancellation only stops this wait, not the fetch.
+        // A source's fetch never faults (a failure becomes an events_lost frame), so waiting for
+        // it is safe; the cancellation only stops this wait, not the fetch.
         await _gap!.WaitAsync(cancellationToken).ConfigureAwait(false);
         return await WaitToReadAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -299,19 +335,24 @@ public sealed class GraphEventSubscription : ChannelReader<GraphEventFrame>, IDi
 
     private void TakeGap()
     {
-        var gap = _gap!.GetAwaiter().GetResult();
+        var page = _gap!.GetAwaiter().GetResult();
         _gap = null;
-        if (gap.Length == 0)
+        if (page.NextAfter >= _gapThrough || page.NextAfter <= _gapAfter)
         {
-            return;
+            // Read to the end (or a source that did not move, which must not loop): the ring's part is next.
+            _gapSource = null;
+        }
+        else
+        {
+            _gapAfter = page.NextAfter;
         }
 
-        if (gap[0].Event is EventsLostEvent { LostCount: { } count })
+        if (page.Frames.Length > 0 && page.Frames[0].Event is EventsLostEvent { LostCount: { } count })
         {
             AddLost(count);
         }
 
-        _replay = [.. gap, .. _replay.AsSpan(_replayIndex)];
+        _replay = page.Frames;
         _replayIndex = 0;
     }
 

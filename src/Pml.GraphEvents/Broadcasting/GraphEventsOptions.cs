@@ -35,7 +35,10 @@ public sealed class GraphEventsOptions
     /// </summary>
     public long SubscriberBufferCapacityBytes { get; set; } = 4L * 1024 * 1024;
 
-    /// <summary>Most recent events kept for Last-Event-ID replay. 1 to 1,000,000; default 1,024.</summary>
+    /// <summary>
+    /// Most recent events kept in memory for Last-Event-ID replay: all of the in-memory log, or the
+    /// cached tail of a durable one (which serves older resumes from its file). 1 to 1,000,000; default 1,024.
+    /// </summary>
     public int ReplayCapacity { get; set; } = 1_024;
 
     /// <summary>
@@ -48,16 +51,6 @@ public sealed class GraphEventsOptions
 
     /// <summary>How often every subscriber gets a <c>heartbeat</c>. More than zero and at most one day; default 30 seconds.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>
-    /// The first event gets id <c>EventIdStart + 1</c>; default 0. A <c>Last-Event-ID</c> below it
-    /// was issued before this broadcaster existed (an earlier run of the process): such a client
-    /// gets <see cref="EventsLostEvent"/> (<see cref="EventsLostReasons.UnknownLastEventId"/>) instead
-    /// of a resume from unrelated events. A host that restarts should start each run above the
-    /// last id of the one before, for example at the start time in milliseconds × 1,000 (what the
-    /// ready-to-run server does). Ignored with a backplane, whose ids are already unique. At least 0.
-    /// </summary>
-    public long EventIdStart { get; set; }
 
     /// <summary>
     /// The largest encoded SSE frame of one event, in bytes, counting its <c>id:</c> line at its
@@ -93,11 +86,6 @@ public sealed class GraphEventsOptions
         CheckRange(failures, nameof(MaxEventBytes), MaxEventBytes, 1024, 64 * 1024 * 1024);
         CheckBytes(failures, nameof(SubscriberBufferCapacityBytes), SubscriberBufferCapacityBytes, MaxEventBytes);
         CheckBytes(failures, nameof(ReplayCapacityBytes), ReplayCapacityBytes, MaxEventBytes);
-        if (EventIdStart < 0)
-        {
-            failures.Add($"{SectionName}:{nameof(EventIdStart)} must be at least 0 (was {EventIdStart:N0}).");
-        }
-
         if (HeartbeatInterval <= TimeSpan.Zero || HeartbeatInterval > TimeSpan.FromDays(1))
         {
             failures.Add($"{SectionName}:{nameof(HeartbeatInterval)} must be more than zero and at most one day (was {HeartbeatInterval}).");

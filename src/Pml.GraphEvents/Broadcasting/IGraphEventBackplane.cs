@@ -8,7 +8,7 @@ namespace Pml.GraphEvents;
 /// So every host delivers the same events in the same order under the same ids, and a client can
 /// resume on any host. Internal: the backplanes ship with this library, versioned with it.
 /// </summary>
-internal interface IGraphEventBackplane
+internal interface IGraphEventBackplane : IReplaySource
 {
     /// <summary>Called once by the broadcaster that this backplane feeds, from its constructor.</summary>
     void Attach(Broadcaster broadcaster);
@@ -27,12 +27,4 @@ internal interface IGraphEventBackplane
     /// log issued that this host has not read yet (a client moving from a host that is ahead).
     /// </summary>
     bool MayHaveIssued(long id);
-
-    /// <summary>
-    /// The events after <paramref name="afterId"/> up to and including <paramref name="throughId"/>
-    /// that pass <paramref name="mask"/>, as frames, for a resume older than the local replay ring.
-    /// When the log no longer holds all of them, the first frame is an <c>events_lost</c> notice.
-    /// Never throws: a failure is reported to the client as a loss.
-    /// </summary>
-    Task<GraphEventFrame[]> FetchAsync(long afterId, long throughId, GraphEventKind mask);
 }

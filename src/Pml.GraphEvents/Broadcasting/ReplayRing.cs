@@ -1,9 +1,9 @@
 namespace Pml.GraphEvents;
 
 /// <summary>
-/// The most recent broadcast frames, for Last-Event-ID replay. Ids only increase, but they are
-/// consecutive only on a single host: behind a backplane they are the shared stream's ids, with
-/// gaps. So frames are found by binary search, and the ring remembers its <see cref="Floor"/>, the
+/// The most recent broadcast frames, for Last-Event-ID replay: a cache of the event log's tail.
+/// Offsets only increase, but they are consecutive only on a single host: behind a backplane they
+/// are the shared stream's, with gaps. So frames are found by binary search, and the ring remembers its <see cref="Floor"/>, the
 /// newest id it no longer (or never) held, which tells "older than the window" exactly in both
 /// cases. Bounded by count and by bytes: the oldest frames leave when either is reached, and the
 /// floor moves with them, so a resume from before it is told exactly what it lost. Not
@@ -30,13 +30,10 @@ internal sealed class ReplayRing
     public long Bytes => _bytes;
 
     /// <summary>
-    /// Every id up to this one is not in the ring: evicted, or (behind a backplane) published
-    /// before this host started reading. 0 on a single host until the first eviction.
+    /// Every offset up to this one is not in the ring: evicted, written to the log before this
+    /// broadcaster started, or (behind a backplane) published before this host started reading.
     /// </summary>
     public long Floor { get; set; }
-
-    /// <summary>Ids up to this one were issued before this broadcaster existed (see <see cref="GraphEventsOptions.EventIdStart"/>).</summary>
-    public long RunStart { get; set; }
 
     public void Add(GraphEventFrame frame)
     {
@@ -47,7 +44,7 @@ internal sealed class ReplayRing
         {
             var oldest = (_next - _count + _frames.Length) % _frames.Length;
             var evicted = _frames[oldest]!;
-            Floor = evicted.Id!.Value;
+            Floor = evicted.Offset;
             _bytes -= evicted.Length;
             _frames[oldest] = null;
             _count--;
@@ -60,29 +57,18 @@ internal sealed class ReplayRing
     }
 
     /// <summary>
-    /// Plans the start of a subscription that already has every event up to <paramref name="lastEventId"/>,
-    /// when <paramref name="newestId"/> is the last id issued. With a <paramref name="backplane"/>,
-    /// ids the ring cannot answer for are asked of it instead of being reported lost.
+    /// Plans the start of a subscription that already has every event up to offset
+    /// <paramref name="last"/> of this log, when <paramref name="newest"/> is the last offset issued
+    /// (the caller has checked that <paramref name="last"/> is this log's and not ahead of it). When
+    /// <paramref name="deeper"/> holds what the ring no longer does (the durable log, or a
+    /// backplane's shared stream), offsets below the floor are read from it; otherwise they are lost,
+    /// and on one log offsets are consecutive, so the count is exact.
     /// </summary>
-    public ReplayPlan PlanResume(long? lastEventId, long newestId, IGraphEventBackplane? backplane = null)
+    public ReplayPlan PlanResume(long last, long newest, bool deeper)
     {
-        if (lastEventId is not { } last || last == newestId)
+        if (last == newest)
         {
-            return new ReplayPlan(newestId, [], null, null);
-        }
-
-        if (last > newestId || last < 0 || (last < RunStart && backplane is null))
-        {
-            // Behind a backplane, another host may have delivered an id this host has not read yet
-            // (a client that moved): start there and skip what it already has as it arrives.
-            if (backplane is not null && last > newestId && backplane.MayHaveIssued(last))
-            {
-                return new ReplayPlan(last, [], null, null) { SkipThrough = last };
-            }
-
-            // An id this broadcaster never issued: from an earlier run (below EventIdStart), or
-            // from a run whose ids began again at the same start.
-            return new ReplayPlan(newestId, [], EventsLostReasons.UnknownLastEventId, null);
+            return new ReplayPlan(newest, [], null, null);
         }
 
         string? reason = null;
@@ -91,15 +77,14 @@ internal sealed class ReplayRing
         var gap = false;
         if (last < Floor)
         {
-            if (backplane is not null)
+            if (deeper)
             {
-                // The shared stream may still hold (last, Floor]; the backplane fetches it, and says
-                // when it cannot, before the ring's frames are read.
+                // The deeper source reads (last, Floor] page by page, and says what it no longer
+                // holds, before the ring's frames are read.
                 gap = true;
             }
             else
             {
-                // Single host: ids are consecutive, so the count is exact.
                 reason = EventsLostReasons.ReplayWindowExceeded;
                 lost = Floor - last;
                 startId = Floor;
@@ -108,7 +93,7 @@ internal sealed class ReplayRing
             last = Floor;
         }
 
-        // This runs under the broadcaster's lock, which the pump takes for every event: copy the
+        // This runs under the broadcaster's lock, which the pump takes for every drain: copy the
         // slice and nothing more. The subscriber's reader applies its filter as it reads.
         return new ReplayPlan(startId, CopyFrom(FirstIndexAfter(last)), reason, lost) { GapThrough = gap ? Floor : 0 };
     }
@@ -142,7 +127,7 @@ internal sealed class ReplayRing
         while (low < high)
         {
             var mid = (int)((uint)(low + high) >> 1);
-            if (At(mid).Id!.Value <= id)
+            if (At(mid).Offset <= id)
             {
                 low = mid + 1;
             }
@@ -157,15 +142,15 @@ internal sealed class ReplayRing
 }
 
 /// <summary>How a subscription starts: the id its connected frame carries, what to replay, and any loss to report.</summary>
-/// <param name="StartId">The last id the subscriber will have once it reads the connected frame.</param>
+/// <param name="StartId">The last offset the subscriber will have once it reads the connected frame.</param>
 /// <param name="Replay">Frames to deliver before live ones.</param>
 /// <param name="LostReason">An <see cref="EventsLostReasons"/> value when events cannot be replayed.</param>
 /// <param name="LostCount">How many, when known.</param>
 internal readonly record struct ReplayPlan(long StartId, GraphEventFrame[] Replay, string? LostReason, long? LostCount)
 {
-    /// <summary>When not 0, the backplane must supply the events after <see cref="StartId"/> up to this id, before <see cref="Replay"/>.</summary>
+    /// <summary>When not 0, the deeper source (log or backplane) must supply the events after <see cref="StartId"/> up to this offset, before <see cref="Replay"/>.</summary>
     public long GapThrough { get; init; }
 
-    /// <summary>When not 0, live frames up to this id are already with the client and are skipped.</summary>
+    /// <summary>When not 0, live frames up to this offset are already with the client and are skipped.</summary>
     public long SkipThrough { get; init; }
 }

@@ -230,7 +230,8 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
 
             while (_count > 0)
             {
-                if (_items![_head]!.Id is not { } id)
+                var id = _items![_head]!.Offset;
+                if (id == 0)
                 {
                     return true;
                 }

@@ -34,13 +34,11 @@ namespace Pml.GraphEvents;
 /// </remarks>
 public sealed partial class GraphEventStreamClient
 {
-    private const long NoId = long.MinValue;
-
     private readonly HttpClient _httpClient;
     private readonly GraphEventStreamClientOptions _options;
     private readonly ILogger _logger;
     private readonly GraphEventTypeRegistry _customTypes;
-    private long _lastEventId;
+    private string? _lastEventId;
     private int _connections;
 
     /// <summary>Creates a client for the stream at <paramref name="streamUri"/>.</summary>
@@ -66,21 +64,17 @@ public sealed partial class GraphEventStreamClient
         _customTypes.Freeze();
         _logger = logger ?? NullLogger.Instance;
         StreamUri = streamUri;
-        _lastEventId = options.LastEventId ?? NoId;
+        _lastEventId = string.IsNullOrEmpty(options.LastEventId) ? null : options.LastEventId;
     }
 
     /// <summary>The stream's address.</summary>
     public Uri StreamUri { get; }
 
-    /// <summary>The id of the last event received (sent as <c>Last-Event-ID</c> on reconnect), or <see langword="null"/> before any.</summary>
-    public long? LastEventId
-    {
-        get
-        {
-            var id = Interlocked.Read(ref _lastEventId);
-            return id == NoId ? null : id;
-        }
-    }
+    /// <summary>
+    /// The id of the last event received (sent as <c>Last-Event-ID</c> on reconnect), or
+    /// <see langword="null"/> before any. An opaque string, as the server issued it.
+    /// </summary>
+    public string? LastEventId => Volatile.Read(ref _lastEventId);
 
     /// <summary>How many times a stream was opened successfully (the first connection included).</summary>
     public int ConnectionCount => Volatile.Read(ref _connections);
@@ -156,9 +150,11 @@ public sealed partial class GraphEventStreamClient
                                     }
 
                                     var item = items.Current;
-                                    if (long.TryParse(item.EventId, NumberStyles.Integer, CultureInfo.InvariantCulture, out var id))
+                                    // As an EventSource does: the id is kept as sent (a frame without one keeps the
+                                    // last), except one with a NUL, which the SSE specification says to ignore.
+                                    if (!string.IsNullOrEmpty(item.EventId) && !item.EventId.Contains('\0', StringComparison.Ordinal))
                                     {
-                                        Interlocked.Exchange(ref _lastEventId, id);
+                                        Volatile.Write(ref _lastEventId, item.EventId);
                                     }
 
                                     if (item.Data is { } graphEvent)
@@ -197,7 +193,7 @@ public sealed partial class GraphEventStreamClient
         request.Headers.CacheControl = new CacheControlHeaderValue { NoCache = true };
         if (LastEventId is { } id)
         {
-            request.Headers.TryAddWithoutValidation("Last-Event-ID", id.ToString(CultureInfo.InvariantCulture));
+            request.Headers.TryAddWithoutValidation("Last-Event-ID", id);
         }
 
         return await _httpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
@@ -248,7 +244,7 @@ public sealed partial class GraphEventStreamClient
         && ex is HttpRequestException or IOException or OperationCanceledException or ObjectDisposedException;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connected to {Uri} (resuming after event id {LastEventId}; empty for none)")]
-    private partial void LogConnected(Uri uri, long? lastEventId);
+    private partial void LogConnected(Uri uri, string? lastEventId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot connect to {Uri}: {Reason}")]
     private partial void LogConnectFailed(Uri uri, string reason);

@@ -22,8 +22,12 @@ public sealed class GraphEventStreamClientOptions
     /// </summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(90);
 
-    /// <summary>Where to resume from on the first connection (an event id this client already has), or <see langword="null"/> for live events only.</summary>
-    public long? LastEventId { get; set; }
+    /// <summary>
+    /// Where to resume from on the first connection (an event id this client already has, as the
+    /// server issued it; for example <c>as_of_event_id</c> of <c>GET /graph</c>), or
+    /// <see langword="null"/> for live events only.
+    /// </summary>
+    public string? LastEventId { get; set; }
 
     /// <summary>
     /// The event types to receive (sent as <c>?types=</c>), or <see langword="null"/> for all: names

@@ -71,7 +71,7 @@ public static class GraphEventsServiceCollectionExtensions
             // broadcaster numbers events itself.
             // A logger when the host has logging: an event the pump had to skip is reported there.
             var logger = provider.GetService<ILoggerFactory>()?.CreateLogger<Broadcaster>();
-            return new Broadcaster(value, provider.GetRequiredService<TimeProvider>(), metrics, provider.GetService<IGraphEventBackplane>(), logger);
+            return new Broadcaster(value, provider.GetRequiredService<TimeProvider>(), metrics, provider.GetService<IGraphEventBackplane>(), logger, provider.GetService<IGraphEventLog>());
         });
         services.TryAddSingleton<IGraphEventPublisher>(static provider => provider.GetRequiredService<IGraphEventBroadcaster>());
         services.TryAddSingleton<IGraphEventSubscriber>(static provider => provider.GetRequiredService<IGraphEventBroadcaster>());

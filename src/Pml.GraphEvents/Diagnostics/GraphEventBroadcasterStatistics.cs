@@ -10,7 +10,7 @@ public readonly record struct GraphEventBroadcasterStatistics
 {
     internal GraphEventBroadcasterStatistics(
         int subscriberCount,
-        long lastEventId,
+        string? lastEventId,
         long eventsPublished,
         long framesDelivered,
         long subscribersEvicted,
@@ -33,8 +33,8 @@ public readonly record struct GraphEventBroadcasterStatistics
     /// <summary>Subscribers connected now.</summary>
     public int SubscriberCount { get; internal init; }
 
-    /// <summary>The id of the last broadcast event (0 before the first).</summary>
-    public long LastEventId { get; internal init; }
+    /// <summary>The id of the last event in the broadcaster's log (<see langword="null"/> before the first), as clients see it.</summary>
+    public string? LastEventId { get; internal init; }
 
     /// <summary>Events the pump has broadcast, heartbeats included.</summary>
     public long EventsPublished { get; internal init; }

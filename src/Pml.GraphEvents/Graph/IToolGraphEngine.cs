@@ -15,7 +15,8 @@ namespace Pml.GraphEvents;
 /// in atomically after each change.
 /// </para>
 /// <para>
-/// Every change is stored before anything is published or made visible: when the store fails,
+/// Every change is stored before (or, with the SQLite store as the broadcaster's event log, in the
+/// same transaction as) its events are published or made visible: when the store fails,
 /// the graph stays as it was, nothing is published, and the <see cref="ToolGraphStoreException"/>
 /// reaches the caller. Cancellation is honoured until the store commits; after that the change's
 /// events are published whatever the token says, so subscribers never miss a stored change.
@@ -55,6 +56,28 @@ public interface IToolGraphEngine
     /// </exception>
     /// <exception cref="ToolGraphStoreException">The store failed; the graph is unchanged and nothing was published.</exception>
     ValueTask<ToolGraphSnapshot> UpdateFromExecutionAsync(WorkflowExecution execution, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Learns from a batch of executions, all or nothing: each is learned as
+    /// <see cref="UpdateFromExecutionAsync"/> describes, in order, and the whole batch is stored in
+    /// one transaction, its events (each execution's edge events and <c>workflow_executed</c>, then
+    /// one <c>metrics_updated</c> for the batch) published as one block. An execution whose
+    /// <see cref="WorkflowExecution.Id"/> was learned within the duplicate window
+    /// (<see cref="ToolGraphEngineOptions.DuplicateWindowCount"/> and <see cref="ToolGraphEngineOptions.DuplicateWindowAge"/>;
+    /// kept by the store, so across restarts with a persistent one), or earlier in the batch, is not
+    /// learned again and is listed in <see cref="ExecutionBatchResult.Duplicates"/>.
+    /// </summary>
+    /// <remarks>
+    /// Every execution is checked first (see <see cref="UpdateFromExecutionAsync"/>): one that is
+    /// refused refuses the batch, before anything is learned. With the SQLite store as the
+    /// broadcaster's event log (the server's default), the graph change, the learned ids and the
+    /// events are one SQLite transaction: after a crash, either all of the batch is learned and its
+    /// events are in the log, or none of it.
+    /// </remarks>
+    /// <returns>Which executions were learned, which were duplicates, and the snapshot after the batch.</returns>
+    /// <exception cref="ArgumentException">An execution is refused (see <see cref="UpdateFromExecutionAsync"/>); nothing was learned.</exception>
+    /// <exception cref="ToolGraphStoreException">The store failed; the graph is unchanged and nothing was published.</exception>
+    ValueTask<ExecutionBatchResult> UpdateFromExecutionsAsync(IReadOnlyList<WorkflowExecution> executions, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Replaces the graph with the store's contents: every tool, and the edges whose confidence is

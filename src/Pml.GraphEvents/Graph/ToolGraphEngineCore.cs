@@ -13,6 +13,15 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
 
     private readonly IGraphEventPublisher _publisher;
     private readonly IToolGraphStore _store;
+
+    // The publisher when it is this library's broadcaster: changes then commit their events as one
+    // block and learn the id of the last one (the snapshot's AsOfEventId); and when the broadcaster's
+    // durable log is this engine's store, a change and its events are written in one transaction.
+    private readonly Broadcaster? _broadcaster;
+    private readonly bool _transactional;
+    private readonly LearnedExecutionWindow _learned;
+    private readonly int _duplicateWindowCount;
+    private readonly TimeSpan _duplicateWindowAge;
     private readonly TimeProvider _timeProvider;
     private readonly bool _autoRegister;
     private readonly int _seed;
@@ -49,6 +58,11 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
         _publisher = publisher;
         _store = store;
         _timeProvider = timeProvider;
+        _broadcaster = publisher as Broadcaster;
+        _transactional = _broadcaster is not null && _broadcaster.Persists(store);
+        _duplicateWindowCount = options.DuplicateWindowCount;
+        _duplicateWindowAge = options.DuplicateWindowAge;
+        _learned = new LearnedExecutionWindow(_duplicateWindowCount, _duplicateWindowAge);
 
         // Copied, so that changing the options object later does not change a running engine.
         _autoRegister = options.AutoRegisterUnknownTools;
@@ -74,71 +88,146 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
     public async ValueTask<ToolGraphSnapshot> UpdateFromExecutionAsync(WorkflowExecution execution, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(execution);
+        return (await UpdateFromExecutionsAsync([execution], cancellationToken).ConfigureAwait(false)).Snapshot;
+    }
+
+    public async ValueTask<ExecutionBatchResult> UpdateFromExecutionsAsync(IReadOnlyList<WorkflowExecution> executions, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(executions);
 
         // Everything that can refuse an execution is checked here, before the writer lock and
-        // long before the store: a refused execution changes nothing and publishes nothing.
-        var toolOfTask = MapTasks(execution);
-        var executionTimeMs = CheckExecutionTime(execution);
-        var dependencies = DistinctDependencies(execution);
-        var toolIds = new string[execution.Tasks.Count];
-        for (var t = 0; t < toolIds.Length; t++)
+        // long before the store: a refused batch changes nothing and publishes nothing.
+        var checkedExecutions = new CheckedExecution[executions.Count];
+        for (var i = 0; i < checkedExecutions.Length; i++)
         {
-            toolIds[t] = execution.Tasks[t].Tool;
-            CheckToolId(toolIds[t], nameof(execution), $"Task '{execution.Tasks[t].Id}' of execution '{execution.Id}'");
-        }
+            var execution = executions[i];
+            ArgumentNullException.ThrowIfNull(execution, nameof(executions));
+            var toolOfTask = MapTasks(execution);
+            var executionTimeMs = CheckExecutionTime(execution);
+            var dependencies = DistinctDependencies(execution);
+            var toolIds = new string[execution.Tasks.Count];
+            for (var t = 0; t < toolIds.Length; t++)
+            {
+                toolIds[t] = execution.Tasks[t].Tool;
+                CheckToolId(toolIds[t], nameof(executions), $"Task '{execution.Tasks[t].Id}' of execution '{execution.Id}'");
+            }
 
-        var executed = new WorkflowExecutedEvent(execution.Id, toolIds, execution.Success, executionTimeMs, default);
-        CheckEventSize(executed, execution.Id, nameof(execution));
+            var executed = new WorkflowExecutedEvent(execution.Id, toolIds, execution.Success, executionTimeMs, default);
+            CheckEventSize(executed, execution.Id, nameof(executions));
+            checkedExecutions[i] = new CheckedExecution(execution, toolOfTask, dependencies, executed);
+        }
 
         await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var plan = new ExecutionPlan(this);
-            if (_autoRegister)
-            {
-                // On first sight, in task order, even a tool that takes part in no edge.
-                foreach (var task in execution.Tasks)
-                {
-                    plan.Resolve(task.Tool);
-                }
-            }
-
-            for (var t = 0; t < dependencies.Length; t++)
-            {
-                var task = execution.Tasks[t];
-                foreach (var dependency in dependencies[t])
-                {
-                    plan.Observe(toolOfTask[dependency], task.Tool);
-                }
-            }
-
-            if (plan.HasChanges)
-            {
-                // Stored first: if the store fails, nothing below runs and the graph is as it was.
-                await _store.SaveChangesAsync(plan.ToChanges(execution.Id), cancellationToken).ConfigureAwait(false);
-                Apply(plan);
-                Publish(Compute());
-            }
-
-            // Past the commit, the change is real: publish it whatever the token says now.
-            var snapshot = _snapshot;
             var now = _timeProvider.GetUtcNow();
-            foreach (var observation in plan.Observations)
+            _learned.Trim(now);
+            var plan = new ExecutionPlan(this);
+            List<string> learned = new(checkedExecutions.Length);
+            List<string> duplicates = [];
+            HashSet<string> inBatch = new(StringComparer.Ordinal);
+            List<GraphEvent> events = [];
+            foreach (var (execution, toolOfTask, dependencies, executed) in checkedExecutions)
             {
-                GraphEvent edgeEvent = observation.Created
-                    ? new EdgeCreatedEvent(plan.ToolId(observation.From), plan.ToolId(observation.To), observation.NewConfidence, now)
-                    : new EdgeUpdatedEvent(plan.ToolId(observation.From), plan.ToolId(observation.To), observation.OldConfidence, observation.NewConfidence, observation.ObservedCount, now);
-                await _publisher.PublishAsync(edgeEvent, CancellationToken.None).ConfigureAwait(false);
+                // Within the window (kept by the store, so across restarts too), or earlier in this
+                // batch: a retried POST must not count its edges twice.
+                if (_duplicateWindowCount > 0 && (_learned.Contains(execution.Id, now) || !inBatch.Add(execution.Id)))
+                {
+                    duplicates.Add(execution.Id);
+                    continue;
+                }
+
+                learned.Add(execution.Id);
+                var firstObservation = plan.Observations.Count;
+                if (_autoRegister)
+                {
+                    // On first sight, in task order, even a tool that takes part in no edge.
+                    foreach (var task in execution.Tasks)
+                    {
+                        plan.Resolve(task.Tool);
+                    }
+                }
+
+                for (var t = 0; t < dependencies.Length; t++)
+                {
+                    var task = execution.Tasks[t];
+                    foreach (var dependency in dependencies[t])
+                    {
+                        plan.Observe(toolOfTask[dependency], task.Tool);
+                    }
+                }
+
+                for (var o = firstObservation; o < plan.Observations.Count; o++)
+                {
+                    var observation = plan.Observations[o];
+                    events.Add(observation.Created
+                        ? new EdgeCreatedEvent(plan.ToolId(observation.From), plan.ToolId(observation.To), observation.NewConfidence, now)
+                        : new EdgeUpdatedEvent(plan.ToolId(observation.From), plan.ToolId(observation.To), observation.OldConfidence, observation.NewConfidence, observation.ObservedCount, now));
+                }
+
+                events.Add(executed with { Timestamp = now });
             }
 
-            await _publisher.PublishAsync(executed with { Timestamp = now }, CancellationToken.None).ConfigureAwait(false);
-            await _publisher.PublishAsync(MetricsEvent(snapshot.Metrics, now), CancellationToken.None).ConfigureAwait(false);
-            return snapshot;
+            if (learned.Count == 0)
+            {
+                return new ExecutionBatchResult(learned, duplicates, _snapshot);
+            }
+
+            // The state after the batch, built beside the current one: nothing the writer or a
+            // reader holds changes until the batch is committed, so a failed commit leaves nothing to undo.
+            var next = Prepare(plan);
+            events.Add(MetricsEvent(next.Metrics.Metrics, now));
+            var changes = plan.ToChanges(learned[0]) with
+            {
+                LearnedExecutions = _duplicateWindowCount == 0 ? [] : [.. learned.Select(id => new LearnedExecution(id, now))],
+                DuplicateWindowCount = _duplicateWindowCount,
+                DuplicateWindowAge = _duplicateWindowAge,
+            };
+            var asOf = await CommitAsync(events, changes, plan.HasChanges || changes.LearnedExecutions.Count > 0, cancellationToken).ConfigureAwait(false);
+            foreach (var id in learned)
+            {
+                _learned.Add(new LearnedExecution(id, now));
+            }
+
+            return new ExecutionBatchResult(learned, duplicates, Install(next, asOf));
         }
         finally
         {
             _writer.Release();
         }
+    }
+
+    /// <summary>
+    /// Makes a change and its events durable, then publishes them. With the broadcaster's durable
+    /// log as the store: one transaction holds both. Otherwise the store is written first (when
+    /// <paramref name="store"/>), and past it the change is real, so its events are published
+    /// whatever the token says now. Returns the id of the last event, when the broadcaster knows it.
+    /// </summary>
+    private async ValueTask<string?> CommitAsync(IReadOnlyList<GraphEvent> events, ToolGraphChanges? changes, bool store, CancellationToken cancellationToken)
+    {
+        if (_transactional)
+        {
+            // The log's one write: either the change, its learned ids and its events are all in the
+            // file, or none of them (a failure throws the store's exception and nothing changed).
+            return await _broadcaster!.CommitAsync(events, store ? changes : null, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (store && changes is not null)
+        {
+            await _store.SaveChangesAsync(changes, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (_broadcaster is not null)
+        {
+            return await _broadcaster.CommitAsync(events, null, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        foreach (var graphEvent in events)
+        {
+            await _publisher.PublishAsync(graphEvent, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        return null;
     }
 
     public async ValueTask<ToolGraphSnapshot> SyncAsync(CancellationToken cancellationToken = default)
@@ -186,17 +275,19 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
                 }
             }
 
-            _nodes = nodes.DrainToImmutable();
-            _nodeIndex = nodeIndex;
-            _edges = [.. edges];
-            _edgeCount = _edges.Length;
-            _edgeIndex = edgeIndex;
-            var snapshot = Publish(Compute());
-
+            var loadedNodes = nodes.DrainToImmutable();
+            EdgeData[] loadedEdges = [.. edges];
+            var metrics = GraphMetricsCalculator.Compute(loadedNodes, loadedEdges, _seed, _snapshot.PageRankSpan);
             var duration = _timeProvider.GetElapsedTime(started).TotalMilliseconds;
-            await _publisher.PublishAsync(
-                new GraphSyncedEvent(snapshot.Metrics.NodeCount, snapshot.Metrics.EdgeCount, duration, _timeProvider.GetUtcNow()),
-                CancellationToken.None).ConfigureAwait(false);
+            var now = _timeProvider.GetUtcNow();
+            var synced = new GraphSyncedEvent(loadedNodes.Length, loadedEdges.Length, duration, now);
+
+            // Nothing to store (the graph is the store's), but the event is committed like any
+            // other, so that the snapshot knows the id it is as of.
+            var asOf = await CommitAsync([synced], null, store: false, CancellationToken.None).ConfigureAwait(false);
+            _edgeIndex = edgeIndex;
+            var snapshot = Install(new PreparedState(loadedNodes, nodeIndex, loadedEdges, [], metrics), asOf);
+            _learned.Load(contents.LearnedExecutions, now);
             return snapshot;
         }
         finally
@@ -223,8 +314,6 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
                 return _snapshot;
             }
 
-            await _store.SaveChangesAsync(new ToolGraphChanges(null, given, []), cancellationToken).ConfigureAwait(false);
-
             var nodes = _nodes.ToBuilder();
             var nodeIndex = new Dictionary<string, int>(_nodeIndex, StringComparer.Ordinal);
             foreach (var tool in given)
@@ -241,17 +330,14 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
             }
 
             var added = nodes.Count > _nodes.Length;
-            _nodes = nodes.DrainToImmutable();
-            _nodeIndex = nodeIndex;
+            var registered = nodes.DrainToImmutable();
+            var edges = _edges.AsSpan(0, _edgeCount).ToArray();
 
             // New names or metadata do not move any metric; a new tool does (node count, density, ranks).
-            var snapshot = Publish(added ? Compute() : _snapshot.MetricsResult);
-            if (added)
-            {
-                await _publisher.PublishAsync(MetricsEvent(snapshot.Metrics, _timeProvider.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
-            }
-
-            return snapshot;
+            var metrics = added ? GraphMetricsCalculator.Compute(registered, edges, _seed, _snapshot.PageRankSpan) : _snapshot.MetricsResult;
+            GraphEvent[] events = added ? [MetricsEvent(metrics.Metrics, _timeProvider.GetUtcNow())] : [];
+            var asOf = await CommitAsync(events, new ToolGraphChanges(null, given, []), store: true, cancellationToken).ConfigureAwait(false);
+            return Install(new PreparedState(registered, nodeIndex, edges, [], metrics), asOf);
         }
         finally
         {
@@ -417,51 +503,76 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
     private static MetricsUpdatedEvent MetricsEvent(ToolGraphMetrics metrics, DateTimeOffset now) =>
         new(metrics.EdgeCount, metrics.NodeCount, metrics.Density, metrics.PageRankTop10, metrics.CommunitiesCount, now);
 
-    private void Apply(ExecutionPlan plan)
+    /// <summary>
+    /// The writer state after <paramref name="plan"/>, built beside the current one (new arrays,
+    /// the current ones untouched) with its metrics. PageRank starts from the current snapshot's
+    /// scores: one change moves them little, so it converges in a few iterations.
+    /// </summary>
+    private PreparedState Prepare(ExecutionPlan plan)
     {
+        var nodes = _nodes;
+        var nodeIndex = _nodeIndex;
         if (plan.NewTools.Count > 0)
         {
-            var nodeIndex = new Dictionary<string, int>(_nodeIndex, StringComparer.Ordinal);
+            nodeIndex = new Dictionary<string, int>(_nodeIndex, StringComparer.Ordinal);
             foreach (var tool in plan.NewTools)
             {
                 nodeIndex.Add(tool.Id, nodeIndex.Count);
             }
 
-            _nodes = _nodes.AddRange(plan.NewTools);
-            _nodeIndex = nodeIndex;
+            nodes = _nodes.AddRange(plan.NewTools);
         }
 
+        if (!plan.HasChanges)
+        {
+            return new PreparedState(nodes, nodeIndex, _edges.AsSpan(0, _edgeCount).ToArray(), [], _snapshot.MetricsResult);
+        }
+
+        // One copy per change, which the snapshot then owns: the writer never mutates an array a
+        // snapshot holds (the next change copies again), so snapshot and writer share it.
+        var added = new List<(int From, int To)>();
+        var edges = new EdgeData[_edgeCount + plan.NewEdgeCount];
+        Array.Copy(_edges, edges, _edgeCount);
+        var count = _edgeCount;
         foreach (var edge in plan.ChangedEdges)
         {
             if (_edgeIndex.TryGetValue((edge.From, edge.To), out var e))
             {
-                _edges[e] = edge;
+                edges[e] = edge;
             }
             else
             {
-                if (_edgeCount == _edges.Length)
-                {
-                    Array.Resize(ref _edges, Math.Max(16, _edges.Length * 2));
-                }
-
-                _edgeIndex.Add((edge.From, edge.To), _edgeCount);
-                _edges[_edgeCount++] = edge;
+                added.Add((edge.From, edge.To));
+                edges[count++] = edge;
             }
         }
+
+        var metrics = GraphMetricsCalculator.Compute(nodes, edges, _seed, _snapshot.PageRankSpan);
+        return new PreparedState(nodes, nodeIndex, edges, added, metrics);
     }
 
-    // PageRank starts from the current snapshot's scores: one change moves them little, so it
-    // converges in a few iterations. After a sync the ordinals may mean other tools; that costs
-    // iterations, never precision.
-    private GraphMetricsResult Compute() => GraphMetricsCalculator.Compute(_nodes, _edges.AsSpan(0, _edgeCount), _seed, _snapshot.PageRankSpan);
-
-    /// <summary>Makes the writer state, with <paramref name="metrics"/>, the current snapshot.</summary>
-    private ToolGraphSnapshot Publish(GraphMetricsResult metrics)
+    /// <summary>Makes a committed state the writer's and the current snapshot, as of <paramref name="asOfEventId"/>.</summary>
+    private ToolGraphSnapshot Install(PreparedState state, string? asOfEventId)
     {
-        var snapshot = new ToolGraphSnapshot(++_version, _nodes, _nodeIndex, _edges.AsSpan(0, _edgeCount).ToArray(), metrics);
+        _nodes = state.Nodes;
+        _nodeIndex = state.NodeIndex;
+        foreach (var key in state.AddedEdges)
+        {
+            _edgeIndex.Add(key, _edgeIndex.Count);
+        }
+
+        _edges = state.Edges;
+        _edgeCount = state.Edges.Length;
+        var snapshot = new ToolGraphSnapshot(++_version, _nodes, _nodeIndex, _edges, state.Metrics, asOfEventId);
         Volatile.Write(ref _snapshot, snapshot);
         return snapshot;
     }
+
+    /// <summary>The writer state a change will install once it is committed.</summary>
+    private sealed record PreparedState(ImmutableArray<ToolNode> Nodes, Dictionary<string, int> NodeIndex, EdgeData[] Edges, List<(int From, int To)> AddedEdges, GraphMetricsResult Metrics);
+
+    /// <summary>An execution that passed every check, with what the checks worked out.</summary>
+    private readonly record struct CheckedExecution(WorkflowExecution Execution, Dictionary<string, string> ToolOfTask, IReadOnlyList<string>[] Dependencies, WorkflowExecutedEvent Executed);
 
     /// <summary>One observed dependency, for its event.</summary>
     private readonly record struct Observation(int From, int To, bool Created, double OldConfidence, double NewConfidence, int ObservedCount);
@@ -483,6 +594,9 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
         public List<Observation> Observations { get; } = [];
 
         public bool HasChanges => NewTools.Count > 0 || ChangedEdges.Count > 0;
+
+        /// <summary>Edges the plan creates (not in the writer state yet).</summary>
+        public int NewEdgeCount { get; private set; }
 
         /// <summary>The tool's ordinal, registering it when the options say so; -1 when it is unknown.</summary>
         public int Resolve(string toolId)
@@ -533,6 +647,7 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
                 {
                     edge = new EdgeData(from, to, InitialConfidence, 1);
                     Observations.Add(new Observation(from, to, true, 0, InitialConfidence, 1));
+                    NewEdgeCount++;
                 }
 
                 _changedIndex.Add((from, to), ChangedEdges.Count);

@@ -26,9 +26,11 @@ public sealed class ToolGraphSnapshot
         ImmutableArray<ToolNode> nodes,
         IReadOnlyDictionary<string, int> nodeIndex,
         EdgeData[] edges,
-        GraphMetricsResult metrics)
+        GraphMetricsResult metrics,
+        string? asOfEventId = null)
     {
         Version = version;
+        AsOfEventId = asOfEventId;
         _nodes = nodes;
         _nodeIndex = nodeIndex;
         _edges = edges;
@@ -50,6 +52,15 @@ public sealed class ToolGraphSnapshot
 
     /// <summary>Increases by one with every change the engine makes; 0 for the empty graph it starts with.</summary>
     public long Version { get; }
+
+    /// <summary>
+    /// The id of the last event this state reflects: every graph event up to it (in the broadcaster's
+    /// log) is folded in, none after it. Subscribe with it as the last event id and every later change
+    /// arrives exactly once: no gap and no double count between a fetch of the graph and its stream.
+    /// <see langword="null"/> before the engine's first change, or when the engine's publisher is
+    /// not this library's broadcaster, or behind a backplane (whose shared stream numbers events later).
+    /// </summary>
+    public string? AsOfEventId { get; }
 
     /// <summary>The tools, in the order they became known.</summary>
     public IReadOnlyList<ToolNode> Nodes { get; }

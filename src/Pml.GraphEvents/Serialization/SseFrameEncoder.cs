@@ -34,15 +34,19 @@ internal sealed class SseFrameEncoder
     private SseFrameEncoder() => _json = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
 
     /// <summary>Encodes one of the library's events as a frame with an optional <c>id:</c> line.</summary>
-    public static byte[] Encode(long? id, GraphEvent @event) => Encode(id, @event, BuiltInEventContracts.Of(@event));
+    public static byte[] Encode(EventIdPrefix? id, long offset, GraphEvent @event) => Encode(id, offset, @event, BuiltInEventContracts.Of(@event), out _);
 
-    /// <summary>Encodes <paramref name="event"/>, of <paramref name="contract"/>'s type, as a frame with an optional <c>id:</c> line.</summary>
-    public static byte[] Encode(long? id, GraphEvent @event, GraphEventContract contract)
+    /// <summary>
+    /// Encodes <paramref name="event"/>, of <paramref name="contract"/>'s type, as a frame with an
+    /// <c>id:</c> line when <paramref name="id"/> is given (<c>&lt;epoch&gt;-&lt;offset&gt;</c>);
+    /// <paramref name="dataStart"/> is where its data JSON starts in the frame.
+    /// </summary>
+    public static byte[] Encode(EventIdPrefix? id, long offset, GraphEvent @event, GraphEventContract contract, out int dataStart)
     {
         // One encoder per thread: the pump encodes broadcast frames while subscribe calls on other
         // threads encode their own connected frames, and neither should lock or allocate a buffer.
         var encoder = _threadEncoder ??= new SseFrameEncoder();
-        return Release(encoder, encoder.EncodeCore(id, @event, contract));
+        return Release(encoder, encoder.EncodeCore(id, offset, @event, contract, out dataStart));
     }
 
     private static byte[] Release(SseFrameEncoder encoder, byte[] bytes)
@@ -59,10 +63,10 @@ internal sealed class SseFrameEncoder
     /// Encodes <paramref name="event"/> as a frame around its already encoded <paramref name="data"/>
     /// JSON (what the publish-time size check measured), so that the event is not encoded again.
     /// </summary>
-    public static byte[] Encode(long? id, GraphEvent @event, GraphEventContract contract, ReadOnlySpan<byte> data)
+    public static byte[] Encode(EventIdPrefix? id, long offset, GraphEvent @event, GraphEventContract contract, ReadOnlySpan<byte> data, out int dataStart)
     {
         var encoder = _threadEncoder ??= new SseFrameEncoder();
-        return Release(encoder, encoder.EncodeCore(id, @event, contract, data));
+        return Release(encoder, encoder.EncodeCore(id, offset, @event, contract, out dataStart, data));
     }
 
     /// <summary>The data JSON of one of the library's events (see <see cref="EncodeData(GraphEvent, GraphEventContract)"/>).</summary>
@@ -81,19 +85,21 @@ internal sealed class SseFrameEncoder
         return Release(encoder, encoder._buffer.WrittenSpan.ToArray());
     }
 
-    private byte[] EncodeCore(long? id, GraphEvent @event, GraphEventContract contract, ReadOnlySpan<byte> data = default)
+    private byte[] EncodeCore(EventIdPrefix? id, long offset, GraphEvent @event, GraphEventContract contract, out int dataStart, ReadOnlySpan<byte> data = default)
     {
         _buffer.ResetWrittenCount();
-        if (id is { } value)
+        if (id is not null)
         {
-            Write("id: "u8);
-            WriteInt64(value);
+            // "id: <epoch>-" is the same for every event of a log: one copy, then the offset.
+            Write(id.Utf8);
+            WriteInt64(offset);
             Write("\n"u8);
         }
 
         // The contract's name, checked when the type was registered (or a library constant), never
         // the event's own text: "event: <name>\ndata: " in one copy.
         Write(contract.EventLine);
+        dataStart = _buffer.WrittenCount;
         if (data.IsEmpty)
         {
             WriteJson(@event, contract);

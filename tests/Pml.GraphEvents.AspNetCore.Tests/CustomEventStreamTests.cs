@@ -50,7 +50,7 @@ public sealed class CustomEventStreamTests
         // In order, so a built-in or the other type delivered to the filtered stream would come
         // before id 5: only this type arrives.
         var mine = await filtered.ReadAsync(2);
-        Assert.Equal([(MyCustomEvent.Name, "3"), (MyCustomEvent.Name, "5")], mine.Select(i => (i.EventType, i.EventId)));
+        Assert.Equal([(MyCustomEvent.Name, 3L), (MyCustomEvent.Name, 5L)], mine.Select(i => (i.EventType, EventIds.Offset(i.EventId))));
         Assert.Equal(
             "{\"message\":\"line one\\nevent: heartbeat\\ndata: {}\",\"count\":3,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}",
             mine[0].Data);
@@ -62,7 +62,8 @@ public sealed class CustomEventStreamTests
         Assert.Equal(
             [GraphEventTypes.EdgeCreated, OtherCustomEvent.Name, MyCustomEvent.Name, GraphEventTypes.MetricsUpdated, MyCustomEvent.Name],
             all.Select(i => i.EventType));
-        Assert.Equal(["1", "2", "3", "4", "5"], all.Select(i => i.EventId));
+        Assert.Equal([1L, 2, 3, 4, 5], all.Select(i => EventIds.Offset(i.EventId)));
+        Assert.Single(all.Select(i => EventIds.Epoch(i.EventId)).Distinct());
     }
 
     [Fact]
@@ -73,12 +74,13 @@ public sealed class CustomEventStreamTests
 
         await curl.ReadUntilAsync("event: connected\ndata: {\"client_id\":");
         await PublishMixAsync(server.Broadcaster);
-        await curl.ReadUntilAsync("id: 5\nevent: mycustom_type\ndata: {\"message\":\"second\",\"count\":5,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n");
+        await curl.ReadUntilAsync("-5\nevent: mycustom_type\ndata: {\"message\":\"second\",\"count\":5,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n");
 
         var text = curl.Output;
-        Assert.StartsWith("retry: 3000\nid: 0\nevent: connected\n", text, StringComparison.Ordinal);
+        var epoch = EventIds.Epoch(server.Broadcaster.GetStatistics().LastEventId);
+        Assert.StartsWith($"retry: 3000\nid: {epoch}-0\nevent: connected\n", text, StringComparison.Ordinal);
         Assert.Contains(
-            "\n\nid: 3\nevent: mycustom_type\ndata: {\"message\":\"line one\\nevent: heartbeat\\ndata: {}\",\"count\":3,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\nid: 5\n",
+            $"\n\nid: {epoch}-3\nevent: mycustom_type\ndata: {{\"message\":\"line one\\nevent: heartbeat\\ndata: {{}}\",\"count\":3,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}}\n\nid: {epoch}-5\n",
             text,
             StringComparison.Ordinal);
         Assert.DoesNotContain("edge_created", text, StringComparison.Ordinal);
@@ -104,7 +106,7 @@ public sealed class CustomEventStreamTests
         Assert.Equal(new MyCustomEvent(Hostile, 3, SampleEvents.Timestamp), events[3]);
         Assert.IsType<MetricsUpdatedEvent>(events[4]);
         Assert.Equal(new MyCustomEvent("second", 5, SampleEvents.Timestamp), events[5]);
-        Assert.Equal(5, client.LastEventId);
+        Assert.Equal(5, EventIds.Offset(client.LastEventId));
     }
 
     [Fact]

@@ -35,7 +35,6 @@ public sealed class OptionsTests
         { "GraphEvents:MaxEventBytes", "10" },
         { "GraphEvents:SubscriberBufferCapacityBytes", "10" },
         { "GraphEvents:ReplayCapacityBytes", "10" },
-        { "GraphEvents:EventIdStart", "-1" },
         { "GraphEvents:HeartbeatInterval", "00:00:00" },
         { "GraphEvents:SlowSubscriberPolicy", "42" },
         { "GraphEvents:Engine:SyncConfidenceThreshold", "1.5" },

@@ -45,8 +45,8 @@ public sealed class ReadmeExampleTests
 
         var text = await compiled.RunAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
 
-        Assert.StartsWith("id: 0\nevent: connected\ndata: {\"client_id\":\"", text, StringComparison.Ordinal);
-        Assert.Contains("\n\nid: 1\nevent: edge_created\ndata: {\"from_tool_id\":\"git:status\",\"to_tool_id\":\"git:commit\",\"confidence_score\":0.5,\"timestamp\":\"", text, StringComparison.Ordinal);
+        Assert.Matches("^id: [0-9a-z]{10}-0\nevent: connected\ndata: \\{\"client_id\":\"", text);
+        Assert.Contains("-1\nevent: edge_created\ndata: {\"from_tool_id\":\"git:status\",\"to_tool_id\":\"git:commit\",\"confidence_score\":0.5,\"timestamp\":\"", text, StringComparison.Ordinal);
         Assert.EndsWith("Z\"}\n\n", text, StringComparison.Ordinal);
 
         // And exactly what the README says it prints, with "…" and the timestamps standing for any value.

@@ -35,7 +35,7 @@ public sealed class StreamHooksTests
             clientId = JsonDocument.Parse(connected.Data).RootElement.GetProperty("client_id").GetString()!;
             var opened = Assert.Single(hooks.Connected);
             Assert.Equal(clientId, opened.ClientId);
-            Assert.Equal(0, opened.LastEventId);
+            Assert.Equal("0", opened.LastEventId);
             Assert.Equal(["edge_created"], opened.EventTypes!);
             Assert.Equal(StreamServer.Path, opened.HttpContext.Request.Path);
             Assert.Empty(hooks.Disconnected);
@@ -48,7 +48,7 @@ public sealed class StreamHooksTests
 
         var ended = await hooks.NextDisconnectAsync();
         Assert.Equal(clientId, ended.ClientId);
-        Assert.Equal(0, ended.LastEventId);
+        Assert.Equal("0", ended.LastEventId);
         Assert.Equal(["edge_created"], ended.EventTypes!);
         Assert.True(ended.Result.EndReason is GraphEventStreamEndReason.Cancelled or GraphEventStreamEndReason.OutputClosed, $"Ended: {ended.Result.EndReason}");
         Assert.True(ended.Result.FramesWritten >= 1, "The connected frame was counted.");
@@ -72,13 +72,13 @@ public sealed class StreamHooksTests
         Assert.Equal("connected", (await fast.ReadAsync()).EventType);
 
         await server.Broadcaster.PublishAsync([SampleEvents.Edge(0)]);
-        Assert.Equal("1", (await fast.ReadAsync()).EventId);
+        Assert.Equal(1, EventIds.Offset((await fast.ReadAsync()).EventId));
         Assert.False(slowOpening.IsCompleted, "The first stream's headers waited for its hook.");
 
         release.SetResult();
         await using var slow = await slowOpening;
         Assert.Equal("connected", (await slow.ReadAsync()).EventType);
-        Assert.Equal("1", (await slow.ReadAsync()).EventId);
+        Assert.Equal(1, EventIds.Offset((await slow.ReadAsync()).EventId));
     }
 
     [Fact]

@@ -39,8 +39,12 @@ public sealed class StreamResponseTests
         var body = RawHttp.Dechunk(text[(split + 4)..]);
         var clientId = server.Broadcaster.SubscriberCount == 1 ? JsonDocument.Parse(body[(body.IndexOf('{', StringComparison.Ordinal))..].TrimEnd('\n')).RootElement.GetProperty("client_id").GetString() : null;
         Assert.NotNull(clientId);
+
+        // An empty log: the connected frame carries offset 0 of this log's epoch.
+        var id = body.Split('\n')[1]["id: ".Length..];
+        Assert.Matches("^[0-9a-z]{10}-0$", id);
         Assert.Equal(
-            "retry: 3000\nid: 0\nevent: connected\ndata: {\"client_id\":\"" + clientId + "\",\"connected_clients\":1,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n",
+            "retry: 3000\nid: " + id + "\nevent: connected\ndata: {\"client_id\":\"" + clientId + "\",\"connected_clients\":1,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n",
             body);
     }
 
@@ -84,12 +88,12 @@ public sealed class StreamResponseTests
         {
             var frame = Encoding.UTF8.GetString(frames[i].Utf8Bytes.Span);
             var data = frame[(frame.IndexOf("data: ", StringComparison.Ordinal) + 6)..].TrimEnd('\n');
-            Assert.Equal(frames[i].Id?.ToString(System.Globalization.CultureInfo.InvariantCulture), items[i].EventId);
+            Assert.Equal(frames[i].Id, items[i].EventId);
             Assert.Equal(data, items[i].Data);
         }
 
         // Heartbeats carry no id, so they never move a client's Last-Event-ID.
-        Assert.Equal(["1", "2", "3", "4", "5"], items.Take(5).Select(i => i.EventId));
+        Assert.Equal([1L, 2, 3, 4, 5], items.Take(5).Select(i => EventIds.Offset(i.EventId)));
     }
 
     [Fact]

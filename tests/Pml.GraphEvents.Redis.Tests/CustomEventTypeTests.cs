@@ -34,7 +34,7 @@ public sealed class CustomEventTypeTests
 
         var onA = await sseOnA.ReadAsync(2);
         Assert.Equal([GraphEventTypes.EdgeCreated, CapabilityLearned.Name], onA.Select(i => i.EventType));
-        Assert.Equal(onB[1].Id, Events.Id(onA[1]));
+        Assert.Equal(onB[1].Id, onA[1].EventId);
     }
 
     [Fact]

@@ -14,7 +14,7 @@ internal sealed class OursCandidate : IFanOutCandidate
             SubscriberBufferCapacity = 100_000,
             IngressCapacity = 1_000_000,
         });
-        _fanOut = new FanOut(_broadcaster, subscribers, frame => delivered(frame.Id!.Value));
+        _fanOut = new FanOut(_broadcaster, subscribers, frame => delivered(frame.Offset));
     }
 
     public string Name => FanOutCandidates.Ours;

@@ -16,5 +16,6 @@ internal static class Events
         return json.RootElement.GetProperty("from_tool_id").GetString()!;
     }
 
-    public static long Id(SseItem<string> item) => long.Parse(item.EventId!, System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>The offset in the shared stream that the item's id carries (ids are <c>&lt;epoch&gt;-&lt;offset&gt;</c>).</summary>
+    public static long Id(SseItem<string> item) => EventIds.Offset(item.EventId);
 }

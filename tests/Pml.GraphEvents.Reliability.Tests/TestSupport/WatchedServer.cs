@@ -43,7 +43,7 @@ internal sealed class WatchedServer : IAsyncDisposable
         [
             await RecordingStream.OpenAsync(server.Client, server.StreamUri()),
             await RecordingStream.OpenAsync(server.Client, server.StreamUri("?types=edge_created,workflow_executed")),
-            await RecordingStream.OpenAsync(server.Client, server.StreamUri(), r => r.Headers.Add("Last-Event-ID", "0")),
+            await RecordingStream.OpenAsync(server.Client, server.StreamUri(), r => r.Headers.Add("Last-Event-ID", EventIds.At(server.Broadcaster.GetStatistics().LastEventId, 0))),
         ];
         await Eventually.HoldsAsync(() => witnesses.All(w => w.CountFrames("connected") == 1), "every witness connected");
         return new WatchedServer(server, witnesses);

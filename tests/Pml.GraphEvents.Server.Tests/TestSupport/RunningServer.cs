@@ -77,7 +77,7 @@ internal static class RunningServer
         /// pump may broadcast after StartAsync returned), so by then all of that has been broadcast
         /// and the next event published gets the marker's id + 1.
         /// </summary>
-        public async Task<long> BroadcastMarkerAsync()
+        public async Task<string> BroadcastMarkerAsync()
         {
             using var subscription = server.Broadcaster.Subscribe();
             await server.Broadcaster.PublishAsync(new EdgeCreatedEvent("marker", "x", 0.5, DateTimeOffset.UnixEpoch), TestContext.Current.CancellationToken);
@@ -87,7 +87,7 @@ internal static class RunningServer
             {
                 if (frame.Event is EdgeCreatedEvent { FromToolId: "marker" })
                 {
-                    return frame.Id!.Value;
+                    return frame.Id!;
                 }
             }
 

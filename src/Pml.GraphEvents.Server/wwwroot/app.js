@@ -1,5 +1,7 @@
-// The live dashboard: one EventSource on /events/stream, the graph from /graph, a force layout
-// drawn in SVG. No framework, no build step, nothing from a CDN.
+// The live dashboard: the graph from /graph, then one EventSource on /events/stream from the id
+// that snapshot is as of (as_of_event_id), so that no change is missed or counted twice between
+// the fetch and the stream; a force layout drawn in SVG. No framework, no build step, nothing
+// from a CDN.
 (() => {
   "use strict";
 
@@ -26,7 +28,8 @@
   let lastEventId = null;
   let failures = 0;
   let reconnectTimer = null;
-  let graphLoaded = false;
+  let loading = false;
+  let loadFailures = 0;
   let refetchTimer = null;
   let refetchInFlight = false;
   let refetchAgain = false;
@@ -97,24 +100,24 @@
         setStatus("connected", "connected");
         failures = 0;
         $("connected-clients").textContent = data.connected_clients;
-        if (!graphLoaded) refetchGraph(0);
         break;
       case "heartbeat":
         $("connected-clients").textContent = data.connected_clients;
         break;
       case "events_lost":
-        // "Too old": the server could not replay the gap (its window moved on, or it restarted
-        // and its ids started over). The snapshot is the truth again.
-        refetchGraph(0);
+        // The server could not replay the gap (its log no longer holds it, or our id is another
+        // log's: a new database, another server). The snapshot is the truth again: load it and
+        // stream from the id it is as of.
+        load();
         break;
       case "graph_synced":
-        refetchGraph(0);
+        load();
         break;
       case "edge_created":
-        upsertEdge(data.from_tool_id, data.to_tool_id, data.confidence_score, true);
+        upsertEdge(data.from_tool_id, data.to_tool_id, data.confidence_score, 1, true);
         break;
       case "edge_updated":
-        upsertEdge(data.from_tool_id, data.to_tool_id, data.new_confidence, true);
+        upsertEdge(data.from_tool_id, data.to_tool_id, data.new_confidence, data.observed_count, true);
         break;
       case "metrics_updated":
         showMetrics(data.node_count, data.edge_count, data.density, data.communities_count, data.pagerank_top_10);
@@ -129,6 +132,44 @@
 
   // ---- snapshot ----------------------------------------------------------------------------
 
+  // Load, then stream: the snapshot reflects every event up to as_of_event_id and none after, so
+  // streaming from that id applies every later change exactly once. Used at start and whenever
+  // the stream says it could not replay (events_lost) or the graph was reloaded (graph_synced).
+  async function load() {
+    if (loading) return;
+    loading = true;
+    if (source !== null) {
+      source.close();
+      source = null;
+    }
+    if (reconnectTimer !== null) {
+      clearTimeout(reconnectTimer);
+      reconnectTimer = null;
+    }
+    setStatus("reconnecting", "loading the graph…");
+    try {
+      const response = await fetch(GRAPH_URL, { cache: "no-store" });
+      if (!response.ok) throw new Error(`GET /graph answered ${response.status}`);
+      const graph = await response.json();
+      applySnapshot(graph, true);
+      lastEventId = graph.as_of_event_id ?? null;
+      $("last-event-id").textContent = lastEventId ?? "—";
+      loadFailures = 0;
+      loading = false;
+      connect();
+    } catch {
+      // The server is away: try again with backoff and jitter, as the stream does.
+      loading = false;
+      loadFailures += 1;
+      const delay = Math.round(Math.min(500 * 2 ** (loadFailures - 1), 15000) * (0.8 + Math.random() * 0.4));
+      setStatus("reconnecting", `reconnecting in ${(delay / 1000).toFixed(1)} s…`);
+      reconnectTimer = setTimeout(load, delay);
+    }
+  }
+
+  // Colours and sizes: events carry no per-tool community or PageRank, so they come from a newer
+  // snapshot; its edges are left to the stream, which is exact, where a snapshot fetched in
+  // between may be older or newer than the events already applied.
   function refetchGraph(delay) {
     if (refetchTimer !== null) {
       // A fetch already under way may carry a snapshot older than the event that asks for this
@@ -141,7 +182,7 @@
       refetchInFlight = true;
       try {
         const response = await fetch(GRAPH_URL, { cache: "no-store" });
-        if (response.ok) applySnapshot(await response.json());
+        if (response.ok) applySnapshot(await response.json(), false);
       } catch {
         // The server is away; the next event or reconnect refetches.
       } finally {
@@ -155,8 +196,7 @@
     }, delay);
   }
 
-  function applySnapshot(graph) {
-    graphLoaded = true;
+  function applySnapshot(graph, full) {
     const seen = new Set();
     for (const n of graph.nodes) {
       seen.add(n.id);
@@ -164,6 +204,10 @@
       node.name = n.name || n.id;
       node.community = n.community;
       node.pagerank = n.pagerank;
+    }
+    if (!full) {
+      restyle();
+      return;
     }
     for (const [id, node] of nodes) {
       if (!seen.has(id)) {
@@ -174,7 +218,7 @@
     const seenEdges = new Set();
     for (const e of graph.edges) {
       seenEdges.add(edgeKey(e.from, e.to));
-      upsertEdge(e.from, e.to, e.confidence, false);
+      upsertEdge(e.from, e.to, e.confidence, e.observed_count, false);
     }
     for (const [key, edge] of edges) {
       if (!seenEdges.has(key)) {
@@ -221,7 +265,7 @@
     return node;
   }
 
-  function upsertEdge(from, to, confidence, fresh) {
+  function upsertEdge(from, to, confidence, observedCount, fresh) {
     ensureNode(from);
     ensureNode(to);
     const key = edgeKey(from, to);
@@ -239,6 +283,7 @@
     }
     edge.confidence = confidence;
     edge.el.dataset.confidence = String(confidence);
+    edge.el.dataset.observedCount = String(observedCount);
     edge.el.setAttribute("stroke-width", (0.6 + confidence * 4).toFixed(2));
     if (fresh) flash(edge.el, nodes.get(from).el, nodes.get(to).el);
     svg.dataset.nodeCount = String(nodes.size);
@@ -391,6 +436,5 @@
   }
 
   requestAnimationFrame(step);
-  refetchGraph(0);
-  connect();
+  load();
 })();

@@ -14,10 +14,10 @@ namespace Pml.GraphEvents.Reliability.Tests.TestSupport;
 internal sealed class ChildServer : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly TempDatabase _database;
+    private readonly TempDatabase? _database;
     private readonly ConcurrentQueue<string> _output = new();
 
-    private ChildServer(Process process, TempDatabase database, int port)
+    private ChildServer(Process process, TempDatabase? database, int port)
     {
         _process = process;
         _database = database;
@@ -55,10 +55,17 @@ internal sealed class ChildServer : IAsyncDisposable
     }
 
     /// <summary>Starts the server and waits until it listens; <paramref name="openFiles"/> runs it under <c>prlimit --nofile=N:N</c>.</summary>
-    public static async Task<ChildServer> StartAsync(int? openFiles = null, string? workingDirectory = null, params string[] extraArgs)
+    public static Task<ChildServer> StartAsync(int? openFiles = null, string? workingDirectory = null, params string[] extraArgs) =>
+        StartCoreAsync(new TempDatabase(), null, openFiles, workingDirectory, extraArgs);
+
+    /// <summary>Starts the server on a database the caller keeps (for restarts on the same file), and waits until it listens.</summary>
+    public static Task<ChildServer> StartOnAsync(string databasePath, params string[] extraArgs) =>
+        StartCoreAsync(null, databasePath, null, null, extraArgs);
+
+    private static async Task<ChildServer> StartCoreAsync(TempDatabase? owned, string? databasePath, int? openFiles, string? workingDirectory, string[] extraArgs)
     {
         var port = FreePort();
-        var database = new TempDatabase();
+        var database = owned;
         var info = new ProcessStartInfo
         {
             RedirectStandardOutput = true,
@@ -77,7 +84,7 @@ internal sealed class ChildServer : IAsyncDisposable
             info.FileName = "dotnet";
         }
 
-        foreach (var arg in (string[])[ServerDll, "--urls", $"http://127.0.0.1:{port}", "--simulate", "false", "--db", database.Path, .. extraArgs])
+        foreach (var arg in (string[])[ServerDll, "--urls", $"http://127.0.0.1:{port}", "--simulate", "false", "--db", databasePath ?? database!.Path, .. extraArgs])
         {
             info.ArgumentList.Add(arg);
         }
@@ -106,6 +113,32 @@ internal sealed class ChildServer : IAsyncDisposable
             await server.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Sends SIGTERM (what systemd, Docker and Kubernetes send to stop) and waits for the process to exit; returns its exit code.</summary>
+    public async Task<int> TerminateAsync()
+    {
+        using (var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)])) ?? throw new InvalidOperationException("kill did not start."))
+        {
+            await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+
+        return await WaitForExitAsync();
+    }
+
+    /// <summary>Sends SIGKILL: the process ends at once, with no chance to flush or close anything.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill();
+        await WaitForExitAsync();
+    }
+
+    private async Task<int> WaitForExitAsync()
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(Eventually.Deadline);
+        await _process.WaitForExitAsync(timeout.Token);
+        return _process.ExitCode;
     }
 
     private void Collect(string? line)
@@ -141,6 +174,6 @@ internal sealed class ChildServer : IAsyncDisposable
         }
 
         _process.Dispose();
-        _database.Dispose();
+        _database?.Dispose();
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Data;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
@@ -86,6 +85,7 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
     // on the one connection, and an append's events and graph changes are one transaction.
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly SqliteEventLog _log;
+    private readonly SqliteGraphChangeWriter _writer = new();
     private FileStream? _lock;
     private SqliteConnection? _connection;
 
@@ -204,7 +204,7 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
             try
             {
                 using var transaction = connection.BeginTransaction(IsolationLevel.Serializable);
-                var learned = WriteChanges(connection, transaction, changes, _learnedCount);
+                var learned = _writer.Write(transaction, changes, _learnedCount);
                 BeforeCommit?.Invoke();
                 transaction.Commit();
                 _learnedCount = learned;
@@ -267,7 +267,7 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
                 var learned = _learnedCount;
                 foreach (var attachment in attachments)
                 {
-                    learned = WriteChanges(connection, transaction, (ToolGraphChanges)attachment, learned);
+                    learned = _writer.Write(transaction, (ToolGraphChanges)attachment, learned);
                 }
 
                 BeforeCommit?.Invoke();
@@ -347,116 +347,6 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>
-    /// Writes <paramref name="changes"/> in <paramref name="transaction"/>: tools, edges, learned
-    /// executions and the trimming of the duplicate window. The one place of this SQL, for
-    /// <see cref="SaveChangesAsync"/> and the event log's append.
-    /// </summary>
-    /// <param name="connection">The open connection.</param>
-    /// <param name="transaction">The caller's transaction, committed by the caller.</param>
-    /// <param name="changes">What to write.</param>
-    /// <param name="learnedCount">Rows of <c>learned_execution</c> before these changes.</param>
-    /// <returns>Rows of <c>learned_execution</c> after them, for the caller to keep once committed.</returns>
-    private static long WriteChanges(SqliteConnection connection, SqliteTransaction transaction, ToolGraphChanges changes, long learnedCount)
-    {
-        if (changes.Tools.Count > 0)
-        {
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = """
-                INSERT INTO tool (tool_id, name, server_id, metadata) VALUES ($id, $name, $server, $metadata)
-                ON CONFLICT (tool_id) DO UPDATE SET name = excluded.name, server_id = excluded.server_id, metadata = excluded.metadata
-                """;
-            var id = command.Parameters.Add("$id", SqliteType.Text);
-            var name = command.Parameters.Add("$name", SqliteType.Text);
-            var server = command.Parameters.Add("$server", SqliteType.Text);
-            var metadata = command.Parameters.Add("$metadata", SqliteType.Text);
-            foreach (var tool in changes.Tools)
-            {
-                id.Value = tool.Id;
-                name.Value = (object?)tool.Name ?? DBNull.Value;
-                server.Value = (object?)tool.ServerId ?? DBNull.Value;
-                metadata.Value = tool.Metadata is null ? DBNull.Value : WriteMetadata(tool.Metadata);
-                command.ExecuteNonQuery();
-            }
-        }
-
-        if (changes.Edges.Count > 0)
-        {
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = """
-                INSERT INTO tool_dependency (from_tool_id, to_tool_id, observed_count, confidence_score) VALUES ($from, $to, $count, $confidence)
-                ON CONFLICT (from_tool_id, to_tool_id) DO UPDATE SET observed_count = excluded.observed_count, confidence_score = excluded.confidence_score
-                """;
-            var from = command.Parameters.Add("$from", SqliteType.Text);
-            var to = command.Parameters.Add("$to", SqliteType.Text);
-            var count = command.Parameters.Add("$count", SqliteType.Integer);
-            var confidence = command.Parameters.Add("$confidence", SqliteType.Real);
-            foreach (var edge in changes.Edges)
-            {
-                from.Value = edge.FromToolId;
-                to.Value = edge.ToToolId;
-                count.Value = edge.ObservedCount;
-                confidence.Value = edge.ConfidenceScore;
-                command.ExecuteNonQuery();
-            }
-        }
-
-        if (changes.LearnedExecutions.Count > 0)
-        {
-            learnedCount = WriteLearned(connection, transaction, changes, learnedCount);
-        }
-
-        return learnedCount;
-    }
-
-    private static long WriteLearned(SqliteConnection connection, SqliteTransaction transaction, ToolGraphChanges changes, long learnedCount)
-    {
-        var newest = long.MinValue;
-        using (var command = connection.CreateCommand())
-        {
-            command.Transaction = transaction;
-
-            // OR IGNORE: an id already remembered keeps its first time (the engine does not send a
-            // duplicate, but a retried write must not fail on one).
-            command.CommandText = "INSERT OR IGNORE INTO learned_execution (execution_id, learned_at) VALUES ($id, $at)";
-            var id = command.Parameters.Add("$id", SqliteType.Text);
-            var at = command.Parameters.Add("$at", SqliteType.Integer);
-            foreach (var execution in changes.LearnedExecutions)
-            {
-                var milliseconds = execution.LearnedAt.ToUnixTimeMilliseconds();
-                newest = Math.Max(newest, milliseconds);
-                id.Value = execution.ExecutionId;
-                at.Value = milliseconds;
-                learnedCount += command.ExecuteNonQuery();
-            }
-        }
-
-        // By age: older than the window before the newest learned now. Milliseconds, as stored.
-        if (changes.DuplicateWindowAge > TimeSpan.Zero)
-        {
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "DELETE FROM learned_execution WHERE learned_at < $cutoff";
-            command.Parameters.Add("$cutoff", SqliteType.Integer).Value = newest - (long)Math.Min(changes.DuplicateWindowAge.TotalMilliseconds, long.MaxValue / 2);
-            learnedCount -= command.ExecuteNonQuery();
-        }
-
-        // By count: the oldest beyond the window, found through the learned_at index (O(removed), no scan).
-        var excess = learnedCount - Math.Max(changes.DuplicateWindowCount, 0);
-        if (excess > 0)
-        {
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "DELETE FROM learned_execution WHERE rowid IN (SELECT rowid FROM learned_execution ORDER BY learned_at, rowid LIMIT $excess)";
-            command.Parameters.Add("$excess", SqliteType.Integer).Value = excess;
-            learnedCount -= command.ExecuteNonQuery();
-        }
-
-        return learnedCount;
-    }
-
     /// <summary>The open connection, opening the file and checking (or creating, or upgrading) its schema on first use.</summary>
     private SqliteConnection OpenConnection()
     {
@@ -524,18 +414,21 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
             Scalar(connection, "PRAGMA synchronous = NORMAL");
             _learnedCount = Convert.ToInt64(Scalar(connection, "SELECT count(*) FROM learned_execution"), CultureInfo.InvariantCulture);
             _log.Attach(connection);
+            _writer.Attach(connection);
             _connection = connection;
             return connection;
         }
         catch (SqliteException ex)
         {
             _log.Detach();
+            _writer.Detach();
             connection.Dispose();
             throw Fail("cannot be opened", ex);
         }
         catch
         {
             _log.Detach();
+            _writer.Detach();
             connection.Dispose();
             throw;
         }
@@ -554,8 +447,9 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
 
     private void CloseConnection()
     {
-        // The log's prepared commands belong to the connection: dropped with it, made again on reopen.
+        // The prepared commands belong to the connection: dropped with it, made again on reopen.
         _log.Detach();
+        _writer.Detach();
         _connection?.Dispose();
         _connection = null;
     }
@@ -631,23 +525,6 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
         }
 
         return new ToolGraphStoreException(DatabasePath, $"The tool graph store '{DatabasePath}' {what}: {ex.Message}", ex);
-    }
-
-    private static string WriteMetadata(IReadOnlyDictionary<string, string> metadata)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            foreach (var (key, value) in metadata)
-            {
-                writer.WriteString(key, value);
-            }
-
-            writer.WriteEndObject();
-        }
-
-        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     private static Dictionary<string, string> ReadMetadata(string json)

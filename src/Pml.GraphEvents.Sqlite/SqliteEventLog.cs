@@ -8,8 +8,8 @@ namespace Pml.GraphEvents.Sqlite;
 /// <summary>
 /// The event log's part of <see cref="SqliteToolGraphStore"/>: its tables, its in-memory account of
 /// what they hold, and the SQL of append, retention and read. The store owns the connection, the
-/// gate and the transaction, and calls this under its gate only, so nothing here locks except
-/// <see cref="State"/>, which readers may take from any thread.
+/// gate and the transaction, and calls this under its gate only, so nothing here locks:
+/// <see cref="State"/>, which readers may take from any thread, is published as one reference.
 /// </summary>
 /// <remarks>
 /// Tables: <c>event_log(offset, event_type, data)</c>, one row per event, the offset its rowid (so
@@ -83,9 +83,6 @@ internal sealed class SqliteEventLog
 
     /// <summary>The state after the last load or commit; <see langword="null"/> before the log was first loaded.</summary>
     public EventLogState? State => _state?.Value;
-
-    /// <summary>Whether the log is loaded on the current connection.</summary>
-    public bool IsAttached => _insert is not null;
 
     /// <summary>
     /// Loads the log's state from <paramref name="connection"/>, just opened, and prepares its

@@ -80,9 +80,9 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
     private static readonly string[] LearnedColumns = ["execution_id", "learned_at"];
 
     // One connection, one caller at a time: SQLite serializes writers anyway, and this keeps the
-    // file's state (open, schema checked) in one place.
-    // The event log shares it: its appends and reads, and the graph's loads and saves, take turns
-    // on the one connection, and an append's events and graph changes are one transaction.
+    // file's state (open, schema checked) in one place. The event log shares both: its appends and
+    // reads and the graph's loads and saves take turns on the connection (a read waits for at most
+    // one transaction), and an append's events and graph changes are one transaction.
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly SqliteEventLog _log;
     private readonly SqliteGraphChangeWriter _writer = new();

@@ -195,13 +195,17 @@ public sealed class SqliteEventLogTests : IDisposable
 
             // Changes alone are an append too (a registration whose events were already logged).
             Assert.Equal(6, log.Append([], [Changes(null, ["d"])]).LastOffset);
+
+            // The failed appends did not count their learned execution either: a window of two
+            // keeps exactly the last two.
+            Log(store).Append(Records(7, 1), [Learned(2, TimeSpan.FromDays(1), ("e3", T0.AddSeconds(2)))]);
         }
 
         using (var reopened = new SqliteToolGraphStore(path))
         {
-            Assert.Equal(6, Log(reopened).Open().LastOffset);
-            AssertOffsets(1, 6, Log(reopened).Read(0, 100, 100));
-            await AssertGraphAsync(reopened, ["a", "b", "c", "d"], ["a>b", "b>c"], ["e1", "e2"]);
+            Assert.Equal(7, Log(reopened).Open().LastOffset);
+            AssertOffsets(1, 7, Log(reopened).Read(0, 100, 100));
+            await AssertGraphAsync(reopened, ["a", "b", "c", "d"], ["a>b", "b>c"], ["e2", "e3"]);
         }
 
         AssertIntact(path);

@@ -1,14 +1,22 @@
-using System.Buffers;
 using System.Data;
+using System.Globalization;
 using Microsoft.Data.Sqlite;
 
 namespace Pml.GraphEvents.Sqlite;
 
 /// <summary>
-/// A store in a SQLite database file: the embedded default. The tables are created on first use:
-/// <c>tool(tool_id, name, server_id, metadata)</c> and
-/// <c>tool_dependency(from_tool_id, to_tool_id, observed_count, confidence_score)</c>, with
-/// <c>PRAGMA user_version = 1</c>. Each <see cref="SaveChangesAsync"/> is one transaction.
+/// A store in a SQLite database file: the embedded default, which also keeps the broadcaster's event
+/// log in the same file, so that a graph change and the events it produces commit in one
+/// transaction. The tables are created on first use:
+/// <c>tool(tool_id, name, server_id, metadata)</c>,
+/// <c>tool_dependency(from_tool_id, to_tool_id, observed_count, confidence_score)</c>,
+/// <c>learned_execution(execution_id, learned_at)</c> (the duplicate window; <c>learned_at</c> in UTC
+/// milliseconds since 1970-01-01),
+/// <c>event_log(offset, event_type, data)</c> and <c>event_log_meta(id, epoch, trimmed_through)</c>
+/// (the event log, its epoch and how far retention removed it), with <c>PRAGMA user_version = 2</c>.
+/// A file of version 1 (the graph tables only) is upgraded in place, in one transaction, on first
+/// use; its event log starts empty, with a new epoch. Each <see cref="SaveChangesAsync"/> is one
+/// transaction.
 /// </summary>
 /// <remarks>
 /// The database runs in WAL mode with <c>synchronous = NORMAL</c>: a committed transaction survives
@@ -17,6 +25,12 @@ namespace Pml.GraphEvents.Sqlite;
 /// kept open and used by one caller at a time. A file that is not a SQLite database, or whose
 /// schema this version does not know, gives a <see cref="ToolGraphStoreException"/> naming the file.
 /// <para>
+/// The event log (registered as the broadcaster's log by <c>AddSqliteToolGraphStore</c>) keeps the
+/// most recent events within <see cref="SqliteEventLogOptions"/>'s bounds, so a client resumes with
+/// its <c>Last-Event-ID</c> across a restart; its epoch is made when the log is created and kept for
+/// the life of the file.
+/// </para>
+/// <para>
 /// One store per file: on first use the store takes an exclusive lock on <see cref="LockPath"/>
 /// (the database path plus <c>.lock</c>) and holds it until it is disposed. A second store on the
 /// same file, in this process or another, fails on its first use with a
@@ -24,12 +38,16 @@ namespace Pml.GraphEvents.Sqlite;
 /// overwrite the other's counts from their own memory, losing updates silently.
 /// </para>
 /// </remarks>
-public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, IDisposable
+public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsyncDisposable, IDisposable
 {
-    /// <summary>The schema version this store writes and reads (<c>PRAGMA user_version</c>).</summary>
-    public static int SchemaVersion => 1;
+    /// <summary>
+    /// The schema version this store writes and reads (<c>PRAGMA user_version</c>): 2, which added
+    /// the event log and the learned executions to version 1's graph tables. A version-1 file is
+    /// upgraded on first use.
+    /// </summary>
+    public static int SchemaVersion => 2;
 
-    private const string CreateSchemaSql = """
+    private const string CreateGraphSql = """
         CREATE TABLE tool (
             tool_id   TEXT NOT NULL PRIMARY KEY,
             name      TEXT NULL,
@@ -43,26 +61,56 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, ID
             confidence_score REAL    NOT NULL,
             PRIMARY KEY (from_tool_id, to_tool_id)
         );
-        PRAGMA user_version = 1;
+        """;
+
+    // Version 2's additions to version 1, created with the log's new epoch by both a new file and an upgrade.
+    private const string CreateVersion2Sql = SqliteEventLog.CreateSchemaSql + """
+
+        CREATE TABLE learned_execution (
+            execution_id TEXT    NOT NULL PRIMARY KEY,
+            learned_at   INTEGER NOT NULL -- UTC, milliseconds since 1970-01-01 (Unix time)
+        );
+        -- The window is trimmed from its oldest end, by age and by count: a range of this index.
+        CREATE INDEX learned_execution_by_time ON learned_execution (learned_at);
+        PRAGMA user_version = 2;
         """;
 
     private static readonly string[] ToolColumns = ["tool_id", "name", "server_id", "metadata"];
     private static readonly string[] DependencyColumns = ["from_tool_id", "to_tool_id", "observed_count", "confidence_score"];
+    private static readonly string[] LearnedColumns = ["execution_id", "learned_at"];
 
     // One connection, one caller at a time: SQLite serializes writers anyway, and this keeps the
-    // file's state (open, schema checked) in one place.
+    // file's state (open, schema checked) in one place. The event log shares both: its appends and
+    // reads and the graph's loads and saves take turns on the connection (a read waits for at most
+    // one transaction), and an append's events and graph changes are one transaction.
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly SqliteEventLog _log;
+    private readonly SqliteGraphChangeWriter _writer = new();
     private FileStream? _lock;
     private SqliteConnection? _connection;
+
+    // Rows of learned_execution, loaded at open and kept with each commit, so that trimming the
+    // window by count needs no count(*) on every save.
+    private long _learnedCount;
     private bool _disposed;
 
     /// <summary>Creates a store on <paramref name="databasePath"/>. Nothing is opened until first use.</summary>
     /// <param name="databasePath">The database file; created, with its tables, when it does not exist.</param>
-    public SqliteToolGraphStore(string databasePath)
+    /// <param name="eventLog">Retention of the event log; <see langword="null"/> for the defaults. Its values are read now.</param>
+    /// <exception cref="ArgumentException"><paramref name="databasePath"/> is empty or white space, or <paramref name="eventLog"/> is invalid (the message names each bad option).</exception>
+    public SqliteToolGraphStore(string databasePath, SqliteEventLogOptions? eventLog = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(databasePath);
+        eventLog ??= new SqliteEventLogOptions();
+        var failures = eventLog.Validate();
+        if (failures.Count > 0)
+        {
+            throw new ArgumentException(string.Join(" ", failures), nameof(eventLog));
+        }
+
         DatabasePath = Path.GetFullPath(databasePath);
         LockPath = DatabasePath + ".lock";
+        _log = new SqliteEventLog(DatabasePath, eventLog.MaxEvents, eventLog.MaxBytes);
     }
 
     /// <summary>The database file's full path.</summary>
@@ -74,7 +122,10 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, ID
     /// </summary>
     public string LockPath { get; }
 
-    /// <summary>Called inside the transaction of <see cref="SaveChangesAsync"/> after every write and before the commit. For tests that simulate a crash mid-write.</summary>
+    /// <summary>
+    /// Called inside the transaction of <see cref="SaveChangesAsync"/> and of the event log's append
+    /// after every write and before the commit. For tests that simulate a crash mid-write.
+    /// </summary>
     internal Action? BeforeCommit { get; set; }
 
     /// <inheritdoc/>
@@ -83,7 +134,7 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, ID
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var connection = Open();
+            var connection = OpenConnection();
             try
             {
                 List<ToolNode> tools = [];
@@ -112,7 +163,18 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, ID
                     }
                 }
 
-                return new ToolGraphStoreContents(tools, edges);
+                List<LearnedExecution> learned = [];
+                using (var command = connection.CreateCommand())
+                {
+                    command.CommandText = "SELECT execution_id, learned_at FROM learned_execution ORDER BY learned_at, rowid";
+                    using var reader = command.ExecuteReader();
+                    while (reader.Read())
+                    {
+                        learned.Add(new LearnedExecution(reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1))));
+                    }
+                }
+
+                return new ToolGraphStoreContents(tools, edges) { LearnedExecutions = learned };
             }
             catch (Exception ex) when (ex is SqliteException or JsonException or InvalidCastException or FormatException)
             {
@@ -126,62 +188,26 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, ID
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// Learned executions are inserted (one already stored is kept as it is), then the window is
+    /// trimmed: executions learned more than <see cref="ToolGraphChanges.DuplicateWindowAge"/> before
+    /// the newest of the changes', and beyond the <see cref="ToolGraphChanges.DuplicateWindowCount"/>
+    /// most recent, are forgotten, in the same transaction.
+    /// </remarks>
     public async ValueTask SaveChangesAsync(ToolGraphChanges changes, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(changes);
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var connection = Open();
+            var connection = OpenConnection();
             try
             {
                 using var transaction = connection.BeginTransaction(IsolationLevel.Serializable);
-                if (changes.Tools.Count > 0)
-                {
-                    using var command = connection.CreateCommand();
-                    command.Transaction = transaction;
-                    command.CommandText = """
-                        INSERT INTO tool (tool_id, name, server_id, metadata) VALUES ($id, $name, $server, $metadata)
-                        ON CONFLICT (tool_id) DO UPDATE SET name = excluded.name, server_id = excluded.server_id, metadata = excluded.metadata
-                        """;
-                    var id = command.Parameters.Add("$id", SqliteType.Text);
-                    var name = command.Parameters.Add("$name", SqliteType.Text);
-                    var server = command.Parameters.Add("$server", SqliteType.Text);
-                    var metadata = command.Parameters.Add("$metadata", SqliteType.Text);
-                    foreach (var tool in changes.Tools)
-                    {
-                        id.Value = tool.Id;
-                        name.Value = (object?)tool.Name ?? DBNull.Value;
-                        server.Value = (object?)tool.ServerId ?? DBNull.Value;
-                        metadata.Value = tool.Metadata is null ? DBNull.Value : WriteMetadata(tool.Metadata);
-                        command.ExecuteNonQuery();
-                    }
-                }
-
-                if (changes.Edges.Count > 0)
-                {
-                    using var command = connection.CreateCommand();
-                    command.Transaction = transaction;
-                    command.CommandText = """
-                        INSERT INTO tool_dependency (from_tool_id, to_tool_id, observed_count, confidence_score) VALUES ($from, $to, $count, $confidence)
-                        ON CONFLICT (from_tool_id, to_tool_id) DO UPDATE SET observed_count = excluded.observed_count, confidence_score = excluded.confidence_score
-                        """;
-                    var from = command.Parameters.Add("$from", SqliteType.Text);
-                    var to = command.Parameters.Add("$to", SqliteType.Text);
-                    var count = command.Parameters.Add("$count", SqliteType.Integer);
-                    var confidence = command.Parameters.Add("$confidence", SqliteType.Real);
-                    foreach (var edge in changes.Edges)
-                    {
-                        from.Value = edge.FromToolId;
-                        to.Value = edge.ToToolId;
-                        count.Value = edge.ObservedCount;
-                        confidence.Value = edge.ConfidenceScore;
-                        command.ExecuteNonQuery();
-                    }
-                }
-
+                var learned = _writer.Write(transaction, changes, _learnedCount);
                 BeforeCommit?.Invoke();
                 transaction.Commit();
+                _learnedCount = learned;
             }
             catch (SqliteException ex)
             {
@@ -195,6 +221,106 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, ID
         }
     }
 
+    /// <inheritdoc/>
+    EventLogState IGraphEventLog.Open()
+    {
+        _gate.Wait();
+        try
+        {
+            OpenConnection();
+            return _log.State!.Value;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// One SQLite transaction: the records, every attachment's graph changes (as
+    /// <see cref="SaveChangesAsync"/> writes them, learned executions included) and the retention
+    /// they cause (the oldest events leave until the log is within <see cref="SqliteEventLogOptions"/>'s
+    /// bounds). After a failure the log's state is what it was before the call.
+    /// </remarks>
+    EventLogState IGraphEventLog.Append(IReadOnlyList<EventLogRecord> records, IReadOnlyList<object> attachments)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        ArgumentNullException.ThrowIfNull(attachments);
+        foreach (var attachment in attachments)
+        {
+            if (attachment is not ToolGraphChanges)
+            {
+                throw new ArgumentException($"The SQLite event log stores only {nameof(ToolGraphChanges)} with its events, not {attachment?.GetType().Name ?? "null"}.", nameof(attachments));
+            }
+        }
+
+        _gate.Wait();
+        try
+        {
+            var connection = OpenConnection();
+            _log.CheckOffsets(records);
+            try
+            {
+                using var transaction = connection.BeginTransaction(IsolationLevel.Serializable);
+                var append = _log.Write(transaction, records);
+                var learned = _learnedCount;
+                foreach (var attachment in attachments)
+                {
+                    learned = _writer.Write(transaction, (ToolGraphChanges)attachment, learned);
+                }
+
+                BeforeCommit?.Invoke();
+                transaction.Commit();
+
+                // Only now, once it is on disk: a failure above leaves the in-memory account as the file is.
+                _learnedCount = learned;
+                return _log.Commit(append);
+            }
+            catch (SqliteException ex)
+            {
+                // Disposing the transaction rolled it back: none of the records or changes is stored.
+                throw Fail("cannot be written", ex);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc/>
+    IReadOnlyList<EventLogRecord> IGraphEventLog.Read(long afterOffset, long throughOffset, int maxCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxCount);
+
+        // The same gate as the pump's appends: a read waits for at most one append's transaction and
+        // then sees whole, committed records (the connection is not shared by two threads at once).
+        _gate.Wait();
+        try
+        {
+            OpenConnection();
+            try
+            {
+                return _log.Read(afterOffset, throughOffset, maxCount);
+            }
+            catch (Exception ex) when (ex is SqliteException or InvalidCastException)
+            {
+                throw Fail("cannot be read", ex);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc/>
+    EventLogState IGraphEventLog.State => _log.State ?? ((IGraphEventLog)this).Open();
+
+    /// <inheritdoc/>
+    bool IGraphEventLog.Writes(object attachment) => attachment is ToolGraphChanges;
+
     /// <summary>Closes the database file.</summary>
     public void Dispose()
     {
@@ -202,8 +328,7 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, ID
         try
         {
             _disposed = true;
-            _connection?.Dispose();
-            _connection = null;
+            CloseConnection();
 
             // Released last, once the connection is closed: the next holder finds the file at rest.
             _lock?.Dispose();
@@ -222,8 +347,8 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, ID
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>The open connection, opening the file and checking (or creating) its schema on first use.</summary>
-    private SqliteConnection Open()
+    /// <summary>The open connection, opening the file and checking (or creating, or upgrading) its schema on first use.</summary>
+    private SqliteConnection OpenConnection()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_connection is not null)
@@ -247,10 +372,10 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, ID
             connection.Open();
 
             // The first statement that reads the file is where "file is not a database" shows up.
-            var version = Convert.ToInt64(Scalar(connection, "PRAGMA user_version"), System.Globalization.CultureInfo.InvariantCulture);
+            var version = Convert.ToInt64(Scalar(connection, "PRAGMA user_version"), CultureInfo.InvariantCulture);
             if (version == 0)
             {
-                var tables = Convert.ToInt64(Scalar(connection, "SELECT count(*) FROM sqlite_master"), System.Globalization.CultureInfo.InvariantCulture);
+                var tables = Convert.ToInt64(Scalar(connection, "SELECT count(*) FROM sqlite_master"), CultureInfo.InvariantCulture);
                 if (tables != 0)
                 {
                     throw new ToolGraphStoreException(DatabasePath, $"The tool graph store '{DatabasePath}' holds tables but no tool graph schema version (PRAGMA user_version is 0): it is not a tool graph database.", null);
@@ -258,38 +383,75 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, ID
 
                 // WAL before creating anything: it is a property of the file, kept across opens.
                 Scalar(connection, "PRAGMA journal_mode = WAL");
-                using var transaction = connection.BeginTransaction();
-                using var command = connection.CreateCommand();
-                command.Transaction = transaction;
-                command.CommandText = CreateSchemaSql;
-                command.ExecuteNonQuery();
-                transaction.Commit();
+                CreateVersion2(connection, CreateGraphSql + CreateVersion2Sql);
             }
-            else if (version != SchemaVersion)
+            else if (version == 1)
             {
-                throw new ToolGraphStoreException(DatabasePath, $"The tool graph store '{DatabasePath}' has schema version {version}; this version of Pml.GraphEvents.Sqlite knows only version {SchemaVersion}.", null);
-            }
-            else
-            {
+                // Version 1 is the graph alone: check it, then add version 2's tables, with the log's
+                // epoch, in one transaction, so that a crash leaves the file at version 1 or 2, whole.
                 CheckColumns(connection, "tool", ToolColumns);
                 CheckColumns(connection, "tool_dependency", DependencyColumns);
                 Scalar(connection, "PRAGMA journal_mode = WAL");
+                CreateVersion2(connection, CreateVersion2Sql);
+            }
+            else if (version != SchemaVersion)
+            {
+                throw new ToolGraphStoreException(DatabasePath, $"The tool graph store '{DatabasePath}' has schema version {version}; this version of Pml.GraphEvents.Sqlite knows versions 1 (upgraded on first use) and {SchemaVersion}.", null);
+            }
+            else
+            {
+                Scalar(connection, "PRAGMA journal_mode = WAL");
+            }
+
+            CheckColumns(connection, "tool", ToolColumns);
+            CheckColumns(connection, "tool_dependency", DependencyColumns);
+            CheckColumns(connection, "learned_execution", LearnedColumns);
+            foreach (var (table, columns) in SqliteEventLog.Tables)
+            {
+                CheckColumns(connection, table, columns);
             }
 
             Scalar(connection, "PRAGMA synchronous = NORMAL");
+            _learnedCount = Convert.ToInt64(Scalar(connection, "SELECT count(*) FROM learned_execution"), CultureInfo.InvariantCulture);
+            _log.Attach(connection);
+            _writer.Attach(connection);
             _connection = connection;
             return connection;
         }
         catch (SqliteException ex)
         {
+            _log.Detach();
+            _writer.Detach();
             connection.Dispose();
             throw Fail("cannot be opened", ex);
         }
         catch
         {
+            _log.Detach();
+            _writer.Detach();
             connection.Dispose();
             throw;
         }
+    }
+
+    private static void CreateVersion2(SqliteConnection connection, string sql)
+    {
+        using var transaction = connection.BeginTransaction();
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$epoch", GraphEventId.NewEpoch());
+        command.ExecuteNonQuery();
+        transaction.Commit();
+    }
+
+    private void CloseConnection()
+    {
+        // The prepared commands belong to the connection: dropped with it, made again on reopen.
+        _log.Detach();
+        _writer.Detach();
+        _connection?.Dispose();
+        _connection = null;
     }
 
     /// <summary>Takes the exclusive lock on <see cref="LockPath"/>, or fails naming the database.</summary>
@@ -357,29 +519,12 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IAsyncDisposable, ID
     {
         if (_connection is not null && ex is SqliteException)
         {
-            // The file may have been damaged or replaced under us: reopen and recheck next time.
-            _connection.Dispose();
-            _connection = null;
+            // The file may have been damaged or replaced under us: reopen and recheck next time
+            // (the log's state is then loaded again from what the file holds).
+            CloseConnection();
         }
 
         return new ToolGraphStoreException(DatabasePath, $"The tool graph store '{DatabasePath}' {what}: {ex.Message}", ex);
-    }
-
-    private static string WriteMetadata(IReadOnlyDictionary<string, string> metadata)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            foreach (var (key, value) in metadata)
-            {
-                writer.WriteString(key, value);
-            }
-
-            writer.WriteEndObject();
-        }
-
-        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     private static Dictionary<string, string> ReadMetadata(string json)

@@ -96,12 +96,37 @@ public sealed class SqliteToolGraphStoreTests : IDisposable
         var broken = Path.Combine(_directory, "broken.db");
         await RawSqlAsync(broken, "CREATE TABLE tool (tool_id TEXT); PRAGMA user_version = 1;");
 
-        foreach (var path in new[] { newer, foreign, broken })
+        // Version 2 with the graph's tables but not the event log's and the learned executions'.
+        var brokenV2 = Path.Combine(_directory, "broken-v2.db");
+        await RawSqlAsync(brokenV2, """
+            CREATE TABLE tool (tool_id TEXT, name TEXT, server_id TEXT, metadata TEXT);
+            CREATE TABLE tool_dependency (from_tool_id TEXT, to_tool_id TEXT, observed_count INTEGER, confidence_score REAL);
+            PRAGMA user_version = 2;
+            """);
+
+        Assert.Equal(2, SqliteToolGraphStore.SchemaVersion);
+        foreach (var path in new[] { newer, foreign, broken, brokenV2 })
         {
             using var store = new SqliteToolGraphStore(path);
             var error = await Assert.ThrowsAsync<ToolGraphStoreException>(async () => await store.LoadAsync(Ct));
             Assert.Contains(path, error.Message, StringComparison.Ordinal);
         }
+
+        // A version-1 file that is not whole is refused before it is upgraded: it is left at version 1.
+        Assert.Equal(1L, await ScalarAsync(broken, "PRAGMA user_version"));
+    }
+
+    [Fact]
+    public async Task A_new_file_has_schema_version_2()
+    {
+        var path = Path.Combine(_directory, "new.db");
+        using (var store = new SqliteToolGraphStore(path))
+        {
+            await store.SaveChangesAsync(new ToolGraphChanges(null, [new ToolNode("a")], []), Ct);
+        }
+
+        Assert.Equal((long)SqliteToolGraphStore.SchemaVersion, await ScalarAsync(path, "PRAGMA user_version"));
+        Assert.Equal("wal", await ScalarAsync(path, "PRAGMA journal_mode"));
     }
 
     [Fact]
@@ -211,6 +236,15 @@ public sealed class SqliteToolGraphStoreTests : IDisposable
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         await command.ExecuteNonQueryAsync(Ct);
+    }
+
+    private static async Task<object?> ScalarAsync(string path, string sql)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False");
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync(Ct);
     }
 
     private sealed class SwitchableStore(IToolGraphStore inner) : IToolGraphStore

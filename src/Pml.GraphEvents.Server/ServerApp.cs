@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Pml.GraphEvents.AspNetCore;
@@ -49,12 +50,23 @@ public static class ServerApp
         builder.Services.AddSingleton<PendingBodyBudget>();
         builder.Services.AddSingleton(SampleCatalog.Load());
         ConfigureConnections(builder);
-        builder.Services.AddSingleton<IToolGraphStore>(provider =>
-            new SqliteToolGraphStore(Path.GetFullPath(provider.GetRequiredService<IOptions<ServerOptions>>().Value.DatabasePath)));
         builder.Services.AddStreamDefaults();
         builder.Services.AddGraphEvents(builder.Configuration)
             .AddToolGraphEngine(builder.Configuration)
+            .AddSqliteToolGraphStore(ServerOptions.DefaultDatabasePath)
             .AddGraphEventStream();
+
+        // The store (and, by default, the event log) on Server:DatabasePath, read from the options at
+        // resolution; the retention options (GraphEvents:EventLog) as AddSqliteToolGraphStore bound them.
+        builder.Services.Replace(ServiceDescriptor.Singleton(static provider => new SqliteToolGraphStore(
+            Path.GetFullPath(provider.GetRequiredService<IOptions<ServerOptions>>().Value.DatabasePath),
+            provider.GetRequiredService<IOptions<SqliteEventLogOptions>>().Value)));
+        if (Enum.TryParse<ServerEventLog>(builder.Configuration[$"{ServerOptions.SectionName}:{nameof(ServerOptions.EventLog)}"], ignoreCase: true, out var eventLog)
+            && eventLog == ServerEventLog.Memory)
+        {
+            // The broadcaster's own in-memory log: a new epoch per run, replay from memory only.
+            builder.Services.RemoveAll<IGraphEventLog>();
+        }
 
         builder.Services.AddHostedService<GraphInitializer>();
         builder.Services.AddHostedService<ConditionalSimulator>();

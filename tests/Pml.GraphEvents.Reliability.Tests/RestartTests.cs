@@ -82,9 +82,14 @@ public sealed class RestartTests
     }
 
     [Fact]
-    public async Task A_resume_within_the_ring_replays_exactly_the_gap_and_one_older_than_the_ring_is_told_how_many_were_lost()
+    public async Task A_resume_within_the_ring_or_the_log_replays_exactly_the_gap_and_one_older_than_the_log_is_told_how_many_were_lost()
     {
-        await using var server = await RunningServer.StartAsync(settings: new Dictionary<string, string> { ["GraphEvents:ReplayCapacity"] = "100" });
+        // The ring (memory) holds the last 100, the log (the database) the last 200.
+        await using var server = await RunningServer.StartAsync(settings: new Dictionary<string, string>
+        {
+            ["GraphEvents:ReplayCapacity"] = "100",
+            ["GraphEvents:EventLog:MaxEvents"] = "200",
+        });
 
         // Not LastEventId right away: the server publishes its own start-up events (graph_synced,
         // metrics_updated) before StartAsync returns, but the pump may broadcast them after it,
@@ -109,16 +114,25 @@ public sealed class RestartTests
             Assert.DoesNotContain(frames, f => f.EventType == "events_lost");
         }
 
-        // Older than the ring: told first, with the count, then everything the ring holds.
+        // Older than the ring, within the log: read from the database, then the ring, exactly, no notice.
+        await using (var fromLog = await RecordingStream.OpenAsync(server.Client, server.StreamUri($"?last_event_id={EventIds.At(marker, last - 150)}")))
+        {
+            await Eventually.HoldsAsync(() => fromLog.CountFrames("edge_created") == 150, "the log and the ring were replayed");
+            var frames = fromLog.Frames();
+            Assert.Equal("connected", frames[0].EventType);
+            Assert.Equal(Enumerable.Range(1, 150).Select(i => EventIds.At(marker, last - 150 + i)), frames.Skip(1).Select(f => f.Id));
+        }
+
+        // Older than the log: told first, with the exact count, then everything the log holds.
         await using var older = await RecordingStream.OpenAsync(server.Client, server.StreamUri($"?last_event_id={EventIds.At(marker, start + 10)}"));
-        await Eventually.HoldsAsync(() => older.CountFrames("edge_created") == 100, "the ring was replayed");
+        await Eventually.HoldsAsync(() => older.CountFrames("edge_created") == 200, "the log was replayed");
         var replay = older.Frames();
         Assert.Equal("connected", replay[0].EventType);
         Assert.Equal("events_lost", replay[1].EventType);
         using var lost = JsonDocument.Parse(replay[1].Data);
         Assert.Equal(EventsLostReasons.ReplayWindowExceeded, lost.RootElement.GetProperty("reason").GetString());
-        Assert.Equal(190, lost.RootElement.GetProperty("lost_count").GetInt64());
-        Assert.Equal(Enumerable.Range(201, 100).Select(i => EventIds.At(marker, start + i)), replay.Skip(2).Select(f => f.Id));
+        Assert.Equal(90, lost.RootElement.GetProperty("lost_count").GetInt64());
+        Assert.Equal(Enumerable.Range(101, 200).Select(i => EventIds.At(marker, start + i)), replay.Skip(2).Select(f => f.Id));
     }
 
     [Theory]
@@ -145,6 +159,12 @@ public sealed class RestartTests
         // Published while the clients are away (they reconnect only once the new process listens).
         await first.StopAsync();
         await using var second = await RunningServer.StartAsync(database.Path, port, settings);
+
+        // Every client is back (a new in-memory log starts them live after the notice, so the new
+        // event must come after they are; the durable log would replay it either way).
+        await Eventually.HoldsAsync(
+            () => readers.All(r => r.Events.Any(e => e is EventsLostEvent or GraphSyncedEvent)),
+            "every client reconnected");
         await second.Broadcaster.PublishAsync(new EdgeCreatedEvent("after", "x", 0.5, Timestamp), Token);
         await Eventually.HoldsAsync(() => readers.All(r => r.Edges.Contains("after")), "every client received the new event");
         await reading.CancelAsync();

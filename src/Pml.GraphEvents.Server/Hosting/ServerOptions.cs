@@ -19,7 +19,10 @@ public sealed class ServerOptions
     public long MaxBodyBytes { get; set; } = 1024 * 1024;
 
     /// <summary>The SQLite file that keeps the learned graph across restarts. Default <c>pml-graph.db</c> in the working directory.</summary>
-    public string DatabasePath { get; set; } = "pml-graph.db";
+    public string DatabasePath { get; set; } = DefaultDatabasePath;
+
+    /// <summary>The default of <see cref="DatabasePath"/>.</summary>
+    internal const string DefaultDatabasePath = "pml-graph.db";
 
     /// <summary>
     /// Where broadcast events are logged for Last-Event-ID replay. <see cref="ServerEventLog.Sqlite"/>

@@ -57,6 +57,7 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
     private readonly List<LogCommit> _commits = [];
     private readonly List<object> _attachments = [];
     private readonly List<EventLogRecord> _records = new(MaxDrain);
+    private long _resyncedLast;
 
     private long _eventsPublished;
     private long _framesDelivered;
@@ -591,14 +592,22 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
             }
         }
 
+        var resynced = false;
         if (_log is not null && (next != _lastId || _attachments.Count > 0) && !Append())
         {
-            next = _lastId;
+            next = Math.Max(_lastId, _resyncedLast);
+            resynced = next != _lastId;
         }
 
         GraphEventSubscription[] subscribers;
         lock (_gate)
         {
+            if (resynced)
+            {
+                // What the log holds beyond the ring is read from the log on resume, like a restart's.
+                _ring.Floor = next;
+            }
+
             foreach (var frame in _drained)
             {
                 if (frame.Offset != 0)
@@ -665,6 +674,21 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
             }
 
             _drained.RemoveAll(static frame => frame.Offset != 0);
+
+            // A write that failed may still have reached the file (an error reported after the
+            // commit): the log's own count is the truth, so numbering goes on from it and never
+            // reuses an offset. The caller publishes it as the last offset.
+            try
+            {
+                _resyncedLast = _log!.State.LastOffset;
+            }
+#pragma warning disable CA1031 // A log that cannot even say where it stands keeps the old count.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+                _resyncedLast = _lastId;
+            }
+
             return false;
         }
     }

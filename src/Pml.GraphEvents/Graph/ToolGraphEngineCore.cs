@@ -88,32 +88,36 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
     public async ValueTask<ToolGraphSnapshot> UpdateFromExecutionAsync(WorkflowExecution execution, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(execution);
-        return (await UpdateFromExecutionsAsync([execution], cancellationToken).ConfigureAwait(false)).Snapshot;
+        return (await UpdateAsync([execution], nameof(execution), cancellationToken).ConfigureAwait(false)).Snapshot;
     }
 
-    public async ValueTask<ExecutionBatchResult> UpdateFromExecutionsAsync(IReadOnlyList<WorkflowExecution> executions, CancellationToken cancellationToken = default)
+    public ValueTask<ExecutionBatchResult> UpdateFromExecutionsAsync(IReadOnlyList<WorkflowExecution> executions, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(executions);
+        return UpdateAsync(executions, nameof(executions), cancellationToken);
+    }
 
+    private async ValueTask<ExecutionBatchResult> UpdateAsync(IReadOnlyList<WorkflowExecution> executions, string paramName, CancellationToken cancellationToken)
+    {
         // Everything that can refuse an execution is checked here, before the writer lock and
         // long before the store: a refused batch changes nothing and publishes nothing.
         var checkedExecutions = new CheckedExecution[executions.Count];
         for (var i = 0; i < checkedExecutions.Length; i++)
         {
             var execution = executions[i];
-            ArgumentNullException.ThrowIfNull(execution, nameof(executions));
-            var toolOfTask = MapTasks(execution);
-            var executionTimeMs = CheckExecutionTime(execution);
-            var dependencies = DistinctDependencies(execution);
+            ArgumentNullException.ThrowIfNull(execution, paramName);
+            var toolOfTask = MapTasks(execution, paramName);
+            var executionTimeMs = CheckExecutionTime(execution, paramName);
+            var dependencies = DistinctDependencies(execution, paramName);
             var toolIds = new string[execution.Tasks.Count];
             for (var t = 0; t < toolIds.Length; t++)
             {
                 toolIds[t] = execution.Tasks[t].Tool;
-                CheckToolId(toolIds[t], nameof(executions), $"Task '{execution.Tasks[t].Id}' of execution '{execution.Id}'");
+                CheckToolId(toolIds[t], paramName, $"Task '{execution.Tasks[t].Id}' of execution '{execution.Id}'");
             }
 
             var executed = new WorkflowExecutedEvent(execution.Id, toolIds, execution.Success, executionTimeMs, default);
-            CheckEventSize(executed, execution.Id, nameof(executions));
+            CheckEventSize(executed, execution.Id, paramName);
             checkedExecutions[i] = new CheckedExecution(execution, toolOfTask, dependencies, executed);
         }
 
@@ -345,15 +349,15 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
         }
     }
 
-    private static Dictionary<string, string> MapTasks(WorkflowExecution execution)
+    private static Dictionary<string, string> MapTasks(WorkflowExecution execution, string paramName)
     {
         var toolOfTask = new Dictionary<string, string>(execution.Tasks.Count, StringComparer.Ordinal);
         foreach (var task in execution.Tasks)
         {
-            ArgumentNullException.ThrowIfNull(task, nameof(execution));
+            ArgumentNullException.ThrowIfNull(task, paramName);
             if (!toolOfTask.TryAdd(task.Id, task.Tool))
             {
-                throw new ArgumentException($"Execution '{execution.Id}' has two tasks with id '{task.Id}'.", nameof(execution));
+                throw new ArgumentException($"Execution '{execution.Id}' has two tasks with id '{task.Id}'.", paramName);
             }
         }
 
@@ -363,7 +367,7 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
             {
                 if (dependency is null || !toolOfTask.ContainsKey(dependency))
                 {
-                    throw new ArgumentException($"Task '{task.Id}' of execution '{execution.Id}' depends on '{dependency}', which is not a task of that execution.", nameof(execution));
+                    throw new ArgumentException($"Task '{task.Id}' of execution '{execution.Id}' depends on '{dependency}', which is not a task of that execution.", paramName);
                 }
             }
         }
@@ -372,14 +376,14 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
     }
 
     /// <summary>The execution's own duration as the event will carry it: finite and not negative; -0 becomes 0.</summary>
-    private static double CheckExecutionTime(WorkflowExecution execution)
+    private static double CheckExecutionTime(WorkflowExecution execution, string paramName)
     {
         var value = execution.ExecutionTimeMs;
         if (!double.IsFinite(value) || value < 0)
         {
             throw new ArgumentException(
                 $"Execution '{execution.Id}' has execution_time_ms {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}; it must be a finite number of milliseconds, at least 0.",
-                nameof(execution));
+                paramName);
         }
 
         // -0 passes "at least 0" but would be written as -0: a duration has no sign, so send 0.
@@ -392,7 +396,7 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
     /// edges. Every distinct dependency counts, even one that will be skipped (a self-loop, an
     /// unknown tool), so that whether an execution fits depends on the request alone.
     /// </summary>
-    private IReadOnlyList<string>[] DistinctDependencies(WorkflowExecution execution)
+    private IReadOnlyList<string>[] DistinctDependencies(WorkflowExecution execution, string paramName)
     {
         var result = new IReadOnlyList<string>[execution.Tasks.Count];
         long observations = 0;
@@ -407,7 +411,7 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
             throw new ArgumentException(
                 $"Execution '{execution.Id}' has {observations:N0} task dependencies (depends_on, a repeat within a task counted once), each an edge observation; "
                 + $"one execution may make at most {_maxEdgesPerExecution:N0} ({ToolGraphEngineOptions.SectionName}:{nameof(ToolGraphEngineOptions.MaxEdgesPerExecution)}).",
-                nameof(execution));
+                paramName);
         }
 
         return result;

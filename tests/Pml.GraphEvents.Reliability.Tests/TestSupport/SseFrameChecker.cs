@@ -36,7 +36,7 @@ internal static class SseFrameChecker
                 {
                     retry = true;
                 }
-                else if (line.StartsWith("id: ", StringComparison.Ordinal) && id is null && line.Length > 4 && line[4..].All(char.IsAsciiDigit))
+                else if (line.StartsWith("id: ", StringComparison.Ordinal) && id is null && System.Text.RegularExpressions.Regex.IsMatch(line[4..], "^[0-9a-z]{10}-(0|[1-9][0-9]{0,18})$"))
                 {
                     id = line[4..];
                 }

@@ -37,6 +37,7 @@ public sealed class PersistenceTests
         var logStart = snapshot.AsOfEventId![..snapshot.AsOfEventId!.IndexOf('-', StringComparison.Ordinal)] + "-0";
         using (var subscription = second.Services.GetRequiredService<IGraphEventBroadcaster>().Subscribe(new GraphEventSubscribeOptions { LastEventId = logStart }))
         {
+            // Up to the event the snapshot is as of: the last sync in the log is this run's.
             GraphSyncedEvent? synced = null;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
             timeout.CancelAfter(Eventually.Deadline);
@@ -45,6 +46,10 @@ public sealed class PersistenceTests
                 if (frame.Event is GraphSyncedEvent found)
                 {
                     synced = found;
+                }
+
+                if (frame.Id == snapshot.AsOfEventId)
+                {
                     break;
                 }
             }

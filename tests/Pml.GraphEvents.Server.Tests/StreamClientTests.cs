@@ -73,7 +73,7 @@ public sealed class StreamClientTests
     }
 
     [Fact]
-    public async Task After_a_real_restart_the_client_is_told_the_gap_is_lost_and_goes_on()
+    public async Task After_a_real_restart_the_client_resumes_from_the_durable_log_and_misses_nothing()
     {
         using var database = new TempDatabase();
         var first = await RunningServer.StartAsync(database.Path, settings: Settings);
@@ -82,28 +82,31 @@ public sealed class StreamClientTests
         var client = new GraphEventStreamClient(http, new Uri(first.BaseAddress, "events/stream"), Fast);
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(Token);
         var (received, reader) = StartReading(client, reading.Token);
-        await WaitForAsync(received, e => e is ConnectedEvent);
+        List<GraphEvent> all = [.. await WaitForAsync(received, e => e is ConnectedEvent)];
 
         for (var i = 0; i < 5; i++)
         {
             await Post(first, $$"""{"execution_id":"before-{{i}}","tool_ids":["git:status","git:commit"]}""");
         }
 
-        await WaitForAsync(received, e => e is WorkflowExecutedEvent { WorkflowId: "before-4" });
+        all.AddRange(await WaitForAsync(received, e => e is WorkflowExecutedEvent { WorkflowId: "before-4" }));
         await first.StopAsync();
 
-        // A new process: a new broadcaster whose ids start above the first run's, and whose replay
-        // window is empty.
+        // A new process on the same database: the same log (epoch and offsets), so the client's
+        // Last-Event-ID is one of its own and it resumes exactly, the second run's start included.
         await using var second = await RunningServer.StartAsync(database.Path, port, Settings);
-        var resumed = await WaitForAsync(received, e => e is EventsLostEvent);
         await Post(second, """{"execution_id":"after","tool_ids":["git:diff","git:commit"]}""");
-        await WaitForAsync(received, e => e is WorkflowExecutedEvent { WorkflowId: "after" });
+        all.AddRange(await WaitForAsync(received, e => e is WorkflowExecutedEvent { WorkflowId: "after" }));
         await reading.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => reader);
 
-        var lost = Assert.IsType<EventsLostEvent>(resumed[^1]);
-        Assert.Contains(lost.Reason, new[] { EventsLostReasons.UnknownLastEventId, EventsLostReasons.ReplayWindowExceeded });
-        Assert.IsType<ConnectedEvent>(resumed[^2]);
+        Assert.DoesNotContain(all, e => e is EventsLostEvent);
+        Assert.Equal(2, all.Count(e => e is ConnectedEvent));
+        Assert.Single(all, e => e is GraphSyncedEvent);
+        Assert.Equal(
+            ["before-0", "before-1", "before-2", "before-3", "before-4", "after"],
+            all.OfType<WorkflowExecutedEvent>().Select(e => e.WorkflowId));
+        Assert.Equal(EventIds.Epoch(second.Services.GetRequiredService<IGraphEventBroadcaster>().GetStatistics().LastEventId), EventIds.Epoch(client.LastEventId));
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public sealed class MaxEventBytesTests
 
         Assert.True(broadcaster.TryPublish(SampleEvents.Edge(1)));
         var frames = await subscription.ReadAsync(2);
-        Assert.Equal((1L, SampleEvents.Edge(1)), (frames[1].Id!.Value, frames[1].Event));
+        Assert.Equal((broadcaster.IdAt(1), SampleEvents.Edge(1)), (frames[1].Id, frames[1].Event));
         Assert.Equal(1, broadcaster.GetStatistics().EventsPublished);
     }
 
@@ -49,7 +49,7 @@ public sealed class MaxEventBytesTests
             var frame = (await subscription.ReadAsync(2))[1];
 
             // The bytes measured at publish are the ones broadcast: the same as encoding once.
-            Assert.Equal(SseFrameEncoder.Encode(1, escaped), frame.Utf8Bytes.ToArray());
+            Assert.Equal(SseFrameEncoder.Encode(new EventIdPrefix(EventIdTesting.EpochOf(exact)), 1, escaped), frame.Utf8Bytes.ToArray());
             Assert.True(frame.Utf8Bytes.Length <= size);
         }
 
@@ -77,7 +77,7 @@ public sealed class MaxEventBytesTests
         // An event read from a shared log was checked by the host that published it; every host
         // delivers it, even one with a smaller limit, so that hosts never diverge.
         await using var broadcaster = new Broadcaster(new GraphEventsOptions { MaxEventBytes = 1_024 }, TimeProvider.System);
-        broadcaster.StartSequenceAfter(10);
+        broadcaster.StartSequenceAfter(GraphEventId.NewEpoch(), 10);
         using var subscription = broadcaster.Subscribe();
         var big = new WorkflowExecutedEvent("w", [new string('x', 4_000)], true, 1, SampleEvents.Timestamp);
         await broadcaster.WriteSequencedAsync(11, big, Ct);

@@ -54,7 +54,7 @@ public sealed class CustomEventBroadcastTests
         // Refused before the pump: nothing was queued, nothing failed there, the next event is id 1.
         await broadcaster.PublishAsync(CustomEvents.Capability(1), Ct);
         var frames = await subscription.ReadAsync(2);
-        Assert.Equal(1, frames[1].Id);
+        Assert.Equal(broadcaster.IdAt(1), frames[1].Id);
         Assert.Equal(0, broadcaster.GetStatistics().EventsFailed);
     }
 
@@ -168,16 +168,16 @@ public sealed class CustomEventBroadcastTests
             await watcher.ReadAsync(5);
         }
 
-        using var all = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 1 });
+        using var all = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = broadcaster.IdAt(1) });
         var replayed = await all.ReadAsync(4);
-        Assert.Equal([2L, 3, 4], replayed.Skip(1).Select(f => f.Id!.Value));
+        Assert.Equal([2L, 3, 4], replayed.Skip(1).Select(EventIdTesting.OffsetOf));
         Assert.IsType<DagStarted>(replayed[2].Event);
         Assert.Equal(CustomEvents.Capability(4), replayed[3].Event);
 
-        using var filtered = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 0, EventTypes = [CapabilityLearned.Name] });
+        using var filtered = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = broadcaster.IdAt(0), EventTypes = [CapabilityLearned.Name] });
         await broadcaster.PublishAsync(CustomEvents.Capability(5), Ct);
         var frames = await filtered.ReadAsync(4);
-        Assert.Equal([1L, 4, 5], frames.Skip(1).Select(f => f.Id!.Value));
+        Assert.Equal([1L, 4, 5], frames.Skip(1).Select(EventIdTesting.OffsetOf));
         Assert.All(frames.Skip(1), f => Assert.IsType<CapabilityLearned>(f.Event));
         Assert.Equal(0, filtered.FramesLost);
     }

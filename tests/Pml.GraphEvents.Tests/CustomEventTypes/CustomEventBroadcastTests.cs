@@ -23,10 +23,10 @@ public sealed class CustomEventBroadcastTests
 
         var frames = await first.ReadAsync(3);
         Assert.Equal(
-            "id: 1\nevent: capability_learned\ndata: {\"capability\":\"capability:1\",\"tool_id\":\"tool:1\",\"confidence\":0.75,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n",
+            "id: " + broadcaster.IdAt(1) + "\nevent: capability_learned\ndata: {\"capability\":\"capability:1\",\"tool_id\":\"tool:1\",\"confidence\":0.75,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n",
             Text(frames[1]));
         Assert.Equal(
-            "id: 2\nevent: dag.v2:started-now\ndata: {\"dag_id\":\"dag:2\",\"tasks\":[\"a\",\"b\"],\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n",
+            "id: " + broadcaster.IdAt(2) + "\nevent: dag.v2:started-now\ndata: {\"dag_id\":\"dag:2\",\"tasks\":[\"a\",\"b\"],\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n",
             Text(frames[2]));
         Assert.Equal(CustomEvents.Capability(1), frames[1].Event);
         Assert.Equal(CapabilityLearned.Name, frames[1].EventType);
@@ -80,7 +80,7 @@ public sealed class CustomEventBroadcastTests
         Assert.Contains("is named 'x\\u000Aevent: heartbeat', but the type is registered as 'named'", error.Message, StringComparison.Ordinal);
 
         Assert.True(broadcaster.TryPublish(new NamedByData("named", SampleEvents.Timestamp)));
-        Assert.StartsWith("id: 1\nevent: named\ndata: {\"label\":\"named\",", Text((await subscription.ReadAsync(2))[1]), StringComparison.Ordinal);
+        Assert.StartsWith("id: " + broadcaster.IdAt(1) + "\nevent: named\ndata: {\"label\":\"named\",", Text((await subscription.ReadAsync(2))[1]), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -92,6 +92,28 @@ public sealed class LogResumeTests
         }
     }
 
+    [Fact]
+    public async Task When_the_log_cannot_be_written_nothing_of_the_drain_is_delivered_and_the_offset_is_not_used()
+    {
+        var log = MemoryLog.WithEvents(3);
+        await using var broadcaster = new Broadcaster(new GraphEventsOptions(), TimeProvider.System, log: log);
+        using var subscription = broadcaster.Subscribe();
+        Assert.Equal(broadcaster.IdAt(3), Assert.Single(await subscription.ReadAsync(1)).Id);
+
+        // What a client sees must be replayable: an event the log did not take is not delivered.
+        log.FailNextAppend = true;
+        await broadcaster.PublishAsync(SampleEvents.Edge(100), Ct);
+        await SubscriptionReading.EventuallyAsync(() => broadcaster.GetStatistics().EventsFailed == 1, "the event failed");
+        Assert.False(subscription.TryRead(out _));
+        Assert.Equal(broadcaster.IdAt(3), broadcaster.GetStatistics().LastEventId);
+
+        // The next one takes the offset the failed one did not use.
+        await broadcaster.PublishAsync(SampleEvents.Edge(101), Ct);
+        var next = Assert.Single(await subscription.ReadAsync(1));
+        Assert.Equal((broadcaster.IdAt(4), (GraphEvent)SampleEvents.Edge(101)), (next.Id, next.Event));
+        Assert.Equal(4, log.State.LastOffset);
+    }
+
     private static IEnumerable<long> Offsets(long first, long last) => Enumerable.Range(0, (int)(last - first + 1)).Select(i => first + i);
 
     private static async Task PublishAsync(Broadcaster broadcaster, int count)
@@ -152,10 +174,19 @@ public sealed class LogResumeTests
 
         public EventLogState Open() => State;
 
+        /// <summary>Makes the next append throw, as a full disk would.</summary>
+        public bool FailNextAppend { get; set; }
+
         public EventLogState Append(IReadOnlyList<EventLogRecord> records, IReadOnlyList<object> attachments)
         {
             lock (_gate)
             {
+                if (FailNextAppend)
+                {
+                    FailNextAppend = false;
+                    throw new ToolGraphStoreException("The disk is full.");
+                }
+
                 foreach (var record in records)
                 {
                     Assert.Equal(_state.LastOffset + 1, record.Offset);

@@ -9,12 +9,15 @@ namespace Pml.GraphEvents.Tests.Broadcasting;
 /// </summary>
 public sealed class ByteBoundTests
 {
-    // Ids from 101 have three digits, and these events all have the same length: every frame has
-    // the same size, so how many fit a byte bound is exact.
-    private const long IdStart = 100;
+    // Offsets from 10 to 99 have two digits (every epoch has the same length), and these events all
+    // have the same length: after a preamble of IdStart events, every frame has the same size, so
+    // how many fit a byte bound is exact.
+    private const long IdStart = 9;
     private const int Bound = 1_024;
 
-    private static readonly int FrameLength = SseFrameEncoder.Encode(IdStart + 1, Fixed(0)).Length;
+    private static readonly EventIdPrefix AnyLog = new(GraphEventId.NewEpoch());
+
+    private static readonly int FrameLength = SseFrameEncoder.Encode(AnyLog, IdStart + 1, Fixed(0)).Length;
 
     // Frames that fit the byte bound, far fewer than the count bounds below.
     private static readonly int Fit = Bound / FrameLength;
@@ -26,34 +29,34 @@ public sealed class ByteBoundTests
     {
         await using var broadcaster = (Broadcaster)GraphEventBroadcaster.Create(new GraphEventsOptions
         {
-            EventIdStart = IdStart,
             ReplayCapacity = 1_000,
             MaxEventBytes = Bound,
             ReplayCapacityBytes = Bound,
         });
+        await PublishAsync(broadcaster, (int)IdStart);
         var published = Fit + 5;
         await PublishAsync(broadcaster, published);
         Assert.Equal(Fit * FrameLength, broadcaster.ReplayBytes);
 
         // From the start: the oldest five left the window by bytes, and the count says so exactly.
-        using var fromStart = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = IdStart });
+        using var fromStart = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = broadcaster.IdAt(IdStart) });
         var frames = await fromStart.ReadAsync(2 + Fit);
         var lost = Assert.IsType<EventsLostEvent>(frames[1].Event);
         Assert.Equal((EventsLostReasons.ReplayWindowExceeded, (long?)5), (lost.Reason, lost.LostCount));
         Assert.Equal(5, fromStart.FramesLost);
-        Assert.Equal(Ids(IdStart + 6, Fit), frames.Skip(2).Select(f => f.Id!.Value));
+        Assert.Equal(Ids(IdStart + 6, Fit), frames.Skip(2).Select(EventIdTesting.OffsetOf));
 
         // From the floor exactly, and from inside the window: a replay with nothing lost.
         foreach (var last in new[] { IdStart + 5, IdStart + 8 })
         {
-            using var resumed = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = last });
+            using var resumed = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = broadcaster.IdAt(last) });
             var replay = await resumed.ReadAsync(1 + published - (int)(last - IdStart));
-            Assert.Equal(Ids(last + 1, published - (int)(last - IdStart)), replay.Skip(1).Select(f => f.Id!.Value));
+            Assert.Equal(Ids(last + 1, published - (int)(last - IdStart)), replay.Skip(1).Select(EventIdTesting.OffsetOf));
             Assert.False(resumed.TryRead(out _));
         }
 
         // One older than the floor: exactly one lost.
-        using var justBefore = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = IdStart + 4 });
+        using var justBefore = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = broadcaster.IdAt(IdStart + 4) });
         Assert.Equal(1, Assert.IsType<EventsLostEvent>((await justBefore.ReadAsync(2))[1].Event).LostCount);
     }
 
@@ -62,20 +65,20 @@ public sealed class ByteBoundTests
     {
         await using var broadcaster = (Broadcaster)GraphEventBroadcaster.Create(new GraphEventsOptions
         {
-            EventIdStart = IdStart,
             MaxEventBytes = 4 * Bound,
             ReplayCapacityBytes = 4 * Bound,
         });
+        await PublishAsync(broadcaster, (int)IdStart);
         var small = (4 * Bound) / FrameLength;
         await PublishAsync(broadcaster, small);
         var large = new WorkflowExecutedEvent("w", [new string('x', 2 * Bound)], true, 1, SampleEvents.Timestamp);
         await broadcaster.PublishAsync(large, Ct);
-        await SubscriptionReading.EventuallyAsync(() => broadcaster.GetStatistics().EventsPublished == small + 1, "the large event");
+        await SubscriptionReading.EventuallyAsync(() => broadcaster.GetStatistics().EventsPublished == IdStart + small + 1, "the large event");
 
-        var largeLength = SseFrameEncoder.Encode(IdStart + small + 1, large).Length;
+        var largeLength = SseFrameEncoder.Encode(AnyLog, IdStart + small + 1, large).Length;
         var kept = (int)((4 * Bound) - largeLength) / FrameLength;
         Assert.Equal((kept * FrameLength) + largeLength, broadcaster.ReplayBytes);
-        using var fromStart = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = IdStart });
+        using var fromStart = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = broadcaster.IdAt(IdStart) });
         var frames = await fromStart.ReadAsync(2 + kept + 1);
         Assert.Equal(small - kept, Assert.IsType<EventsLostEvent>(frames[1].Event).LostCount);
         Assert.Equal(large, frames[^1].Event);
@@ -86,11 +89,11 @@ public sealed class ByteBoundTests
     {
         await using var broadcaster = GraphEventBroadcaster.Create(new GraphEventsOptions
         {
-            EventIdStart = IdStart,
             SubscriberBufferCapacity = 1_000,
             MaxEventBytes = Bound,
             SubscriberBufferCapacityBytes = Bound,
         });
+        await PublishAsync(broadcaster, (int)IdStart);
         var stalled = broadcaster.Subscribe();
         using var reader = broadcaster.Subscribe();
         Assert.Single(await reader.ReadAsync(1));
@@ -100,7 +103,7 @@ public sealed class ByteBoundTests
             Assert.True(broadcaster.TryPublish(Fixed(i)));
 
             // The reader keeps up, one frame at a time: the bound never touches it.
-            Assert.Equal(IdStart + i + 1, (await reader.ReadAsync(1))[0].Id);
+            Assert.Equal(broadcaster.IdAt(IdStart + i + 1), (await reader.ReadAsync(1))[0].Id);
         }
 
         Assert.Equal(SubscriptionEndReason.Lagging, stalled.EndReason);
@@ -109,7 +112,7 @@ public sealed class ByteBoundTests
 
         // What it holds is contiguous from the start, and no more than the bound.
         var buffered = await stalled.ReadToEndAsync();
-        Assert.Equal(Ids(IdStart + 1, Fit), buffered.Skip(1).Select(f => f.Id!.Value));
+        Assert.Equal(Ids(IdStart + 1, Fit), buffered.Skip(1).Select(EventIdTesting.OffsetOf));
         Assert.True(buffered.Skip(1).Sum(f => f.Utf8Bytes.Length) <= Bound);
     }
 
@@ -118,12 +121,12 @@ public sealed class ByteBoundTests
     {
         await using var broadcaster = GraphEventBroadcaster.Create(new GraphEventsOptions
         {
-            EventIdStart = IdStart,
             SubscriberBufferCapacity = 1_000,
             MaxEventBytes = 2 * Bound,
             SubscriberBufferCapacityBytes = 2 * Bound,
             SlowSubscriberPolicy = SlowSubscriberPolicy.DropOldest,
         });
+        await PublishAsync(broadcaster, (int)IdStart);
         using var stalled = broadcaster.Subscribe();
         var room = (2 * Bound) / FrameLength;
         await PublishAsync(broadcaster, room + 4);
@@ -132,8 +135,8 @@ public sealed class ByteBoundTests
         // Then one large frame: it takes the room of several small ones at once.
         var large = new WorkflowExecutedEvent("w", [new string('x', Bound)], true, 1, SampleEvents.Timestamp);
         await broadcaster.PublishAsync(large, Ct);
-        await SubscriptionReading.EventuallyAsync(() => broadcaster.GetStatistics().EventsPublished == room + 5, "the large event");
-        var largeLength = SseFrameEncoder.Encode(IdStart + room + 5, large).Length;
+        await SubscriptionReading.EventuallyAsync(() => broadcaster.GetStatistics().EventsPublished == IdStart + room + 5, "the large event");
+        var largeLength = SseFrameEncoder.Encode(AnyLog, IdStart + room + 5, large).Length;
         var kept = ((2 * Bound) - largeLength) / FrameLength;
         var dropped = 4 + (room - kept);
         Assert.Equal(dropped, stalled.FramesLost);
@@ -142,7 +145,7 @@ public sealed class ByteBoundTests
         var frames = await stalled.ReadAsync(2 + kept + 1);
         var lost = Assert.IsType<EventsLostEvent>(frames[1].Event);
         Assert.Equal((EventsLostReasons.BufferOverflow, (long?)dropped), (lost.Reason, lost.LostCount));
-        Assert.Equal(Ids(IdStart + room + 5 - kept, kept + 1), frames.Skip(2).Select(f => f.Id!.Value));
+        Assert.Equal(Ids(IdStart + room + 5 - kept, kept + 1), frames.Skip(2).Select(EventIdTesting.OffsetOf));
         Assert.False(stalled.TryRead(out _));
     }
 

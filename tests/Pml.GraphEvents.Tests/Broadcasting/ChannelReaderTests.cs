@@ -20,14 +20,14 @@ public sealed class ChannelReaderTests
         var pending = subscription.ReadAsync(Token);
         Assert.False(pending.IsCompleted);
         await broadcaster.PublishAsync(SampleEvents.Edge(1), Token);
-        Assert.Equal(1, (await pending.AsTask().WaitAsync(SubscriptionReading.Deadline, Token)).Id);
+        Assert.Equal(broadcaster.IdAt(1), (await pending.AsTask().WaitAsync(SubscriptionReading.Deadline, Token)).Id);
 
         await broadcaster.PublishAsync(SampleEvents.Edge(2), Token);
         await SubscriptionReading.EventuallyAsync(() => subscription.Count == 1, "the second event in the buffer");
         subscription.Dispose();
 
         // Ended with a frame still held: it is read first, then the end is reported as a channel reports it.
-        Assert.Equal(2, (await subscription.ReadAsync(Token)).Id);
+        Assert.Equal(broadcaster.IdAt(2), (await subscription.ReadAsync(Token)).Id);
         await Assert.ThrowsAsync<ChannelClosedException>(async () => await subscription.ReadAsync(Token));
         Assert.False(await subscription.WaitToReadAsync(Token));
     }
@@ -45,7 +45,7 @@ public sealed class ChannelReaderTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await pending);
 
         await broadcaster.PublishAsync(SampleEvents.Edge(1), Token);
-        Assert.Equal(1, (await subscription.ReadAsync(Token).AsTask().WaitAsync(SubscriptionReading.Deadline, Token)).Id);
+        Assert.Equal(broadcaster.IdAt(1), (await subscription.ReadAsync(Token).AsTask().WaitAsync(SubscriptionReading.Deadline, Token)).Id);
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public sealed class ChannelReaderTests
 
         // The last frame: completion follows that read, not a later call.
         Assert.True(subscription.TryRead(out var last));
-        Assert.Equal(1, last.Id);
+        Assert.Equal(broadcaster.IdAt(1), last.Id);
         await completion.WaitAsync(SubscriptionReading.Deadline, Token);
         Assert.Equal(TaskStatus.RanToCompletion, completion.Status);
         Assert.Same(completion, subscription.Completion);
@@ -81,7 +81,7 @@ public sealed class ChannelReaderTests
         await small.PublishAsync(SampleEvents.Edge(1), Token);
         await small.PublishAsync(SampleEvents.Edge(2), Token);
         await SubscriptionReading.EventuallyAsync(() => lagging.EndReason == SubscriptionEndReason.Lagging, "the subscription lagging");
-        Assert.Equal([0L, 1L], (await lagging.ReadToEndAsync()).Select(f => f.Id!.Value));
+        Assert.Equal([0L, 1L], (await lagging.ReadToEndAsync()).Select(EventIdTesting.OffsetOf));
         await lagging.Completion.WaitAsync(SubscriptionReading.Deadline, Token);
 
         // The broadcaster disposed, nothing left unread: asked for after the end, it is complete at once.
@@ -110,10 +110,10 @@ public sealed class ChannelReaderTests
         await broadcaster.PublishAsync(SampleEvents.Edge(1), Token);
         await broadcaster.PublishAsync(Metrics(), Token);
         await broadcaster.PublishAsync(SampleEvents.Edge(3), Token);
-        await SubscriptionReading.EventuallyAsync(() => broadcaster.GetStatistics().LastEventId == 3, "three events broadcast");
+        await SubscriptionReading.EventuallyAsync(() => broadcaster.LastOffset() == 3, "three events broadcast");
 
         // connected + a replay of three events of which the filter keeps one.
-        using var subscription = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 0, EventTypes = [GraphEventTypes.MetricsUpdated] });
+        using var subscription = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = broadcaster.IdAt(0), EventTypes = [GraphEventTypes.MetricsUpdated] });
         Assert.True(subscription.CanCount);
         Assert.Equal(2, subscription.Count);
 
@@ -161,8 +161,8 @@ public sealed class ChannelReaderTests
             await broadcaster.PublishAsync(SampleEvents.Edge(i), Token);
         }
 
-        await SubscriptionReading.EventuallyAsync(() => broadcaster.GetStatistics().LastEventId == 3, "three events broadcast");
-        using var subscription = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 0, EventTypes = [GraphEventTypes.MetricsUpdated] });
+        await SubscriptionReading.EventuallyAsync(() => broadcaster.LastOffset() == 3, "three events broadcast");
+        using var subscription = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = broadcaster.IdAt(0), EventTypes = [GraphEventTypes.MetricsUpdated] });
         Assert.True(subscription.TryRead(out var connected));
         Assert.IsType<ConnectedEvent>(connected.Event);
 
@@ -200,7 +200,7 @@ public sealed class ChannelReaderTests
             await broadcaster.PublishAsync(SampleEvents.Edge(round), Token);
             Assert.True(await wait);
             Assert.True(subscription.TryRead(out var frame));
-            Assert.Equal(round, frame.Id);
+            Assert.Equal(broadcaster.IdAt(round), frame.Id);
         }
     }
 
@@ -217,7 +217,7 @@ public sealed class ChannelReaderTests
         {
             await foreach (var frame in subscription.ReadAllAsync(cancel.Token))
             {
-                ids.Enqueue(frame.Id!.Value);
+                ids.Enqueue(EventIdTesting.OffsetOf(frame));
             }
         }, Token);
 
@@ -234,7 +234,7 @@ public sealed class ChannelReaderTests
         await broadcaster.PublishAsync(SampleEvents.Edge(2), Token);
         await SubscriptionReading.EventuallyAsync(() => subscription.Count == 1, "the second event");
         subscription.Dispose();
-        Assert.Equal([2L], (await subscription.ReadToEndAsync()).Select(f => f.Id!.Value));
+        Assert.Equal([2L], (await subscription.ReadToEndAsync()).Select(EventIdTesting.OffsetOf));
     }
 
     [Fact]
@@ -254,7 +254,7 @@ public sealed class ChannelReaderTests
         var copy = Channel.CreateUnbounded<GraphEventFrame>();
         var copied = await CopyAsync(subscription, copy.Writer);
         Assert.Equal(4, copied);
-        Assert.Equal([0L, 1L, 2L, 3L], await copy.Reader.ReadAllAsync(Token).Select(f => f.Id!.Value).ToListAsync(Token));
+        Assert.Equal([0L, 1L, 2L, 3L], await copy.Reader.ReadAllAsync(Token).Select(EventIdTesting.OffsetOf).ToListAsync(Token));
 
         // And the LINQ over IAsyncEnumerable of the base library, on a live one.
         using var live = broadcaster.Subscribe();

@@ -30,7 +30,7 @@ public sealed class MaxEventBytesTests
 
         Assert.True(broadcaster.TryPublish(SampleEvents.Edge(1)));
         var frames = await subscription.ReadAsync(2);
-        Assert.Equal((1L, SampleEvents.Edge(1)), (frames[1].Id!.Value, frames[1].Event));
+        Assert.Equal((broadcaster.IdAt(1), SampleEvents.Edge(1)), (frames[1].Id, frames[1].Event));
         Assert.Equal(1, broadcaster.GetStatistics().EventsPublished);
     }
 
@@ -49,7 +49,7 @@ public sealed class MaxEventBytesTests
             var frame = (await subscription.ReadAsync(2))[1];
 
             // The bytes measured at publish are the ones broadcast: the same as encoding once.
-            Assert.Equal(SseFrameEncoder.Encode(1, escaped), frame.Utf8Bytes.ToArray());
+            Assert.Equal(SseFrameEncoder.Encode(new EventIdPrefix(EventIdTesting.EpochOf(exact)), 1, escaped), frame.Utf8Bytes.ToArray());
             Assert.True(frame.Utf8Bytes.Length <= size);
         }
 
@@ -77,11 +77,39 @@ public sealed class MaxEventBytesTests
         // An event read from a shared log was checked by the host that published it; every host
         // delivers it, even one with a smaller limit, so that hosts never diverge.
         await using var broadcaster = new Broadcaster(new GraphEventsOptions { MaxEventBytes = 1_024 }, TimeProvider.System);
-        broadcaster.StartSequenceAfter(10);
+        broadcaster.StartSequenceAfter(GraphEventId.NewEpoch(), 10);
         using var subscription = broadcaster.Subscribe();
         var big = new WorkflowExecutedEvent("w", [new string('x', 4_000)], true, 1, SampleEvents.Timestamp);
         await broadcaster.WriteSequencedAsync(11, big, Ct);
         Assert.Equal(big, (await subscription.ReadAsync(2))[1].Event);
+    }
+
+    [Theory]
+    [InlineData(0L)]
+    [InlineData(99_999_999L)]
+    [InlineData(999_999_999L)]
+    [InlineData(long.MaxValue - 1)]
+    public async Task An_event_exactly_at_the_limit_is_delivered_whatever_offset_its_log_is_at(long lastOffset)
+    {
+        // The publish-time check counts the id line at its longest, so that whether an event fits
+        // never depends on the id it gets: an id is "<epoch>-<offset>", and a durable log that has
+        // been running a long while issues offsets of up to 19 digits.
+        var escaped = new WorkflowExecutedEvent("w", [new string('<', 1_000)], true, 1, SampleEvents.Timestamp);
+        var size = EncodedSize.Frame(escaped.EventType, SseFrameEncoder.EncodeData(escaped).Length);
+        var log = new StartedLog(GraphEventId.NewEpoch(), lastOffset);
+        await using var broadcaster = new Broadcaster(new GraphEventsOptions { MaxEventBytes = (int)size }, TimeProvider.System, log: log);
+        using var subscription = broadcaster.Subscribe();
+
+        Assert.True(broadcaster.TryPublish(escaped));
+        await SubscriptionReading.EventuallyAsync(() => broadcaster.GetStatistics() is { EventsPublished: > 0 } or { EventsFailed: > 0 }, "the event delivered or failed");
+        Assert.Equal(0, broadcaster.GetStatistics().EventsFailed);
+        var frames = await subscription.ReadAsync(2);
+
+        Assert.Equal(GraphEventId.Format(log.State.Epoch, lastOffset + 1), frames[1].Id);
+        Assert.Equal(escaped, frames[1].Event);
+        Assert.InRange(frames[1].Utf8Bytes.Length, 1, size);
+        Assert.Equal((1L, 0L), (broadcaster.GetStatistics().EventsPublished, broadcaster.GetStatistics().EventsFailed));
+        Assert.Equal(lastOffset + 1, log.State.LastOffset);
     }
 
     private static byte[] Data(GraphEventFrame frame)
@@ -89,5 +117,27 @@ public sealed class MaxEventBytesTests
         var text = System.Text.Encoding.UTF8.GetString(frame.Utf8Bytes.Span);
         var start = text.IndexOf("data: ", StringComparison.Ordinal) + 6;
         return System.Text.Encoding.UTF8.GetBytes(text[start..text.IndexOf('\n', start)]);
+    }
+
+    /// <summary>A durable log that already holds events up to an offset: it only takes appends.</summary>
+    private sealed class StartedLog(string epoch, long lastOffset) : IGraphEventLog
+    {
+        public EventLogState State { get; private set; } = new(epoch, lastOffset, lastOffset);
+
+        public EventLogState Open() => State;
+
+        public EventLogState Append(IReadOnlyList<EventLogRecord> records, IReadOnlyList<object> attachments)
+        {
+            if (records.Count > 0)
+            {
+                State = State with { LastOffset = records[^1].Offset };
+            }
+
+            return State;
+        }
+
+        public IReadOnlyList<EventLogRecord> Read(long afterOffset, long throughOffset, int maxCount) => [];
+
+        public bool Writes(object attachment) => false;
     }
 }

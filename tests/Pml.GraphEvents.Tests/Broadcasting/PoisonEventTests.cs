@@ -41,7 +41,7 @@ public sealed class PoisonEventTests
 
         Assert.True(broadcaster.TryPublish(SampleEvents.Edge(1)));
         var frames = await subscription.ReadAsync(2);
-        Assert.Equal(1, frames[1].Id);
+        Assert.Equal(broadcaster.IdAt(1), frames[1].Id);
         Assert.Equal(SampleEvents.Edge(1), frames[1].Event);
         Assert.Equal(1, broadcaster.GetStatistics().EventsPublished);
         Assert.Equal(0, broadcaster.GetStatistics().EventsFailed);
@@ -71,9 +71,9 @@ public sealed class PoisonEventTests
 
         // The failed event took no id: the ids a client sees stay consecutive, so a resume
         // counts losses exactly.
-        Assert.Equal([1L, 2], frames.Skip(1).Select(f => f.Id!.Value));
+        Assert.Equal([1L, 2], frames.Skip(1).Select(EventIdTesting.OffsetOf));
         var statistics = broadcaster.GetStatistics();
-        Assert.Equal((2L, 1L, 2L), (statistics.EventsPublished, statistics.EventsFailed, statistics.LastEventId));
+        Assert.Equal((2L, 1L, broadcaster.IdAt(2)), (statistics.EventsPublished, statistics.EventsFailed, statistics.LastEventId));
         var entry = Assert.Single(logs.Entries, e => e.Level == LogLevel.Error);
         Assert.Contains("metrics_updated", entry.Message, StringComparison.Ordinal);
         Assert.IsType<InvalidOperationException>(entry.Exception);
@@ -100,7 +100,7 @@ public sealed class PoisonEventTests
         Assert.Equal(3, broadcaster.GetStatistics().EventsFailed);
 
         // The encoder recovered from the failures mid-event: the frame is exactly what a fresh encoder writes.
-        Assert.Equal(SseFrameEncoder.Encode(1, SampleEvents.Edge(7)), frames[1].Utf8Bytes.ToArray());
+        Assert.Equal(SseFrameEncoder.Encode(new EventIdPrefix(EventIdTesting.EpochOf(broadcaster)), 1, SampleEvents.Edge(7)), frames[1].Utf8Bytes.ToArray());
         await broadcaster.DisposeAsync();
     }
 

@@ -27,7 +27,7 @@ public sealed class StatisticsTests
 
         var statistics = broadcaster.GetStatistics();
         Assert.Equal(1, statistics.SubscriberCount);
-        Assert.Equal(1, statistics.LastEventId);
+        Assert.Equal(broadcaster.IdAt(1), statistics.LastEventId);
         Assert.Equal(1, statistics.EventsPublished);
         Assert.Equal(1, statistics.FramesDelivered);
         Assert.Equal(1, statistics.SubscribesRefused);

@@ -34,7 +34,7 @@ public sealed class SubscriberLimitTests
         await using var broadcaster = GraphEventBroadcaster.Create(new GraphEventsOptions { MaxSubscribers = 2 });
         Assert.Equal(2, broadcaster.MaxSubscribers);
         Assert.True(broadcaster.TrySubscribe(out var first));
-        Assert.True(broadcaster.TrySubscribe(new GraphEventSubscribeOptions { LastEventId = 0 }, out var second));
+        Assert.True(broadcaster.TrySubscribe(new GraphEventSubscribeOptions { LastEventId = broadcaster.IdAt(0) }, out var second));
         using (first)
         using (second)
         {
@@ -64,7 +64,7 @@ public sealed class SubscriberLimitTests
         await using var broadcaster = GraphEventBroadcaster.Create(new GraphEventsOptions { MaxSubscribers = 3 });
         var live = Enumerable.Range(0, 3).Select(_ => broadcaster.Subscribe()).ToList();
 
-        var refused = Assert.Throws<GraphEventSubscriberLimitException>(() => broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 0 }));
+        var refused = Assert.Throws<GraphEventSubscriberLimitException>(() => broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = broadcaster.IdAt(0) }));
         Assert.IsAssignableFrom<InvalidOperationException>(refused);
         Assert.Equal(3, refused.MaxSubscribers);
         Assert.Contains("GraphEvents:MaxSubscribers", refused.Message, StringComparison.Ordinal);

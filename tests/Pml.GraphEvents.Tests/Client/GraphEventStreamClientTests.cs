@@ -17,16 +17,19 @@ public sealed class GraphEventStreamClientTests
         MaxReconnectDelay = TimeSpan.FromMilliseconds(5),
     };
 
+    // Ids as a server issues them: the client keeps them as opaque strings.
+    private const string Epoch = "k3v9q2m8xz";
+
     private const string FirstStream =
         "retry: 5\n\n" +
-        "id: 0\nevent: connected\ndata: {\"client_id\":\"c1\",\"connected_clients\":1,\"timestamp\":\"2025-12-01T10:00:00.000Z\"}\n\n" +
-        "id: 1\nevent: edge_created\ndata: {\"from_tool_id\":\"a\",\"to_tool_id\":\"b\",\"confidence_score\":0.5,\"timestamp\":\"2025-12-01T10:00:00.000Z\"}\n\n" +
+        "id: " + Epoch + "-0\nevent: connected\ndata: {\"client_id\":\"c1\",\"connected_clients\":1,\"timestamp\":\"2025-12-01T10:00:00.000Z\"}\n\n" +
+        "id: " + Epoch + "-1\nevent: edge_created\ndata: {\"from_tool_id\":\"a\",\"to_tool_id\":\"b\",\"confidence_score\":0.5,\"timestamp\":\"2025-12-01T10:00:00.000Z\"}\n\n" +
         "event: heartbeat\ndata: {\"connected_clients\":1,\"uptime_seconds\":30,\"timestamp\":\"2025-12-01T10:00:30.000Z\"}\n\n" +
-        "id: 2\nevent: edge_updated\ndata: {\"from_tool_id\":\"a\",\"to_tool_id\":\"b\",\"old_confidence\":0.5,\"new_confidence\":0.55,\"observed_count\":2,\"timestamp\":\"2025-12-01T10:00:31.000Z\"}\n\n";
+        "id: " + Epoch + "-2\nevent: edge_updated\ndata: {\"from_tool_id\":\"a\",\"to_tool_id\":\"b\",\"old_confidence\":0.5,\"new_confidence\":0.55,\"observed_count\":2,\"timestamp\":\"2025-12-01T10:00:31.000Z\"}\n\n";
 
     private const string SecondStream =
-        "id: 2\nevent: connected\ndata: {\"client_id\":\"c2\",\"connected_clients\":1,\"timestamp\":\"2025-12-01T10:01:00.000Z\"}\n\n" +
-        "id: 3\nevent: workflow_executed\ndata: {\"workflow_id\":\"e1\",\"tool_ids\":[\"a\",\"b\"],\"success\":true,\"execution_time_ms\":42,\"timestamp\":\"2025-12-01T10:01:00.000Z\"}\n\n";
+        "id: " + Epoch + "-2\nevent: connected\ndata: {\"client_id\":\"c2\",\"connected_clients\":1,\"timestamp\":\"2025-12-01T10:01:00.000Z\"}\n\n" +
+        "id: " + Epoch + "-3\nevent: workflow_executed\ndata: {\"workflow_id\":\"e1\",\"tool_ids\":[\"a\",\"b\"],\"success\":true,\"execution_time_ms\":42,\"timestamp\":\"2025-12-01T10:01:00.000Z\"}\n\n";
 
     [Fact]
     public async Task Yields_typed_events_and_resumes_with_the_last_event_id_after_the_stream_closes()
@@ -47,8 +50,8 @@ public sealed class GraphEventStreamClientTests
         var requests = handler.Requests;
         Assert.False(requests[0].Headers.Contains("Last-Event-ID"));
         Assert.Equal("text/event-stream", Assert.Single(requests[0].Headers.Accept).MediaType);
-        Assert.Equal("2", Assert.Single(requests[1].Headers.GetValues("Last-Event-ID")));
-        Assert.Equal(3, client.LastEventId);
+        Assert.Equal(Epoch + "-2", Assert.Single(requests[1].Headers.GetValues("Last-Event-ID")));
+        Assert.Equal(Epoch + "-3", client.LastEventId);
         Assert.Equal(2, client.ConnectionCount);
     }
 
@@ -75,13 +78,13 @@ public sealed class GraphEventStreamClientTests
     {
         var handler = new ScriptedHandler(ScriptedHandler.Stream(SecondStream));
         using var http = new HttpClient(handler);
-        var options = new GraphEventStreamClientOptions { LastEventId = 41, EventTypes = [GraphEventTypes.EdgeCreated, GraphEventTypes.MetricsUpdated] };
+        var options = new GraphEventStreamClientOptions { LastEventId = Epoch + "-41", EventTypes = [GraphEventTypes.EdgeCreated, GraphEventTypes.MetricsUpdated] };
         var client = new GraphEventStreamClient(http, StreamUri, options);
 
         await ReadAsync(client, 1);
 
         var request = Assert.Single(handler.Requests);
-        Assert.Equal("41", Assert.Single(request.Headers.GetValues("Last-Event-ID")));
+        Assert.Equal(Epoch + "-41", Assert.Single(request.Headers.GetValues("Last-Event-ID")));
         Assert.Equal("?types=edge_created,metrics_updated", request.RequestUri!.Query);
     }
 
@@ -104,7 +107,29 @@ public sealed class GraphEventStreamClientTests
         var text = Assert.IsType<RawGraphEvent>(events[1]);
         Assert.Equal(("not_even_json", "hello", default(DateTimeOffset)), (text.EventType, text.Data, text.Timestamp));
         Assert.IsType<HeartbeatEvent>(events[2]);
-        Assert.Equal(4, client.LastEventId);
+        Assert.Equal("4", client.LastEventId);
+    }
+
+    [Fact]
+    public async Task The_last_event_id_is_kept_as_the_server_sent_it_and_only_frames_with_one_move_it()
+    {
+        // Opaque to the client: whatever the server sent is what it sends back, unparsed. A frame
+        // without an id keeps the last one (as an EventSource does), and an id with a NUL is ignored.
+        var first =
+            "id: " + Epoch + "-7\nevent: connected\ndata: {\"client_id\":\"c1\",\"connected_clients\":1,\"timestamp\":\"2025-12-01T10:00:00.000Z\"}\n\n" +
+            "id: opaque/token_42\nevent: edge_created\ndata: {\"from_tool_id\":\"a\",\"to_tool_id\":\"b\",\"confidence_score\":0.5,\"timestamp\":\"2025-12-01T10:00:00.000Z\"}\n\n" +
+            "event: events_lost\ndata: {\"reason\":\"buffer_overflow\",\"lost_count\":3,\"timestamp\":\"2025-12-01T10:00:00.000Z\"}\n\n" +
+            "id: " + Epoch + "-9\0\nevent: heartbeat\ndata: {\"connected_clients\":1,\"uptime_seconds\":1,\"timestamp\":\"2025-12-01T10:00:00.000Z\"}\n\n";
+        var handler = new ScriptedHandler(ScriptedHandler.Stream(first), ScriptedHandler.Stream(SecondStream));
+        using var http = new HttpClient(handler);
+        var client = new GraphEventStreamClient(http, StreamUri, Fast);
+
+        var events = await ReadAsync(client, 5);
+
+        Assert.Equal(
+            [GraphEventTypes.Connected, GraphEventTypes.EdgeCreated, GraphEventTypes.EventsLost, GraphEventTypes.Heartbeat, GraphEventTypes.Connected],
+            events.Select(e => e.EventType));
+        Assert.Equal("opaque/token_42", Assert.Single(handler.Requests[1].Headers.GetValues("Last-Event-ID")));
     }
 
     [Fact]

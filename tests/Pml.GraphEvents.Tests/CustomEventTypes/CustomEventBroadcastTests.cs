@@ -23,10 +23,10 @@ public sealed class CustomEventBroadcastTests
 
         var frames = await first.ReadAsync(3);
         Assert.Equal(
-            "id: 1\nevent: capability_learned\ndata: {\"capability\":\"capability:1\",\"tool_id\":\"tool:1\",\"confidence\":0.75,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n",
+            "id: " + broadcaster.IdAt(1) + "\nevent: capability_learned\ndata: {\"capability\":\"capability:1\",\"tool_id\":\"tool:1\",\"confidence\":0.75,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n",
             Text(frames[1]));
         Assert.Equal(
-            "id: 2\nevent: dag.v2:started-now\ndata: {\"dag_id\":\"dag:2\",\"tasks\":[\"a\",\"b\"],\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n",
+            "id: " + broadcaster.IdAt(2) + "\nevent: dag.v2:started-now\ndata: {\"dag_id\":\"dag:2\",\"tasks\":[\"a\",\"b\"],\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n",
             Text(frames[2]));
         Assert.Equal(CustomEvents.Capability(1), frames[1].Event);
         Assert.Equal(CapabilityLearned.Name, frames[1].EventType);
@@ -54,7 +54,7 @@ public sealed class CustomEventBroadcastTests
         // Refused before the pump: nothing was queued, nothing failed there, the next event is id 1.
         await broadcaster.PublishAsync(CustomEvents.Capability(1), Ct);
         var frames = await subscription.ReadAsync(2);
-        Assert.Equal(1, frames[1].Id);
+        Assert.Equal(broadcaster.IdAt(1), frames[1].Id);
         Assert.Equal(0, broadcaster.GetStatistics().EventsFailed);
     }
 
@@ -80,7 +80,7 @@ public sealed class CustomEventBroadcastTests
         Assert.Contains("is named 'x\\u000Aevent: heartbeat', but the type is registered as 'named'", error.Message, StringComparison.Ordinal);
 
         Assert.True(broadcaster.TryPublish(new NamedByData("named", SampleEvents.Timestamp)));
-        Assert.StartsWith("id: 1\nevent: named\ndata: {\"label\":\"named\",", Text((await subscription.ReadAsync(2))[1]), StringComparison.Ordinal);
+        Assert.StartsWith("id: " + broadcaster.IdAt(1) + "\nevent: named\ndata: {\"label\":\"named\",", Text((await subscription.ReadAsync(2))[1]), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -168,16 +168,16 @@ public sealed class CustomEventBroadcastTests
             await watcher.ReadAsync(5);
         }
 
-        using var all = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 1 });
+        using var all = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = broadcaster.IdAt(1) });
         var replayed = await all.ReadAsync(4);
-        Assert.Equal([2L, 3, 4], replayed.Skip(1).Select(f => f.Id!.Value));
+        Assert.Equal([2L, 3, 4], replayed.Skip(1).Select(EventIdTesting.OffsetOf));
         Assert.IsType<DagStarted>(replayed[2].Event);
         Assert.Equal(CustomEvents.Capability(4), replayed[3].Event);
 
-        using var filtered = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = 0, EventTypes = [CapabilityLearned.Name] });
+        using var filtered = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = broadcaster.IdAt(0), EventTypes = [CapabilityLearned.Name] });
         await broadcaster.PublishAsync(CustomEvents.Capability(5), Ct);
         var frames = await filtered.ReadAsync(4);
-        Assert.Equal([1L, 4, 5], frames.Skip(1).Select(f => f.Id!.Value));
+        Assert.Equal([1L, 4, 5], frames.Skip(1).Select(EventIdTesting.OffsetOf));
         Assert.All(frames.Skip(1), f => Assert.IsType<CapabilityLearned>(f.Event));
         Assert.Equal(0, filtered.FramesLost);
     }

@@ -55,7 +55,7 @@ public sealed class AddGraphEventsTests
         { "ReplayCapacity", "0" },
         { "HeartbeatInterval", "00:00:00" },
         { "HeartbeatInterval", "-00:00:01" },
-        { "EventIdStart", "-1" },
+        { "MaxEventBytes", "1023" },
     };
 
     [Theory]

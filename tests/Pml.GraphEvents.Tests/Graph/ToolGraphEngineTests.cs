@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using Pml.GraphEvents.Tests.TestSupport;
 
 namespace Pml.GraphEvents.Tests.Graph;
 
@@ -155,6 +156,90 @@ public sealed class ToolGraphEngineTests
 
         // The registration of the two tools comes first, with its own metrics_updated.
         Assert.Equal(["connected", "metrics_updated", "edge_created", "workflow_executed", "metrics_updated"], types);
+    }
+
+    [Fact]
+    public async Task A_batch_publishes_each_executions_events_in_order_then_one_metrics_updated()
+    {
+        var (engine, events) = await CreateAsync(["a", "b", "c"]);
+
+        var result = await engine.UpdateFromExecutionsAsync(
+            [WorkflowExecution.Chain("w1", ["a", "b"]), WorkflowExecution.Chain("w2", ["b", "c"]), WorkflowExecution.Chain("w3", ["a", "b"])],
+            Ct);
+
+        Assert.Equal(["w1", "w2", "w3"], result.Learned);
+        Assert.Empty(result.Duplicates);
+        Assert.Same(engine.Snapshot, result.Snapshot);
+        Assert.Null(result.Snapshot.AsOfEventId);
+        Assert.Equal(
+            ["edge_created", "workflow_executed", "edge_created", "workflow_executed", "edge_updated", "workflow_executed", "metrics_updated"],
+            events.Events.Select(e => e.EventType));
+        Assert.Equal(["w1", "w2", "w3"], events.Events.OfType<WorkflowExecutedEvent>().Select(e => e.WorkflowId));
+
+        // The one metrics_updated is the graph after the whole batch.
+        var metrics = Assert.IsType<MetricsUpdatedEvent>(events.Events[^1]);
+        Assert.Equal((3, 2), (metrics.NodeCount, metrics.EdgeCount));
+        Assert.True(result.Snapshot.TryGetEdge("a", "b", out var ab));
+        Assert.Equal(2, ab.ObservedCount);
+    }
+
+    [Fact]
+    public async Task An_execution_id_seen_before_or_earlier_in_the_batch_is_a_duplicate_and_learned_once()
+    {
+        var (engine, events) = await CreateAsync(["a", "b"]);
+        await engine.UpdateFromExecutionAsync(WorkflowExecution.Chain("w0", ["a", "b"]), Ct);
+        events.Clear();
+
+        var result = await engine.UpdateFromExecutionsAsync(
+            [WorkflowExecution.Chain("w0", ["a", "b"]), WorkflowExecution.Chain("w1", ["a", "b"]), WorkflowExecution.Chain("w1", ["a", "b"])],
+            Ct);
+
+        Assert.Equal(["w1"], result.Learned);
+        Assert.Equal(["w0", "w1"], result.Duplicates);
+        Assert.True(result.Snapshot.TryGetEdge("a", "b", out var edge));
+        Assert.Equal(2, edge.ObservedCount);
+        Assert.Equal(["edge_updated", "workflow_executed", "metrics_updated"], events.Events.Select(e => e.EventType));
+
+        // A batch of duplicates only changes nothing and publishes nothing.
+        events.Clear();
+        var version = engine.Snapshot.Version;
+        var again = await engine.UpdateFromExecutionsAsync([WorkflowExecution.Chain("w1", ["a", "b"])], Ct);
+        Assert.Empty(again.Learned);
+        Assert.Equal(["w1"], again.Duplicates);
+        Assert.Equal(version, again.Snapshot.Version);
+        Assert.Empty(events.Events);
+    }
+
+    [Fact]
+    public async Task A_batch_is_one_block_of_consecutive_ids_and_its_snapshot_is_as_of_the_last()
+    {
+        await using var broadcaster = GraphEventBroadcaster.Create();
+        var engine = ToolGraphEngine.Create(broadcaster, options: new ToolGraphEngineOptions { AutoRegisterUnknownTools = true });
+        using var subscription = broadcaster.Subscribe();
+        Assert.Single(await subscription.ReadAsync(1));
+
+        var result = await engine.UpdateFromExecutionsAsync([WorkflowExecution.Chain("w1", ["a", "b"]), WorkflowExecution.Chain("w2", ["b", "c"])], Ct);
+
+        // edge a->b, workflow_executed, edge b->c, workflow_executed, metrics_updated: one block.
+        var frames = await subscription.ReadAsync(5);
+        Assert.Equal([1L, 2, 3, 4, 5], frames.Select(EventIdTesting.OffsetOf));
+        Assert.Single(frames, f => f.Event is MetricsUpdatedEvent);
+        Assert.IsType<MetricsUpdatedEvent>(frames[^1].Event);
+        Assert.Equal(frames[^1].Id, result.Snapshot.AsOfEventId);
+        Assert.Equal(broadcaster.GetStatistics().LastEventId, engine.Snapshot.AsOfEventId);
+
+        // A reader of the snapshot resumes from its id exactly: nothing of the batch again, and
+        // every later change.
+        using var resumed = broadcaster.Subscribe(new GraphEventSubscribeOptions { LastEventId = result.Snapshot.AsOfEventId });
+        var connected = Assert.Single(await resumed.ReadAsync(1));
+        Assert.Equal(result.Snapshot.AsOfEventId, connected.Id);
+        Assert.False(resumed.TryRead(out _));
+
+        var next = await engine.UpdateFromExecutionAsync(WorkflowExecution.Chain("w3", ["c", "a"]), Ct);
+        var later = await resumed.ReadAsync(3);
+        Assert.Equal([6L, 7, 8], later.Select(EventIdTesting.OffsetOf));
+        Assert.Equal(later[^1].Id, next.AsOfEventId);
+        Assert.False(resumed.TryRead(out _));
     }
 
     [Fact]

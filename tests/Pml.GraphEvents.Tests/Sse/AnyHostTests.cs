@@ -54,7 +54,7 @@ public sealed class AnyHostTests
         {
             Assert.True(await items.MoveNextAsync());
             Assert.Equal(GraphEventTypes.EdgeCreated, items.Current.EventType);
-            Assert.Equal((i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), items.Current.EventId);
+            Assert.Equal(broadcaster.IdAt(i + 1), items.Current.EventId);
             Assert.Contains($"\"from_tool_id\":\"tool:{i}\"", items.Current.Data, StringComparison.Ordinal);
         }
 

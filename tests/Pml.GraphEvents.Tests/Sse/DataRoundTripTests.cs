@@ -20,7 +20,8 @@ public sealed class DataRoundTripTests
 
             Assert.NotNull(read);
             Assert.Equal(graphEvent.GetType(), read.GetType());
-            Assert.Equal(SseFrameEncoder.Encode(7, graphEvent), SseFrameEncoder.Encode(7, read));
+            var ids = new EventIdPrefix(GraphEventId.NewEpoch());
+            Assert.Equal(SseFrameEncoder.Encode(ids, 7, graphEvent), SseFrameEncoder.Encode(ids, 7, read));
         }
     }
 

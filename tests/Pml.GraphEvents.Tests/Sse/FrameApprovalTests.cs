@@ -17,9 +17,10 @@ public sealed class FrameApprovalTests
     public void Frame_matches_the_approved_bytes(string eventType)
     {
         var sample = SampleEvents.All().Single(e => e.EventType == eventType);
-        long? id = sample is HeartbeatEvent or EventsLostEvent ? null : 7;
+        // A fixed epoch, so that the approved bytes are stable: "id: <epoch>-<offset>".
+        var id = sample is HeartbeatEvent or EventsLostEvent ? null : new EventIdPrefix("k3v9q2m8xz");
 
-        var actual = Encoding.UTF8.GetString(SseFrameEncoder.Encode(id, sample));
+        var actual = Encoding.UTF8.GetString(SseFrameEncoder.Encode(id, 7, sample));
 
         Approvals.Verify($"frames/{eventType}.txt", actual);
     }

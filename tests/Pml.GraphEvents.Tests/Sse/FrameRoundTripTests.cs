@@ -34,16 +34,19 @@ public sealed class FrameRoundTripTests
     public async Task Random_payloads_round_trip_through_SseParser()
     {
         var random = new Random(20251201);
+        var ids = new EventIdPrefix(GraphEventId.NewEpoch());
         var events = new List<(long Id, GraphEvent Event)>();
         for (var i = 0; i < 500; i++)
         {
-            events.Add((i + 1, RandomEvent(random)));
+            // Mostly consecutive offsets, and some of any length up to 19 digits.
+            events.Add((random.Next(4) == 0 ? random.NextInt64(1, long.MaxValue) : i + 1, RandomEvent(random)));
         }
 
+        events.Add((long.MaxValue, RandomEvent(random)));
         using var stream = new MemoryStream();
         foreach (var (id, e) in events)
         {
-            stream.Write(SseFrameEncoder.Encode(id, e));
+            stream.Write(SseFrameEncoder.Encode(ids, id, e));
         }
 
         stream.Position = 0;
@@ -59,7 +62,9 @@ public sealed class FrameRoundTripTests
             var (id, expected) = events[i];
             var item = parsed[i];
             Assert.Equal(expected.EventType, item.EventType);
-            Assert.Equal(id.ToString(System.Globalization.CultureInfo.InvariantCulture), item.EventId);
+            Assert.Equal($"{ids.Epoch}-{id.ToString(System.Globalization.CultureInfo.InvariantCulture)}", item.EventId);
+            Assert.True(GraphEventId.TryParse(item.EventId, out var epoch, out var offset));
+            Assert.Equal((ids.Epoch, id), (epoch, offset));
             Assert.DoesNotContain('\n', item.Data);
             Assert.Equal(Json(expected), item.Data);
             AssertSameValues(expected, item.Data);

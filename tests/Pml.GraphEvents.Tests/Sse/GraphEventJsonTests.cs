@@ -29,7 +29,7 @@ public sealed class GraphEventJsonTests
     public void The_data_line_of_an_encoded_frame_is_what_serialize_writes()
     {
         var e = new EdgeUpdatedEvent("a", "b", 0.5, 0.55, 2, SampleEvents.Timestamp);
-        var frame = Encoding.UTF8.GetString(SseFrameEncoder.Encode(3, e));
+        var frame = Encoding.UTF8.GetString(SseFrameEncoder.Encode(new EventIdPrefix(GraphEventId.NewEpoch()), 3, e));
         Assert.Contains($"data: {GraphEventJson.Serialize(e)}\n", frame, StringComparison.Ordinal);
     }
 

@@ -17,7 +17,7 @@ public sealed class GraphEventStreamWriterTests
         var writing = subscription.WriteToAsync(pipe.Writer, cancellationToken: TestContext.Current.CancellationToken);
 
         var text = await ReadUntilAsync(pipe.Reader, "\n\n");
-        Assert.StartsWith("retry: 3000\nid: 0\nevent: connected\ndata: {\"client_id\":\"" + subscription.ClientId + "\",\"connected_clients\":1,", text, StringComparison.Ordinal);
+        Assert.StartsWith("retry: 3000\nid: " + broadcaster.IdAt(0) + "\nevent: connected\ndata: {\"client_id\":\"" + subscription.ClientId + "\",\"connected_clients\":1,", text, StringComparison.Ordinal);
         Assert.False(writing.IsCompleted);
 
         subscription.Dispose();
@@ -48,8 +48,8 @@ public sealed class GraphEventStreamWriterTests
         Assert.Equal(1, output.Flushes);
         Assert.Equal(11, result.FramesWritten);
         var text = Encoding.UTF8.GetString(output.Written.WrittenSpan);
-        Assert.StartsWith("retry: 3000\nid: 0\nevent: connected\n", text, StringComparison.Ordinal);
-        Assert.EndsWith("id: 10\nevent: edge_created\ndata: {\"from_tool_id\":\"tool:9\",\"to_tool_id\":\"tool:10\",\"confidence_score\":0.5,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n", text, StringComparison.Ordinal);
+        Assert.StartsWith("retry: 3000\nid: " + broadcaster.IdAt(0) + "\nevent: connected\n", text, StringComparison.Ordinal);
+        Assert.EndsWith("id: " + broadcaster.IdAt(10) + "\nevent: edge_created\ndata: {\"from_tool_id\":\"tool:9\",\"to_tool_id\":\"tool:10\",\"confidence_score\":0.5,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n", text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -148,7 +148,7 @@ public sealed class GraphEventStreamWriterTests
         Assert.Equal(GraphEventStreamEndReason.MaxDurationReached, result.EndReason);
         Assert.Equal(SubscriptionEndReason.Disposed, result.SubscriptionEndReason);
         Assert.Equal(4, result.FramesWritten);
-        Assert.EndsWith("id: 3\nevent: edge_created\ndata: {\"from_tool_id\":\"tool:2\",\"to_tool_id\":\"tool:3\",\"confidence_score\":0.5,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n", Encoding.UTF8.GetString(output.Written.WrittenSpan), StringComparison.Ordinal);
+        Assert.EndsWith("id: " + broadcaster.IdAt(3) + "\nevent: edge_created\ndata: {\"from_tool_id\":\"tool:2\",\"to_tool_id\":\"tool:3\",\"confidence_score\":0.5,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n", Encoding.UTF8.GetString(output.Written.WrittenSpan), StringComparison.Ordinal);
         Assert.Equal(0, broadcaster.SubscriberCount);
     }
 

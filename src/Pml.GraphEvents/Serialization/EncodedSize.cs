@@ -8,8 +8,8 @@ namespace Pml.GraphEvents;
 /// </summary>
 internal static class EncodedSize
 {
-    /// <summary>The longest <c>id:</c> line: <c>"id: "</c>, the 19 digits of <see cref="long.MaxValue"/>, <c>"\n"</c>.</summary>
-    public const int LongestIdLine = 4 + 19 + 1;
+    /// <summary>The longest <c>id:</c> line: <c>"id: "</c>, the log's epoch and <c>'-'</c>, the 19 digits of <see cref="long.MaxValue"/>, <c>"\n"</c>.</summary>
+    public const int LongestIdLine = 4 + GraphEventId.MaxLength + 1;
 
     /// <summary>A number as JSON: a double's shortest round-trip form is at most 24 characters (<c>-1.2345678901234567E-308</c>).</summary>
     public const int Number = 32;

@@ -24,7 +24,7 @@ public sealed class MaxEventBytesTests
         var error = Assert.Throws<ArgumentException>(() => broadcaster.TryPublish(huge));
         Assert.Equal("graphEvent", error.ParamName);
         Assert.Contains("'workflow_executed'", error.Message, StringComparison.Ordinal);
-        Assert.Contains("1,539,165-byte frame", error.Message, StringComparison.Ordinal);
+        Assert.Contains("1,539,176-byte frame", error.Message, StringComparison.Ordinal);
         Assert.Contains("GraphEvents:MaxEventBytes (1,048,576 bytes)", error.Message, StringComparison.Ordinal);
         await Assert.ThrowsAsync<ArgumentException>(() => broadcaster.PublishAsync(huge, Ct).AsTask());
 

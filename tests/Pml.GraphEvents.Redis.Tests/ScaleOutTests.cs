@@ -80,6 +80,35 @@ public sealed class ScaleOutTests
     }
 
     [Fact]
+    public async Task An_id_from_a_stream_that_was_lost_is_unknown_to_the_stream_made_after_it()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var key = NewStreamKey();
+        string oldId;
+        await using (var a = await ScaleOutHost.StartAsync(redis, key))
+        {
+            oldId = (await PublishTenOnAsync(a))[^1].EventId!;
+        }
+
+        // The stream and its epoch are lost (a Redis that restarted empty, a key deleted by hand).
+        await using (var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString))
+        {
+            await admin.GetDatabase().KeyDeleteAsync([key, $"{key}:epoch", $"{key}:config"]);
+        }
+
+        await using var b = await ScaleOutHost.StartAsync(redis, key);
+        await using var onB = await SseClient.OpenAsync(b.Client, b.StreamUri(), r => r.Headers.Add("Last-Event-ID", oldId));
+        var start = await onB.ReadAsync(2);
+        Assert.Equal(GraphEventTypes.Connected, start[0].EventType);
+        Assert.NotEqual(EventIds.Epoch(oldId), EventIds.Epoch(start[0].EventId));
+        Assert.Equal(GraphEventTypes.EventsLost, start[1].EventType);
+        Assert.Contains("\"reason\":\"unknown_last_event_id\"", start[1].Data, StringComparison.Ordinal);
+
+        await b.Broadcaster.PublishAsync(Events.Edge("live"), TestContext.Current.CancellationToken);
+        Assert.Equal("live", Events.FromTool(await onB.ReadAsync()));
+    }
+
+    [Fact]
     public async Task An_instance_started_later_replays_older_events_from_the_stream()
     {
         await using var redis = await RedisServer.StartNewAsync();

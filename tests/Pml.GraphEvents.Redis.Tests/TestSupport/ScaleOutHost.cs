@@ -62,12 +62,17 @@ internal static class ScaleOutHost
         public RedisBackplane Backplane => Backplanes.TryGetValue(host, out var backplane) ? backplane : throw new InvalidOperationException("The host was not started by ScaleOutHost.");
 
         /// <summary>Opens the instance's stream, resuming after <paramref name="lastEventId"/> when given.</summary>
+        /// <remarks>
+        /// <paramref name="lastEventId"/> is an offset in the shared stream (what <c>Events.Id</c> reads
+        /// from an id); the id sent is the stream's epoch and that offset, as every instance issues it.
+        /// </remarks>
         public Task<SseClient> OpenAsync(long? lastEventId = null) =>
             SseClient.OpenAsync(host.Client, host.StreamUri(), request =>
             {
-                if (lastEventId is { } id)
+                if (lastEventId is { } offset)
                 {
-                    request.Headers.Add("Last-Event-ID", id.ToString(CultureInfo.InvariantCulture));
+                    var epoch = ((Broadcaster)host.Services.GetRequiredService<IGraphEventBroadcaster>()).Epoch;
+                    request.Headers.Add("Last-Event-ID", string.Create(CultureInfo.InvariantCulture, $"{epoch}-{offset}"));
                 }
             });
     }

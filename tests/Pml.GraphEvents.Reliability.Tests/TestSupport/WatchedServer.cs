@@ -60,7 +60,7 @@ internal sealed class WatchedServer : IAsyncDisposable
         {
             Assert.False(witness.Ended, "A witness's stream ended during the attack.");
             var frames = witness.Frames();
-            var ids = frames.Where(f => f.Id is not null).Select(f => long.Parse(f.Id!, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            var ids = frames.Where(f => f.Id is not null).Select(f => EventIds.Offset(f.Id)).ToList();
             Assert.Equal(ids.Order(), ids);
             Assert.Equal(ids.Distinct().Count(), ids.Count);
             all.Add(frames);

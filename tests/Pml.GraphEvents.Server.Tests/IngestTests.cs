@@ -72,6 +72,63 @@ public sealed class IngestTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_same_post_sent_twice_is_learned_once_and_the_answer_names_the_duplicates()
+    {
+        const string Body = """
+            [{"execution_id":"r1","tool_ids":["git:status","git:diff"]},
+             {"execution_id":"r2","tool_ids":["git:status","git:diff","git:commit"]}]
+            """;
+        var first = await PostAsync(Body);
+        Assert.Equal(["r1", "r2"], Strings(first, "accepted"));
+        Assert.Empty(Strings(first, "duplicates"));
+        var afterFirst = _server.Services.GetRequiredService<IToolGraphEngine>().Snapshot;
+
+        // A client that lost the first answer retries: 202 again, nothing learned, nothing published.
+        var published = _server.Services.GetRequiredService<IGraphEventBroadcaster>().GetStatistics().LastEventId;
+        var second = await PostAsync(Body);
+        Assert.Empty(Strings(second, "accepted"));
+        Assert.Equal(["r1", "r2"], Strings(second, "duplicates"));
+
+        var snapshot = _server.Services.GetRequiredService<IToolGraphEngine>().Snapshot;
+        Assert.Same(afterFirst, snapshot);
+        Assert.True(snapshot.TryGetEdge("git:status", "git:diff", out var edge));
+        Assert.Equal(2, edge.ObservedCount);
+        Assert.True(snapshot.TryGetEdge("git:diff", "git:commit", out edge));
+        Assert.Equal(1, edge.ObservedCount);
+        Assert.Equal(published, _server.Services.GetRequiredService<IGraphEventBroadcaster>().GetStatistics().LastEventId);
+
+        // A body that repeats an id, and mixes a new one with an old one: each learned once.
+        var mixed = await PostAsync("""
+            [{"execution_id":"r3","tool_ids":["git:diff","git:commit"]},
+             {"execution_id":"r3","tool_ids":["git:diff","git:commit"]},
+             {"execution_id":"r1","tool_ids":["git:status","git:diff"]}]
+            """);
+        Assert.Equal(["r3"], Strings(mixed, "accepted"));
+        Assert.Equal(["r3", "r1"], Strings(mixed, "duplicates"));
+        Assert.True(_server.Services.GetRequiredService<IToolGraphEngine>().Snapshot.TryGetEdge("git:diff", "git:commit", out edge));
+        Assert.Equal(2, edge.ObservedCount);
+    }
+
+    [Fact]
+    public async Task An_array_with_one_refused_execution_learns_none_of_it()
+    {
+        var before = _server.Services.GetRequiredService<IToolGraphEngine>().Snapshot;
+        var response = await _http.PostAsync(
+            "executions",
+            RunningServer.Json("""
+                [{"execution_id":"ok1","tool_ids":["git:status","git:diff"]},
+                 {"execution_id":"bad","dag_structure":{"tasks":[{"id":"t1","tool":"git:status","depends_on":["nope"]}]}}]
+                """),
+            Token);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Same(before, _server.Services.GetRequiredService<IToolGraphEngine>().Snapshot);
+
+        // Nothing of it was remembered either: the good one is learned when sent alone.
+        var alone = await PostAsync("""{"execution_id":"ok1","tool_ids":["git:status","git:diff"]}""");
+        Assert.Equal(["ok1"], Strings(alone, "accepted"));
+    }
+
+    [Fact]
     public async Task Unknown_tools_are_accepted_reported_and_their_edges_skipped()
     {
         var response = await _http.PostAsync(
@@ -179,4 +236,15 @@ public sealed class IngestTests : IAsyncLifetime
     {
         public override bool CanSeek => false;
     }
+
+    private async Task<JsonElement> PostAsync(string body)
+    {
+        using var response = await _http.PostAsync("executions", RunningServer.Json(body), Token);
+        var text = await response.Content.ReadAsStringAsync(Token);
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    private static string[] Strings(JsonElement answer, string property) =>
+        [.. answer.GetProperty(property).EnumerateArray().Select(e => e.GetString()!)];
 }

@@ -109,13 +109,14 @@ public sealed class DashboardTests(ChromiumFixture chromium) : IAsyncLifetime
         await first.StopAsync();
         await dashboard.WaitForStateAsync("reconnecting");
 
-        // The page resumes with an id the new process never issued (its replay ring started
-        // empty): it is told so, and refetches the snapshot.
+        // The page resumes with its id: the new process continues the same log (the database's),
+        // so it replays the gap, the new run's graph_synced, and the page reloads the snapshot.
         var refetched = dashboard.Page.WaitForResponseAsync(r => r.Url.EndsWith("/graph", StringComparison.Ordinal) && r.Status == 200, new PageWaitForResponseOptions { Timeout = DashboardPage.Timeout });
         await using var second = await RunningServer.StartAsync(_database.Path, port, Settings());
         await dashboard.WaitForStateAsync("connected");
-        await dashboard.WaitForLogAsync("events_lost", "unknown_last_event_id");
+        await dashboard.WaitForLogAsync("graph_synced", "");
         await refetched;
+        Assert.Equal(0, await dashboard.Page.Locator("#event-log li[data-event-type='events_lost']").CountAsync());
         using var again = second.CreateClient();
         await again.PostAsync("executions", RunningServer.Json("""{"execution_id":"after-restart","tool_ids":["shell:build_project","shell:run_tests"]}"""), Token);
 

@@ -21,9 +21,8 @@ public sealed class HostileStreamRequestTests
         string[] ignored = ["abc", "-1", "+5", " 7 ", "1e3", "0x10", "99999999999999999999999", "18446744073709551616", "9223372036854775807", "٣", "1,000", new string('9', 4_000), "%0Aevent: x"];
         foreach (var value in ignored)
         {
-            // Nothing to resume from: the stream opens live, and says so with events_lost
-            // (invalid_last_event_id; a well-formed id this run never issued, such as
-            // 9223372036854775807 or the trimmed " 7 ", gets unknown_last_event_id).
+            // Nothing to resume from (none is an id of this log): the stream opens live, and says
+            // so with events_lost (unknown_last_event_id).
             var answer = await RawHttp.ExchangeAsync(server.EndPoint, RawHttp.Get(RunningServer.StreamPath, $"Last-Event-ID: {value}\r\n"), "event: events_lost\ndata: ");
             Assert.True(RawHttp.Status(answer) == 200 && answer.Contains("event: events_lost", StringComparison.Ordinal), $"Last-Event-ID '{value}': {answer[..Math.Min(400, answer.Length)]}");
             var query = await RawHttp.ExchangeAsync(server.EndPoint, RawHttp.Get(RunningServer.StreamPath + "?last_event_id=" + Uri.EscapeDataString(value)), "event: events_lost\ndata: ");

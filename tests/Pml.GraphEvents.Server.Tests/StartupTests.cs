@@ -105,6 +105,10 @@ public sealed class StartupTests
     [InlineData("Server:MaxBodyBytes", "10", "Server:MaxBodyBytes")]
     [InlineData("Server:SimulationInterval", "00:00:00", "Server:SimulationInterval")]
     [InlineData("Server:ApiKey", "short", "Server:ApiKey")]
+    [InlineData("GraphEvents:EventLog:MaxEvents", "0", "GraphEvents:EventLog:MaxEvents")]
+    [InlineData("GraphEvents:EventLog:MaxBytes", "1024", "GraphEvents:EventLog:MaxBytes")]
+    [InlineData("GraphEvents:Engine:DuplicateWindowCount", "-1", "GraphEvents:Engine:DuplicateWindowCount")]
+    [InlineData("GraphEvents:Engine:DuplicateWindowAge", "00:00:00", "GraphEvents:Engine:DuplicateWindowAge")]
     public async Task Invalid_options_stop_the_server_at_start_up_naming_the_option(string key, string value, string named)
     {
         using var database = new TempDatabase();
@@ -128,6 +132,7 @@ public sealed class StartupTests
         { "Server:MaxBodyBytes", "1023" },
         { "Server:DatabasePath", " " },
         { "Server:SimulationInterval", "00:00:00" },
+        { "Server:EventLog", "99" },
     };
 
     [Theory]

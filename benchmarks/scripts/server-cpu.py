@@ -46,6 +46,13 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14 and 15)
 
 
+def cpu_user_system(pid):
+    """User and system CPU seconds of the whole process (clock ticks): which side the work is on."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) / TICK, int(fields[12]) / TICK
+
+
 def cpu_by_thread(pid):
     """Nanoseconds on a CPU of each live thread (/proc/<pid>/task/<tid>/schedstat, its first field):
     fine enough for runs of a fraction of a second, where ticks of 10 ms are a few percent."""
@@ -130,20 +137,29 @@ class Readers(threading.Thread):
             sock.setblocking(False)
             s = {"sock": sock, "buffer": b"", "connected": False, "events": 0, "first": None, "last": None,
                  "last_at": None, "lost": False, "closed": False,
-                 "raw": b"", "head": True, "chunked": False, "left": 0, "crlf": False}
+                 "raw": b"", "head": True, "chunked": False, "left": 0, "crlf": False, "chunks": 0}
             self.state.append(s)
             self.selector.register(sock, selectors.EVENT_READ, s)
         self.armed = False
         self.stopping = False
         self.all_connected = threading.Event()
+        self.error = None
 
     def arm(self):
         """From now on events are counted (the run's first event must be the one after the graph's as_of_event_id)."""
         for s in self.state:
-            s["events"], s["first"], s["last"], s["last_at"] = 0, None, None, None
+            s["events"], s["first"], s["last"], s["last_at"], s["chunks"] = 0, None, None, None, 0
         self.armed = True
 
     def run(self):
+        try:
+            self.serve()
+        except Exception as e:  # a bug here must stop the benchmark, not leave it waiting
+            self.error = repr(e)
+            self.all_connected.set()
+            raise
+
+    def serve(self):
         pending = len(self.state)
         while not self.stopping:
             for key, _ in self.selector.select(timeout=0.2):
@@ -225,6 +241,7 @@ class Readers(threading.Thread):
                 line = raw[2 if s["crlf"] else 0:end]
                 raw = raw[end + 2:]
                 s["left"], s["crlf"] = int(line.split(b";")[0], 16), True
+                s["chunks"] += 1
                 if s["left"] == 0:  # the last chunk: the response ended
                     s["closed"] = True
                     return None
@@ -328,8 +345,8 @@ def run_once(args, server_args, label=None):
         if args.clients:  # before the last warm-up rounds, so that the delivery path is compiled too
             readers = Readers(port, args.clients)
             readers.start()
-            if not readers.all_connected.wait(30):
-                raise BenchmarkError("a reader did not connect")
+            if not readers.all_connected.wait(30) or readers.error:
+                raise BenchmarkError(f"a reader did not connect {readers.error or ''}")
 
         # Tiered compilation promotes hot methods to tier 1 only once tier-0 compiling has been
         # quiet for a while (100 ms), so a warm-up posted back to back can end with almost nothing
@@ -355,8 +372,10 @@ def run_once(args, server_args, label=None):
         if readers:
             readers.arm()
         jit_before = thread_cpu_seconds(server.pid, JIT_THREAD)
+        tracer = start_trace(args, server.pid)
         meter = CpuMeter(server.pid)
         meter.start()
+        user_system = cpu_user_system(server.pid)
         start = time.perf_counter()
         for b in bodies:
             post(conn, port, b, args.batch)
@@ -370,7 +389,7 @@ def run_once(args, server_args, label=None):
             # Every reader must hold the last event the graph reflects (bounded wait).
             deadline = time.time() + 120
             while time.time() < deadline:
-                if any(s["lost"] or s["closed"] for s in readers.state):
+                if readers.error or any(s["lost"] or s["closed"] for s in readers.state):
                     break
                 if all(s["last"] == after_id for s in readers.state):
                     break
@@ -383,17 +402,22 @@ def run_once(args, server_args, label=None):
             settle(server.pid)
             cpu = meter.stop()
 
+        user_system = [after - before for after, before in zip(cpu_user_system(server.pid), user_system)]
+        stop_trace(tracer)
         wall = end - start
         jit_cpu = thread_cpu_seconds(server.pid, JIT_THREAD) - jit_before
         result.update({"server_cpu_s": round(cpu, 4), "cpu_us_per_execution": round(cpu / executions * 1e6, 1),
                        "wall_s": round(wall, 3), "executions_per_s": round(executions / wall),
                        "cpu_clock": "threads (ns)" if meter.precise else "process (10 ms ticks)",
+                       "user_system_s": [round(x, 2) for x in user_system],
                        "jit_cpu_ms": round(jit_cpu * 1000), "jit_cpu_ms_last_warmup_round": round(jit_last_round * 1000)})
         if readers:
             frames = sum(s["events"] for s in readers.state)
             result["frames_delivered"] = frames
             result["frames_per_client_min_max"] = [min(s["events"] for s in readers.state), max(s["events"] for s in readers.state)]
             result["cpu_us_per_frame"] = round(cpu / frames * 1e6, 2) if frames else None
+            # HTTP chunks per client: the server writes one per flush, so this is its writes per client.
+            result["writes_per_client_median"] = statistics.median(s["chunks"] for s in readers.state)
         if server.poll() is not None:
             raise BenchmarkError(f"server exited with {server.returncode} during the run")
         return result
@@ -406,9 +430,26 @@ def run_once(args, server_args, label=None):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def start_trace(args, pid):
+    """dotnet-trace on the server for the measured run (--trace): where the CPU goes, sampled. The
+    tracing costs CPU itself: compare traces with traces, not with untraced figures."""
+    if not args.trace:
+        return None
+    tracer = subprocess.Popen(["dotnet-trace", "collect", "-p", str(pid), "--profile", "dotnet-sampled-thread-time",
+                               "-o", args.trace], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(3)  # the session starts (and its own cost settles) before the run
+    return tracer
+
+
+def stop_trace(tracer):
+    if tracer:
+        tracer.send_signal(subprocess.signal.SIGINT)
+        tracer.wait(60)
+
+
 def check_readers(readers, before_id, after_id):
     states = readers.state
-    problems = []
+    problems = [f"the readers' thread failed: {readers.error}"] if readers.error else []
     lost = sum(s["lost"] for s in states)
     closed = sum(s["closed"] for s in states)
     if lost:
@@ -533,6 +574,8 @@ def main():
     p.add_argument("--warmup", type=int, default=2000)
     p.add_argument("--clients", type=int, default=0)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--trace", metavar="FILE.nettrace",
+                   help="record the measured run with dotnet-trace (sampled thread time) into FILE; its CPU figures include the tracing")
     p.add_argument("--jit-rounds", type=int, default=4,
                    help="warm-up rounds of --warmup/4 executions after a pause each, for tiered compilation (default 4)")
     p.add_argument("--server-arg", action="append", default=[], metavar="ARG",

@@ -7,7 +7,7 @@ namespace Pml.GraphEvents.Sqlite;
 
 /// <summary>
 /// The event log's part of <see cref="SqliteToolGraphStore"/>: its tables, its in-memory account of
-/// what they hold, and the SQL of append, retention and read. The store owns the connection, the
+/// what they hold, and the SQL of append and retention (reads: <see cref="SqliteEventLogReader"/>). The store owns the connection, the
 /// gate and the transaction, and calls this under its gate only, so nothing here locks:
 /// <see cref="State"/>, which readers may take from any thread, is published as one reference.
 /// </summary>
@@ -66,10 +66,6 @@ internal sealed class SqliteEventLog
     private SqliteParameter? _insertData;
     private SqliteCommand? _trim;
     private SqliteParameter? _trimThrough;
-    private SqliteCommand? _read;
-    private SqliteParameter? _readAfter;
-    private SqliteParameter? _readThrough;
-    private SqliteParameter? _readMax;
 
     // Published whole (a reference), so a reader on another thread never sees a torn state.
     private volatile StateBox? _state;
@@ -150,12 +146,6 @@ internal sealed class SqliteEventLog
             """;
         _trimThrough = _trim.Parameters.Add("$through", SqliteType.Integer);
 
-        _read = connection.CreateCommand();
-        _read.CommandText = "SELECT offset, event_type, data FROM event_log WHERE offset > $after AND offset <= $through ORDER BY offset LIMIT $max";
-        _readAfter = _read.Parameters.Add("$after", SqliteType.Integer);
-        _readThrough = _read.Parameters.Add("$through", SqliteType.Integer);
-        _readMax = _read.Parameters.Add("$max", SqliteType.Integer);
-        _read.Prepare();
 
         Publish();
     }
@@ -167,8 +157,6 @@ internal sealed class SqliteEventLog
         _insert = null;
         _trim?.Dispose();
         _trim = null;
-        _read?.Dispose();
-        _read = null;
     }
 
     /// <summary>Throws unless <paramref name="records"/> continue the log: consecutive offsets from the last one plus 1.</summary>
@@ -271,34 +259,6 @@ internal sealed class SqliteEventLog
         _floor = append.TrimmedThrough;
         _bytes = append.Bytes;
         return Publish();
-    }
-
-    /// <summary>The records with <paramref name="afterOffset"/> &lt; offset ≤ <paramref name="throughOffset"/>, oldest first, at most <paramref name="maxCount"/>.</summary>
-    public List<EventLogRecord> Read(long afterOffset, long throughOffset, int maxCount)
-    {
-        // Clamped to what is held: a caller's range that starts before the floor or ends after the
-        // last offset reads what is there, and an empty range reads nothing without a query.
-        var after = Math.Max(afterOffset, _floor);
-        var through = Math.Min(throughOffset, _last);
-        if (through <= after || maxCount <= 0)
-        {
-            return [];
-        }
-
-        List<EventLogRecord> records = new((int)Math.Min(through - after, Math.Min(maxCount, 1024)));
-
-        var read = _read!;
-        _readAfter!.Value = after;
-        _readThrough!.Value = through;
-        _readMax!.Value = maxCount;
-        using var reader = read.ExecuteReader();
-        while (reader.Read())
-        {
-            // GetFieldValue<byte[]> copies the blob out of SQLite's page: the record owns its bytes.
-            records.Add(new EventLogRecord(reader.GetInt64(0), reader.GetString(1), reader.GetFieldValue<byte[]>(2)));
-        }
-
-        return records;
     }
 
     private EventLogState Publish()

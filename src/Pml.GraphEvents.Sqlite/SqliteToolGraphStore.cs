@@ -80,12 +80,13 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
     private static readonly string[] LearnedColumns = ["execution_id", "learned_at"];
 
     // One connection, one caller at a time: SQLite serializes writers anyway, and this keeps the
-    // file's state (open, schema checked) in one place. The event log shares both: its appends and
-    // reads and the graph's loads and saves take turns on the connection (a read waits for at most
-    // one transaction), and an append's events and graph changes are one transaction.
+    // file's state (open, schema checked) in one place. The event log's appends share both with the
+    // graph's loads and saves, and an append's events and graph changes are one transaction. Resume
+    // reads have their own connection (_reader), so they never wait for an append, nor it for them.
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly SqliteEventLog _log;
     private readonly SqliteGraphChangeWriter _writer = new();
+    private readonly SqliteEventLogReader _reader;
     private FileStream? _lock;
     private SqliteConnection? _connection;
 
@@ -110,6 +111,7 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
 
         DatabasePath = Path.GetFullPath(databasePath);
         LockPath = DatabasePath + ".lock";
+        _reader = new SqliteEventLogReader(DatabasePath);
         _log = new SqliteEventLog(DatabasePath, eventLog.MaxEvents, eventLog.MaxBytes);
     }
 
@@ -294,24 +296,25 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxCount);
 
-        // The same gate as the pump's appends: a read waits for at most one append's transaction and
-        // then sees whole, committed records (the connection is not shared by two threads at once).
-        _gate.Wait();
+        // Clamped to what is committed (the state is published after each commit): a range that
+        // starts before the floor or ends after the last offset reads what is there, and an empty
+        // one reads nothing without a query. Read on the reader's own connection, not under the
+        // gate: a resuming client never holds up the pump's appends (WAL lets both run).
+        var state = ((IGraphEventLog)this).State;
+        var after = Math.Max(afterOffset, state.Floor);
+        var through = Math.Min(throughOffset, state.LastOffset);
+        if (through <= after || maxCount == 0)
+        {
+            return [];
+        }
+
         try
         {
-            OpenConnection();
-            try
-            {
-                return _log.Read(afterOffset, throughOffset, maxCount);
-            }
-            catch (Exception ex) when (ex is SqliteException or InvalidCastException)
-            {
-                throw Fail("cannot be read", ex);
-            }
+            return _reader.Read(after, through, maxCount);
         }
-        finally
+        catch (SqliteException ex)
         {
-            _gate.Release();
+            throw new ToolGraphStoreException(DatabasePath, $"The tool graph store '{DatabasePath}' cannot be read: {ex.Message}", ex);
         }
     }
 
@@ -328,6 +331,7 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
         try
         {
             _disposed = true;
+            _reader.Dispose();
             CloseConnection();
 
             // Released last, once the connection is closed: the next holder finds the file at rest.

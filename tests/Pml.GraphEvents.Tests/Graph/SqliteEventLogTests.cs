@@ -47,6 +47,28 @@ public sealed class SqliteEventLogTests : IDisposable
     }
 
     [Fact]
+    public void A_read_does_not_wait_for_an_append_in_progress_and_sees_only_what_is_committed()
+    {
+        var path = Db("concurrent.db");
+        using var store = new SqliteToolGraphStore(path);
+        var log = Log(store);
+        log.Open();
+        log.Append(Records(1, 3), []);
+
+        // Inside the append's transaction, before its commit, on the appending thread itself: with
+        // reads under the append's gate this would never return. It returns the committed three,
+        // none of the two being written.
+        IReadOnlyList<EventLogRecord>? seen = null;
+        store.BeforeCommit = () => seen = log.Read(0, long.MaxValue, 100);
+        Assert.Equal(5, log.Append(Records(4, 2), []).LastOffset);
+        store.BeforeCommit = null;
+
+        Assert.NotNull(seen);
+        AssertOffsets(1, 3, seen);
+        AssertOffsets(1, 5, log.Read(0, 5, 100));
+    }
+
+    [Fact]
     public void Records_are_read_back_in_order_by_range_and_count_as_copies()
     {
         var path = Db("read.db");

@@ -31,6 +31,17 @@ public sealed class SqliteEventLogOptions
     /// </summary>
     public long MaxBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Whether every commit is synced to disk before it returns (SQLite <c>synchronous = FULL</c>),
+    /// so that a <c>POST /executions</c> answered 202, and the events of what it learned, survive a
+    /// power loss or an operating-system crash too. Default <see langword="false"/>
+    /// (<c>synchronous = NORMAL</c>): a commit survives the process being killed at any point, but the
+    /// last commits before a power loss may be lost (the file stays consistent). Applies to the whole
+    /// database file (graph, log and duplicate window); costs one fsync of the WAL per commit (one per
+    /// pump drain and per graph save).
+    /// </summary>
+    public bool SyncEveryCommit { get; set; }
+
     /// <summary>Every problem with these options, each naming the option; empty when they are valid.</summary>
     internal List<string> Validate()
     {

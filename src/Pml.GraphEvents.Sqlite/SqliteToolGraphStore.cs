@@ -21,7 +21,8 @@ namespace Pml.GraphEvents.Sqlite;
 /// <remarks>
 /// The database runs in WAL mode with <c>synchronous = NORMAL</c>: a committed transaction survives
 /// the process being killed at any point (SQLite ignores an uncommitted tail of the WAL on reopen);
-/// only an operating-system crash or power loss may lose the last few commits. One connection is
+/// only an operating-system crash or power loss may lose the last few commits, unless
+/// <see cref="SqliteEventLogOptions.SyncEveryCommit"/> asks for <c>synchronous = FULL</c>. One connection is
 /// kept open and used by one caller at a time. A file that is not a SQLite database, or whose
 /// schema this version does not know, gives a <see cref="ToolGraphStoreException"/> naming the file.
 /// <para>
@@ -87,6 +88,7 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
     private readonly SqliteEventLog _log;
     private readonly SqliteGraphChangeWriter _writer = new();
     private readonly SqliteEventLogReader _reader;
+    private readonly bool _syncEveryCommit;
     private FileStream? _lock;
     private SqliteConnection? _connection;
 
@@ -113,6 +115,7 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
         LockPath = DatabasePath + ".lock";
         _reader = new SqliteEventLogReader(DatabasePath);
         _log = new SqliteEventLog(DatabasePath, eventLog.MaxEvents, eventLog.MaxBytes);
+        _syncEveryCommit = eventLog.SyncEveryCommit;
     }
 
     /// <summary>The database file's full path.</summary>
@@ -318,6 +321,20 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
         }
     }
 
+    /// <summary>The connection's <c>PRAGMA synchronous</c> (1 NORMAL, 2 FULL), opening the file if needed. For tests.</summary>
+    internal long SynchronousMode()
+    {
+        _gate.Wait();
+        try
+        {
+            return Convert.ToInt64(Scalar(OpenConnection(), "PRAGMA synchronous"), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     /// <inheritdoc/>
     EventLogState IGraphEventLog.State => _log.State ?? ((IGraphEventLog)this).Open();
 
@@ -415,7 +432,9 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
                 CheckColumns(connection, table, columns);
             }
 
-            Scalar(connection, "PRAGMA synchronous = NORMAL");
+            // NORMAL: in WAL mode a commit is durable against a killed process, synced at checkpoints;
+            // FULL also syncs the WAL at every commit, for hosts whose 202 must survive power loss.
+            Scalar(connection, _syncEveryCommit ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
             _learnedCount = Convert.ToInt64(Scalar(connection, "SELECT count(*) FROM learned_execution"), CultureInfo.InvariantCulture);
             _log.Attach(connection);
             _writer.Attach(connection);

@@ -317,6 +317,18 @@ public sealed class SqliteEventLogTests : IDisposable
     public async Task The_in_memory_store_keeps_the_same_window() => await AssertWindowAsync(new InMemoryToolGraphStore());
 
     [Fact]
+    public void Every_commit_is_synced_only_when_asked()
+    {
+        using var normal = new SqliteToolGraphStore(Db("normal.db"));
+        Assert.Equal(1, normal.SynchronousMode());
+        using var full = new SqliteToolGraphStore(Db("full.db"), new SqliteEventLogOptions { SyncEveryCommit = true });
+        Assert.Equal(2, full.SynchronousMode());
+        var log = Log(full);
+        log.Open();
+        Assert.Equal(2, log.Append(Records(1, 2), []).LastOffset);
+    }
+
+    [Fact]
     public void Options_outside_their_bounds_are_named_and_refused_by_the_store()
     {
         Assert.Empty(new SqliteEventLogOptions().Validate());

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Pml.GraphEvents.Server.Tests.TestSupport;
 
 namespace Pml.GraphEvents.Server.Tests;
@@ -107,6 +108,46 @@ public sealed class IngestTests : IAsyncLifetime
         Assert.Equal(["r3", "r1"], Strings(mixed, "duplicates"));
         Assert.True(_server.Services.GetRequiredService<IToolGraphEngine>().Snapshot.TryGetEdge("git:diff", "git:commit", out edge));
         Assert.Equal(2, edge.ObservedCount);
+    }
+
+    [Fact]
+    public async Task A_store_that_cannot_be_written_answers_503_with_retry_after_and_learns_nothing()
+    {
+        using var database = new TempDatabase();
+        var store = new FailingStore();
+        await using var server = await RunningServer.StartAsync(
+            database.Path,
+            settings: new Dictionary<string, string> { ["Server:EventLog"] = "Memory" },
+            configure: builder => builder.Services.Replace(ServiceDescriptor.Singleton<IToolGraphStore>(store)));
+        using var http = server.CreateClient();
+        var before = server.Services.GetRequiredService<IToolGraphEngine>().Snapshot;
+
+        store.Failing = true;
+        using var response = await http.PostAsync("executions", RunningServer.Json("""{"execution_id":"s1","tool_ids":["git:status","git:commit"]}"""), Token);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("1", response.Headers.GetValues("Retry-After").Single());
+        Assert.Contains("nothing of this body was learned", await response.Content.ReadAsStringAsync(Token), StringComparison.Ordinal);
+        Assert.Same(before, server.Services.GetRequiredService<IToolGraphEngine>().Snapshot);
+
+        // Sent again once the store works: learned, not a duplicate.
+        store.Failing = false;
+        using var retried = await http.PostAsync("executions", RunningServer.Json("""{"execution_id":"s1","tool_ids":["git:status","git:commit"]}"""), Token);
+        Assert.Equal(HttpStatusCode.Accepted, retried.StatusCode);
+        using var body = JsonDocument.Parse(await retried.Content.ReadAsStringAsync(Token));
+        Assert.Equal(["s1"], body.RootElement.GetProperty("accepted").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    /// <summary>A store whose writes fail on demand, as a full disk would.</summary>
+    private sealed class FailingStore : IToolGraphStore
+    {
+        private readonly InMemoryToolGraphStore _inner = new();
+
+        public bool Failing { get; set; }
+
+        public ValueTask<ToolGraphStoreContents> LoadAsync(CancellationToken cancellationToken = default) => _inner.LoadAsync(cancellationToken);
+
+        public ValueTask SaveChangesAsync(ToolGraphChanges changes, CancellationToken cancellationToken = default) =>
+            Failing ? throw new ToolGraphStoreException("memory", "The store is failing on purpose.", null) : _inner.SaveChangesAsync(changes, cancellationToken);
     }
 
     [Fact]

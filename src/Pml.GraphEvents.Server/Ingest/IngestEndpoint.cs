@@ -102,7 +102,7 @@ internal static partial class IngestEndpoint
                 return reservation.Refused ? Busy(context, logger, budget) : TooLarge(limit);
             }
 
-            return await LearnAsync(engine, body.Value, eventOptions.Value.MaxEventBytes, engineOptions.Value.MaxEdgesPerExecution, cancellationToken);
+            return await LearnAsync(context, logger, engine, body.Value, eventOptions.Value.MaxEventBytes, engineOptions.Value.MaxEdgesPerExecution, cancellationToken);
         }
         finally
         {
@@ -110,7 +110,7 @@ internal static partial class IngestEndpoint
         }
     }
 
-    private static async Task<IResult> LearnAsync(IToolGraphEngine engine, ReadOnlyMemory<byte> body, int maxEventBytes, int maxEdges, CancellationToken cancellationToken)
+    private static async Task<IResult> LearnAsync(HttpContext context, ILogger logger, IToolGraphEngine engine, ReadOnlyMemory<byte> body, int maxEventBytes, int maxEdges, CancellationToken cancellationToken)
     {
         var (executions, errors) = ExecutionPayloadParser.Parse(body);
         if (executions is null)
@@ -184,6 +184,17 @@ internal static partial class IngestEndpoint
             return Results.ValidationProblem(
                 new Dictionary<string, string[]>(StringComparer.Ordinal) { ["$"] = [ex.Message] },
                 detail: "The engine refused an execution; nothing of this body was learned.");
+        }
+        catch (ToolGraphStoreException ex)
+        {
+            // The server's fault, and likely passing (a full disk, a locked file): nothing of the
+            // body was learned or published (one transaction), so the client may send it again.
+            LogStoreFailed(logger, ex);
+            context.Response.Headers.RetryAfter = "1";
+            return Results.Problem(
+                statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: "The graph store is unavailable",
+                detail: "The graph store could not be written; nothing of this body was learned. Send it again shortly (executions already learned are answered as duplicates).");
         }
 
         return Results.Json(new IngestResponse(result.Learned, [.. unknown], result.Duplicates), ServerJsonContext.Default.IngestResponse, statusCode: StatusCodes.Status202Accepted);
@@ -301,6 +312,9 @@ internal static partial class IngestEndpoint
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Request body aborted by the client")]
     private static partial void LogBodyAborted(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "An ingest failed in the graph store; answered 503 and nothing of the body was learned")]
+    private static partial void LogStoreFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Request body refused with 503: bodies being read hold {Held} bytes (Server:MaxPendingBodyBytes)")]
     private static partial void LogBusy(ILogger logger, long held);

@@ -114,10 +114,12 @@ public sealed class GraphAsOfTests : IAsyncLifetime
             using var http = _server.CreateClient();
             for (var round = 0; round < PostsEach; round++)
             {
-                // Keep ingest and the clients' loads interleaved whatever the machine's speed:
-                // round k waits for the client that was due at 40 % of it (clients wait for posts
-                // the same way below, and neither can wait for the other for ever).
-                var due = round * Clients / PostsEach;
+                // Keep ingest and the clients' loads interleaved whatever the machine's speed: round
+                // k waits until (k + 1) × 40 % of the clients have loaded, so the last round waits for
+                // all of them and every client loads before ingest ends (clients wait for posts the
+                // same way below: client i for 10 i posts, which every poster has made by then, so
+                // neither can wait for the other for ever).
+                var due = (round + 1) * Clients / PostsEach;
                 await Eventually.HoldsAsync(() => Volatile.Read(ref clientsLoaded) >= due, $"client {due} to load before round {round}");
 
                 var executions = new string[2];

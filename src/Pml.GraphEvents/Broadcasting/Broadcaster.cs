@@ -57,7 +57,6 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
     private readonly List<LogCommit> _commits = [];
     private readonly List<object> _attachments = [];
     private readonly List<EventLogRecord> _records = new(MaxDrain);
-    private long _resyncedLast;
 
     private long _eventsPublished;
     private long _framesDelivered;
@@ -430,7 +429,7 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
     /// event (of the log's last event for an empty block), or <see langword="null"/> behind a
     /// backplane, whose shared stream numbers events later, on every host.
     /// </summary>
-    /// <exception cref="ArgumentException">An event cannot be published (see <see cref="PublishAsync"/>); nothing was committed.</exception>
+    /// <exception cref="ArgumentException">An event cannot be published (see <see cref="PublishAsync"/>), or the log cannot store <paramref name="attachment"/>; nothing was committed.</exception>
     /// <exception cref="ToolGraphStoreException">The log could not be written; nothing was committed or delivered.</exception>
     internal async ValueTask<string?> CommitAsync(IReadOnlyList<GraphEvent> events, object? attachment, CancellationToken cancellationToken)
     {
@@ -450,6 +449,13 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
             }
 
             return null;
+        }
+
+        // Checked here, on the committer's thread: an attachment the log cannot store would fail the
+        // pump's whole drain, everyone's events with it, where it should fail this call alone.
+        if (attachment is not null && (_log is null || !_log.Writes(attachment)))
+        {
+            throw new ArgumentException($"This broadcaster's event log cannot store a {attachment.GetType().Name} with its events.", nameof(attachment));
         }
 
         var commit = new LogCommit(items, attachment);
@@ -593,9 +599,9 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
         }
 
         var resynced = false;
-        if (_log is not null && (next != _lastId || _attachments.Count > 0) && !Append())
+        if (_log is not null && (next != _lastId || _attachments.Count > 0) && !TryAppend(out var logLast))
         {
-            next = Math.Max(_lastId, _resyncedLast);
+            next = Math.Max(_lastId, logLast);
             resynced = next != _lastId;
         }
 
@@ -638,9 +644,10 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
     /// Appends the drain's numbered frames and its commits' attachments to the durable log in one
     /// write, before any of them is delivered: what a client sees is always replayable. When the log
     /// fails, nothing of the drain is delivered except heartbeats, its commits fail with the log's
-    /// error, and its other events are counted and logged as failed.
+    /// error, and its other events are counted and logged as failed, and <paramref name="logLast"/>
+    /// is the log's own last offset, which numbering goes on from.
     /// </summary>
-    private bool Append()
+    private bool TryAppend(out long logLast)
     {
         foreach (var frame in _drained)
         {
@@ -653,6 +660,7 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
         try
         {
             _log!.Append(_records, _attachments);
+            logLast = 0;
             return true;
         }
 #pragma warning disable CA1031 // The log's failure costs this drain, not the pump.
@@ -677,16 +685,16 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
 
             // A write that failed may still have reached the file (an error reported after the
             // commit): the log's own count is the truth, so numbering goes on from it and never
-            // reuses an offset. The caller publishes it as the last offset.
+            // reuses an offset.
             try
             {
-                _resyncedLast = _log!.State.LastOffset;
+                logLast = _log!.State.LastOffset;
             }
 #pragma warning disable CA1031 // A log that cannot even say where it stands keeps the old count.
             catch (Exception)
 #pragma warning restore CA1031
             {
-                _resyncedLast = _lastId;
+                logLast = _lastId;
             }
 
             return false;

@@ -40,13 +40,12 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
     // lets the holder await the store and the publisher.
     private readonly SemaphoreSlim _writer = new(1, 1);
 
-    // Writer state, touched only while holding _writer. _nodes and _nodeIndex are shared with the
-    // snapshots and therefore replaced, never mutated; the edge array and index are private to the
-    // writer, and each snapshot gets its own copy of the edges.
+    // Writer state, touched only while holding _writer. _nodes, _nodeIndex and _edges are shared
+    // with the snapshots and therefore replaced, never mutated (a change builds new ones beside
+    // them, see Prepare); the edge index is private to the writer.
     private ImmutableArray<ToolNode> _nodes = [];
     private Dictionary<string, int> _nodeIndex = new(StringComparer.Ordinal);
     private EdgeData[] _edges = [];
-    private int _edgeCount;
     private Dictionary<(int From, int To), int> _edgeIndex = [];
     private long _version;
 
@@ -335,7 +334,7 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
 
             var added = nodes.Count > _nodes.Length;
             var registered = nodes.DrainToImmutable();
-            var edges = _edges.AsSpan(0, _edgeCount).ToArray();
+            var edges = _edges;
 
             // New names or metadata do not move any metric; a new tool does (node count, density, ranks).
             var metrics = added ? GraphMetricsCalculator.Compute(registered, edges, _seed, _snapshot.PageRankSpan) : _snapshot.MetricsResult;
@@ -529,15 +528,15 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
 
         if (!plan.HasChanges)
         {
-            return new PreparedState(nodes, nodeIndex, _edges.AsSpan(0, _edgeCount).ToArray(), [], _snapshot.MetricsResult);
+            return new PreparedState(nodes, nodeIndex, _edges, [], _snapshot.MetricsResult);
         }
 
         // One copy per change, which the snapshot then owns: the writer never mutates an array a
         // snapshot holds (the next change copies again), so snapshot and writer share it.
         var added = new List<(int From, int To)>();
-        var edges = new EdgeData[_edgeCount + plan.NewEdgeCount];
-        Array.Copy(_edges, edges, _edgeCount);
-        var count = _edgeCount;
+        var edges = new EdgeData[_edges.Length + plan.NewEdgeCount];
+        Array.Copy(_edges, edges, _edges.Length);
+        var count = _edges.Length;
         foreach (var edge in plan.ChangedEdges)
         {
             if (_edgeIndex.TryGetValue((edge.From, edge.To), out var e))
@@ -566,7 +565,6 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
         }
 
         _edges = state.Edges;
-        _edgeCount = state.Edges.Length;
         var snapshot = new ToolGraphSnapshot(++_version, _nodes, _nodeIndex, _edges, state.Metrics, asOfEventId);
         Volatile.Write(ref _snapshot, snapshot);
         return snapshot;

@@ -37,7 +37,8 @@ public sealed class ToolGraphEngineOptions
     /// again (a client may retry a POST whose answer it lost). The store keeps them with the graph,
     /// in the same transaction, so the window survives a restart with a store that persists (SQLite).
     /// An id also leaves the window after <see cref="DuplicateWindowAge"/>. 0 to 10,000,000; 0
-    /// turns duplicate detection off; default 100,000 (about 10 MB of memory with 64-character ids).
+    /// turns duplicate detection off; default 100,000. Memory grows with it: per id, its string, a
+    /// timestamp, a dictionary entry and a queue entry.
     /// </summary>
     public int DuplicateWindowCount { get; set; } = 100_000;
 

@@ -39,6 +39,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     private readonly IConnectionMultiplexer? _shared;
     private readonly RedisKey _stream;
     private readonly RedisKey _configKey;
+    private readonly RedisKey _epochKey;
     private readonly RedisKey[] _scriptKeys;
     private readonly RedisChannel _notify;
     private readonly int _maxLength;
@@ -110,6 +111,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
         _configuration?.AbortOnConnectFail = false;
         _stream = options.StreamKey;
         _configKey = $"{options.StreamKey}:config";
+        _epochKey = $"{options.StreamKey}:epoch";
         _scriptKeys = [_stream, $"{options.StreamKey}:producer:{_producerId}", _configKey];
         _notify = RedisChannel.Literal($"{options.StreamKey}:notify");
         _maxLength = options.MaxLength ?? defaultMaxLength;
@@ -148,6 +150,22 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
 
     /// <summary>Completes when the reader knows where the stream is and feeds the broadcaster.</summary>
     public Task Started => _started.Task;
+
+    /// <summary>This process's id among the instances (its producer id): the learner's lease and presence name it.</summary>
+    public string InstanceId => _producerId;
+
+    /// <summary>Events published here that wait for Redis (the outage buffer).</summary>
+    public int OutageBufferCount => _outbound.Reader.Count;
+
+    /// <summary>The stream's length this instance appends with.</summary>
+    public int MaxLength => _maxLength;
+
+    /// <summary>The broadcaster this backplane feeds, once attached.</summary>
+    public Broadcaster? Broadcaster => Volatile.Read(ref _broadcaster);
+
+    /// <summary>The connection (connecting in the background while Redis is away); once <see cref="Attach"/> was called.</summary>
+    public Task<IConnectionMultiplexer> ConnectionAsync() =>
+        _connecting ?? throw new InvalidOperationException("The backplane is not attached to a broadcaster yet.");
 
     public void Attach(Broadcaster broadcaster)
     {
@@ -190,7 +208,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     /// </summary>
     private async Task<string> EpochAsync(IDatabase db)
     {
-        RedisKey key = _stream.ToString() + ":epoch";
+        var key = _epochKey;
         await db.StringSetAsync(key, GraphEventId.NewEpoch(), when: When.NotExists).ConfigureAwait(false);
         var epoch = (string?)await db.StringGetAsync(key).ConfigureAwait(false);
         if (epoch is null || !GraphEventId.IsEpoch(epoch))
@@ -528,7 +546,25 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
                     StreamEntry[] entries;
                     do
                     {
+                        // The epoch is read with every read (pipelined: one round trip): a Redis that
+                        // restarted without its data has a new stream whose entries must never be
+                        // passed on under the old log's epoch.
+                        var epochRead = db.StringGetAsync(_epochKey);
                         entries = await db.StreamReadAsync(_stream, cursor.Value, ReadBatchSize).ConfigureAwait(false);
+                        if (!string.Equals((string?)await epochRead.ConfigureAwait(false), _ids!.Epoch, StringComparison.Ordinal))
+                        {
+                            var epoch = await EpochAsync(db).ConfigureAwait(false);
+                            RedisBackplaneLog.NewEpoch(_logger, _stream.ToString(), _ids.Epoch, epoch);
+                            _ids = new EventIdPrefix(epoch);
+                            producers.Clear();
+                            cursor = "0-0";
+
+                            // Every client is told; ids from now on carry the new epoch.
+                            await broadcaster.ResetSharedLogAsync(epoch, token).ConfigureAwait(false);
+                            entries = new StreamEntry[ReadBatchSize];
+                            continue;
+                        }
+
                         var now = _timeProvider.GetTimestamp();
                         foreach (var entry in entries)
                         {

@@ -76,6 +76,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     private long _unencodable;
     private long _discardedAtStop;
     private long _appended;
+    private long _reconnects;
 
     // Events of the batch the writer is trying to append (0 once appended); only the writer
     // writes it, and DisposeAsync reads it after the writer has ended.
@@ -87,7 +88,11 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     {
         // Read at once after a reconnect instead of at the next poll: entries may have been added
         // while this instance could not hear their notifications.
-        _onRestored = (_, _) => _doorbell.Writer.TryWrite(true);
+        _onRestored = (_, _) =>
+        {
+            Interlocked.Increment(ref _reconnects);
+            _doorbell.Writer.TryWrite(true);
+        };
         _onNotified = (_, _) => _doorbell.Writer.TryWrite(true);
         _shared = shared;
         if (shared is not null)
@@ -144,6 +149,9 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
 
     /// <summary>Events still waiting for Redis when the backplane stopped, discarded.</summary>
     public long EventsDiscardedAtStop => Interlocked.Read(ref _discardedAtStop);
+
+    /// <summary>Times the connection to Redis was restored after a failure.</summary>
+    public long Reconnects => Interlocked.Read(ref _reconnects);
 
     /// <summary>Events this instance appended to the stream.</summary>
     public long EventsAppended => Interlocked.Read(ref _appended);
@@ -566,6 +574,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
                         }
 
                         var now = _timeProvider.GetTimestamp();
+                        var nowMs = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
                         foreach (var entry in entries)
                         {
                             cursor = entry.Id;
@@ -587,6 +596,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
                             // A loss notice goes the same way as an event: numbered with its stream
                             // id, kept in the replay ring, delivered to every subscriber (events_lost
                             // passes every filter) and replayed to a resume across the gap.
+                            _metrics.RecordReadLag(nowMs - RedisStreamId.Milliseconds(id));
                             await broadcaster.WriteSequencedAsync(id, graphEvent, contract, token).ConfigureAwait(false);
                         }
                     }

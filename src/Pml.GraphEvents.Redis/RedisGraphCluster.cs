@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -21,6 +22,7 @@ internal sealed class RedisGraphCluster : IRedisCluster, IAsyncDisposable
     private readonly TimeSpan _windowAge;
     private readonly int _maxPending;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly RedisClusterMetrics _metrics;
     private readonly Action<RedisChannel, RedisValue> _onEvents;
     private readonly Action<RedisChannel, RedisValue> _onExecutions;
     private readonly EventHandler<ConnectionFailedEventArgs> _onRestored;
@@ -30,7 +32,7 @@ internal sealed class RedisGraphCluster : IRedisCluster, IAsyncDisposable
     private IConnectionMultiplexer? _redis;
     private int _started;
 
-    public RedisGraphCluster(RedisBackplane backplane, IToolGraphEngine engine, RedisBackplaneOptions options, ToolGraphEngineOptions engineOptions, TimeProvider timeProvider, ILoggerFactory loggers)
+    public RedisGraphCluster(RedisBackplane backplane, IToolGraphEngine engine, RedisBackplaneOptions options, ToolGraphEngineOptions engineOptions, TimeProvider timeProvider, ILoggerFactory loggers, IMeterFactory? meterFactory = null)
     {
         Engine = engine as ToolGraphEngineCore
             ?? throw new InvalidOperationException("A learner on Redis needs this library's tool graph engine (AddToolGraphEngine()).");
@@ -49,6 +51,7 @@ internal sealed class RedisGraphCluster : IRedisCluster, IAsyncDisposable
 
         Replica = new RedisGraphReplica(Engine, _keys, options.PollInterval, timeProvider, loggers.CreateLogger<RedisGraphReplica>());
         Learner = new RedisGraphLearner(Engine, Replica, _keys, backplane.InstanceId, options, backplane.MaxLength, timeProvider, loggers.CreateLogger<RedisGraphLearner>());
+        _metrics = new RedisClusterMetrics(meterFactory, this);
         _onEvents = (_, _) => Replica.Ring();
         _onExecutions = (_, _) => Learner.Ring();
         _onRestored = (_, _) =>
@@ -166,6 +169,7 @@ internal sealed class RedisGraphCluster : IRedisCluster, IAsyncDisposable
             }
         }
 
+        _metrics.Dispose();
         _stopping.Dispose();
     }
 }

@@ -41,6 +41,7 @@ internal sealed class RedisGraphLearner
 
     private long _token;
     private long _learned;
+    private long _waiting;
     private long _terms;
 
     public RedisGraphLearner(
@@ -72,6 +73,9 @@ internal sealed class RedisGraphLearner
 
     /// <summary>Executions this instance learned (or skipped as refused) while it was the learner.</summary>
     public long Learned => Interlocked.Read(ref _learned);
+
+    /// <summary>Executions waiting in the log after this instance's last commit as the learner.</summary>
+    public long Waiting => Interlocked.Read(ref _waiting);
 
     /// <summary>How many times this instance took the lease.</summary>
     public long Terms => Interlocked.Read(ref _terms);
@@ -372,7 +376,7 @@ internal sealed class RedisGraphLearner
 
         var result = (RedisResult[])(await db.ScriptEvaluateAsync(
             RedisGraphScripts.Commit,
-            [_keys.Lease, _keys.Stream, _keys.Head, _keys.LearnedCursor, _keys.LearnedCount, _keys.Config, _keys.Executions, _keys.Epoch],
+            [_keys.Lease, _keys.Stream, _keys.Head, _keys.LearnedCursor, _keys.LearnedCount, _keys.Config, _keys.Executions, _keys.Epoch, _keys.AppendedCount],
             args).ConfigureAwait(false))!;
         switch ((long)result[0])
         {
@@ -384,6 +388,7 @@ internal sealed class RedisGraphLearner
 
         var last = (string)result[1]!;
         var epoch = (string)result[2]!;
+        Interlocked.Exchange(ref _waiting, Math.Max(0, (long)result[3]));
         if (!RedisStreamId.TryEncode(last, out var offset))
         {
             throw new InvalidOperationException($"The event stream issued id {last}, which does not fit a 64-bit event id.");

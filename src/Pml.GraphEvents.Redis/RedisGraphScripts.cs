@@ -11,13 +11,13 @@ internal static class RedisGraphScripts
     /// Appends one unit (a learned batch's events) and moves the learned cursor with it.
     /// KEYS: 1 the lease, 2 the event stream, 3 the head (stream id of the last unit's last event),
     /// 4 the learned cursor (the executions log's id of the last execution learned), 5 the learned
-    /// count, 6 the stream's config hash, 7 the executions log, 8 the epoch.
+    /// count, 6 the stream's config hash, 7 the executions log, 8 the epoch, 9 the appended count.
     /// ARGV: 1 the lease holder (<c>&lt;token&gt;:&lt;instance&gt;</c>), 2 the head the unit follows,
     /// 3 the new cursor, 4 the executions learned, 5 the notification channel, 6 this instance's
     /// stream length (stored if none is), 7 an epoch to create if none exists, then (type, data) per event.
     /// Returns <c>{0}</c> when the lease is not held (nothing written), <c>{-1, head}</c> when the head
     /// is not the one the unit follows (the learner's state is behind: nothing written), or
-    /// <c>{1, last id, epoch}</c>.
+    /// <c>{1, last id, epoch, executions still waiting}</c>.
     /// </summary>
     /// <remarks>
     /// Why the head check: the learner's state must include every unit before its own, or two
@@ -55,7 +55,8 @@ internal static class RedisGraphScripts
         if #ARGV >= 8 then
           redis.call('PUBLISH', ARGV[5], '1')
         end
-        return {1, last, epoch}
+        local waiting = tonumber(redis.call('GET', KEYS[9]) or '0') - tonumber(redis.call('GET', KEYS[5]) or '0')
+        return {1, last, epoch, waiting}
         """;
 
     /// <summary>

@@ -70,7 +70,8 @@ public static class RedisLearnerBuilderExtensions
             provider.GetRequiredService<IOptions<RedisBackplaneOptions>>().Value,
             provider.GetRequiredService<IOptions<ToolGraphEngineOptions>>().Value,
             provider.GetRequiredService<TimeProvider>(),
-            provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance));
+            provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance,
+            provider.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.TryAddSingleton<IRedisCluster>(static provider => provider.GetRequiredService<RedisGraphCluster>());
         services.Replace(ServiceDescriptor.Singleton<IExecutionIngest>(static provider => new RedisExecutionIngest(provider.GetRequiredService<RedisGraphCluster>())));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisGraphClusterService>());

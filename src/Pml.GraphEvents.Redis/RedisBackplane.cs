@@ -39,6 +39,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     private readonly IConnectionMultiplexer? _shared;
     private readonly RedisKey _stream;
     private readonly RedisKey _configKey;
+    private readonly RedisKey _epochKey;
     private readonly RedisKey[] _scriptKeys;
     private readonly RedisChannel _notify;
     private readonly int _maxLength;
@@ -75,6 +76,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     private long _unencodable;
     private long _discardedAtStop;
     private long _appended;
+    private long _reconnects;
 
     // Events of the batch the writer is trying to append (0 once appended); only the writer
     // writes it, and DisposeAsync reads it after the writer has ended.
@@ -86,7 +88,11 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     {
         // Read at once after a reconnect instead of at the next poll: entries may have been added
         // while this instance could not hear their notifications.
-        _onRestored = (_, _) => _doorbell.Writer.TryWrite(true);
+        _onRestored = (_, _) =>
+        {
+            Interlocked.Increment(ref _reconnects);
+            _doorbell.Writer.TryWrite(true);
+        };
         _onNotified = (_, _) => _doorbell.Writer.TryWrite(true);
         _shared = shared;
         if (shared is not null)
@@ -110,6 +116,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
         _configuration?.AbortOnConnectFail = false;
         _stream = options.StreamKey;
         _configKey = $"{options.StreamKey}:config";
+        _epochKey = $"{options.StreamKey}:epoch";
         _scriptKeys = [_stream, $"{options.StreamKey}:producer:{_producerId}", _configKey];
         _notify = RedisChannel.Literal($"{options.StreamKey}:notify");
         _maxLength = options.MaxLength ?? defaultMaxLength;
@@ -143,11 +150,30 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     /// <summary>Events still waiting for Redis when the backplane stopped, discarded.</summary>
     public long EventsDiscardedAtStop => Interlocked.Read(ref _discardedAtStop);
 
+    /// <summary>Times the connection to Redis was restored after a failure.</summary>
+    public long Reconnects => Interlocked.Read(ref _reconnects);
+
     /// <summary>Events this instance appended to the stream.</summary>
     public long EventsAppended => Interlocked.Read(ref _appended);
 
     /// <summary>Completes when the reader knows where the stream is and feeds the broadcaster.</summary>
     public Task Started => _started.Task;
+
+    /// <summary>This process's id among the instances (its producer id): the learner's lease and presence name it.</summary>
+    public string InstanceId => _producerId;
+
+    /// <summary>Events published here that wait for Redis (the outage buffer).</summary>
+    public int OutageBufferCount => _outbound.Reader.Count;
+
+    /// <summary>The stream's length this instance appends with.</summary>
+    public int MaxLength => _maxLength;
+
+    /// <summary>The broadcaster this backplane feeds, once attached.</summary>
+    public Broadcaster? Broadcaster => Volatile.Read(ref _broadcaster);
+
+    /// <summary>The connection (connecting in the background while Redis is away); once <see cref="Attach"/> was called.</summary>
+    public Task<IConnectionMultiplexer> ConnectionAsync() =>
+        _connecting ?? throw new InvalidOperationException("The backplane is not attached to a broadcaster yet.");
 
     public void Attach(Broadcaster broadcaster)
     {
@@ -190,7 +216,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     /// </summary>
     private async Task<string> EpochAsync(IDatabase db)
     {
-        RedisKey key = _stream.ToString() + ":epoch";
+        var key = _epochKey;
         await db.StringSetAsync(key, GraphEventId.NewEpoch(), when: When.NotExists).ConfigureAwait(false);
         var epoch = (string?)await db.StringGetAsync(key).ConfigureAwait(false);
         if (epoch is null || !GraphEventId.IsEpoch(epoch))
@@ -528,8 +554,27 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
                     StreamEntry[] entries;
                     do
                     {
+                        // The epoch is read with every read (pipelined: one round trip): a Redis that
+                        // restarted without its data has a new stream whose entries must never be
+                        // passed on under the old log's epoch.
+                        var epochRead = db.StringGetAsync(_epochKey);
                         entries = await db.StreamReadAsync(_stream, cursor.Value, ReadBatchSize).ConfigureAwait(false);
+                        if (!string.Equals((string?)await epochRead.ConfigureAwait(false), _ids!.Epoch, StringComparison.Ordinal))
+                        {
+                            var epoch = await EpochAsync(db).ConfigureAwait(false);
+                            RedisBackplaneLog.NewEpoch(_logger, _stream.ToString(), _ids.Epoch, epoch);
+                            _ids = new EventIdPrefix(epoch);
+                            producers.Clear();
+                            cursor = "0-0";
+
+                            // Every client is told; ids from now on carry the new epoch.
+                            await broadcaster.ResetSharedLogAsync(epoch, token).ConfigureAwait(false);
+                            entries = new StreamEntry[ReadBatchSize];
+                            continue;
+                        }
+
                         var now = _timeProvider.GetTimestamp();
+                        var nowMs = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
                         foreach (var entry in entries)
                         {
                             cursor = entry.Id;
@@ -551,6 +596,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
                             // A loss notice goes the same way as an event: numbered with its stream
                             // id, kept in the replay ring, delivered to every subscriber (events_lost
                             // passes every filter) and replayed to a resume across the gap.
+                            _metrics.RecordReadLag(nowMs - RedisStreamId.Milliseconds(id));
                             await broadcaster.WriteSequencedAsync(id, graphEvent, contract, token).ConfigureAwait(false);
                         }
                     }

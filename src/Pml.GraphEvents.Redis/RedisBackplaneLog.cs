@@ -37,4 +37,7 @@ internal static partial class RedisBackplaneLog
 
     [LoggerMessage(11, LogLevel.Debug, "Redis backplane could not unsubscribe its notification channel from the application's connection while stopping.")]
     public static partial void UnsubscribeFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(12, LogLevel.Warning, "Redis backplane: stream '{StreamKey}' has a new epoch ({OldEpoch} → {NewEpoch}); Redis lost its data. Every client is told it lost events (log_reset) and ids start over.")]
+    public static partial void NewEpoch(ILogger logger, string streamKey, string oldEpoch, string newEpoch);
 }

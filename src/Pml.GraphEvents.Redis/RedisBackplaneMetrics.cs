@@ -22,6 +22,8 @@ internal sealed class RedisBackplaneMetrics : IDisposable
     /// <summary>Reason tag: the instance stopped before Redis took the event.</summary>
     public const string Stop = "stop";
 
+    private readonly Histogram<double> _readLag;
+
     // Owned only when no meter factory was given (a backplane made without a host): a factory's
     // meters are disposed by the factory.
     private readonly Meter? _ownedMeter;
@@ -49,6 +51,21 @@ internal sealed class RedisBackplaneMetrics : IDisposable
             ],
             "{event}",
             "Events published on this instance that never reached the stream, by reason (outage_buffer_full, unencodable, stop).");
+        meter.CreateObservableGauge("pml.graph_events.redis.outage_buffer", () => backplane.OutageBufferCount, "{event}", "Events published on this instance waiting for Redis.");
+        meter.CreateObservableCounter("pml.graph_events.redis.reconnects", () => backplane.Reconnects, "{reconnect}", "Times this instance's connection to Redis was restored after a failure.");
+        _readLag = meter.CreateHistogram<double>(
+            "pml.graph_events.redis.read_lag",
+            "ms",
+            "From Redis appending an event to this instance reading it (Redis's clock to this host's: a skew between them shows here).");
+    }
+
+    /// <summary>Records how long after its append an entry was read here.</summary>
+    public void RecordReadLag(double milliseconds)
+    {
+        if (_readLag.Enabled)
+        {
+            _readLag.Record(milliseconds);
+        }
     }
 
     public void Dispose() => _ownedMeter?.Dispose();

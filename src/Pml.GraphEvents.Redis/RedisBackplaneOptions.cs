@@ -78,6 +78,37 @@ public sealed class RedisBackplaneOptions
     /// </summary>
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// With a learner (<c>AddRedisLearner()</c>): how long the learner's lease holds without a
+    /// renewal, and so how long a learner that died (SIGKILL, a lost machine) delays the next one;
+    /// the holder renews it every third of it, and the others try to take it as often. Default 3 s:
+    /// a dead learner is replaced within about 4 s. Shorter is quicker to fail over but makes a
+    /// pause of the learner (a long GC, a slow Redis) cost it the lease; a paused ex-learner can
+    /// never write after losing it (every write carries the lease's fencing token).
+    /// </summary>
+    public TimeSpan LearnerLease { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// With a learner: the learner writes a snapshot of the graph to Redis after this many events,
+    /// so that an instance that starts late (after the stream was trimmed) starts from it plus the
+    /// events after it. Default: a quarter of the stream's length (<see cref="MaxLength"/>); at most half of it, so
+    /// that the events after a snapshot are always still in the stream.
+    /// </summary>
+    public int? SnapshotEveryEvents { get; set; }
+
+    /// <summary>With a learner: the most executions the learner takes from the executions log into one batch (one commit, one <c>metrics_updated</c>). Default 100.</summary>
+    public int LearnBatchSize { get; set; } = 100;
+
+    /// <summary>
+    /// With a learner: the most executions that may wait in the executions log for the learner.
+    /// Past it, ingest answers that it is unavailable (the server: 503 with Retry-After) instead of
+    /// letting Redis's memory grow while no learner keeps up (or none runs). Default 100,000.
+    /// </summary>
+    public int MaxPendingExecutions { get; set; } = 100_000;
+
+    /// <summary>The snapshot interval in effect for a stream of <paramref name="maxLength"/> entries.</summary>
+    internal int SnapshotInterval(int maxLength) => SnapshotEveryEvents ?? Math.Max(1, maxLength / 4);
+
     /// <summary>Every problem with these options, each naming the option; empty when they are valid.</summary>
     /// <param name="needsConnection">False when the backplane runs on the application's multiplexer, so no connection settings are needed.</param>
     internal List<string> Validate(bool needsConnection = true)
@@ -135,6 +166,30 @@ public sealed class RedisBackplaneOptions
         if (StartTimeout < TimeSpan.Zero || StartTimeout > TimeSpan.FromMinutes(5))
         {
             failures.Add($"{SectionName}:{nameof(StartTimeout)} must be between zero and 5 minutes (was {StartTimeout}).");
+        }
+
+        if (LearnerLease < TimeSpan.FromMilliseconds(300) || LearnerLease > TimeSpan.FromMinutes(5))
+        {
+            failures.Add($"{SectionName}:{nameof(LearnerLease)} must be between 300 ms and 5 minutes (was {LearnerLease}).");
+        }
+
+        if (SnapshotEveryEvents is < 1 or > 5_000_000)
+        {
+            failures.Add($"{SectionName}:{nameof(SnapshotEveryEvents)} must be between 1 and 5,000,000 (was {SnapshotEveryEvents:N0}).");
+        }
+        else if (SnapshotEveryEvents is { } every && MaxLength is { } length && every > length / 2)
+        {
+            failures.Add($"{SectionName}:{nameof(SnapshotEveryEvents)} ({every:N0}) must be at most half of {SectionName}:{nameof(MaxLength)} ({length:N0}), so that the events after a snapshot are still in the stream.");
+        }
+
+        if (LearnBatchSize is < 1 or > 10_000)
+        {
+            failures.Add($"{SectionName}:{nameof(LearnBatchSize)} must be between 1 and 10,000 (was {LearnBatchSize:N0}).");
+        }
+
+        if (MaxPendingExecutions is < 1 or > 10_000_000)
+        {
+            failures.Add($"{SectionName}:{nameof(MaxPendingExecutions)} must be between 1 and 10,000,000 (was {MaxPendingExecutions:N0}).");
         }
 
         return failures;

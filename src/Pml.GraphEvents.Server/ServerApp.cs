@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Pml.GraphEvents.AspNetCore;
+using Pml.GraphEvents.Redis;
 using Pml.GraphEvents.Sqlite;
 
 namespace Pml.GraphEvents.Server;
@@ -51,21 +52,28 @@ public static class ServerApp
         builder.Services.AddSingleton(SampleCatalog.Load());
         ConfigureConnections(builder);
         builder.Services.AddStreamDefaults();
-        builder.Services.AddGraphEvents(builder.Configuration)
-            .AddToolGraphEngine(builder.Configuration)
-            .AddSqliteToolGraphStore(ServerOptions.DefaultDatabasePath)
-            .AddGraphEventStream();
-
-        // The store (and, by default, the event log) on Server:DatabasePath, read from the options at
-        // resolution; the retention options (GraphEvents:EventLog) as AddSqliteToolGraphStore bound them.
-        builder.Services.Replace(ServiceDescriptor.Singleton(static provider => new SqliteToolGraphStore(
-            Path.GetFullPath(provider.GetRequiredService<IOptions<ServerOptions>>().Value.DatabasePath),
-            provider.GetRequiredService<IOptions<SqliteEventLogOptions>>().Value)));
-        if (Enum.TryParse<ServerEventLog>(builder.Configuration[$"{ServerOptions.SectionName}:{nameof(ServerOptions.EventLog)}"], ignoreCase: true, out var eventLog)
-            && eventLog == ServerEventLog.Memory)
+        var events = builder.Services.AddGraphEvents(builder.Configuration).AddToolGraphEngine(builder.Configuration);
+        if (ClusterMode.IsOn(builder.Configuration))
         {
-            // The broadcaster's own in-memory log: a new epoch per run, replay from memory only.
-            builder.Services.RemoveAll<IGraphEventLog>();
+            // Many instances, one graph (DESIGN §7): events, executions, the learner's lease and the
+            // graph's snapshot live in Redis; no SQLite file is used.
+            events.AddRedisBackplane().AddRedisLearner().AddGraphEventStream();
+        }
+        else
+        {
+            events.AddSqliteToolGraphStore(ServerOptions.DefaultDatabasePath).AddGraphEventStream();
+
+            // The store (and, by default, the event log) on Server:DatabasePath, read from the options at
+            // resolution; the retention options (GraphEvents:EventLog) as AddSqliteToolGraphStore bound them.
+            builder.Services.Replace(ServiceDescriptor.Singleton(static provider => new SqliteToolGraphStore(
+                Path.GetFullPath(provider.GetRequiredService<IOptions<ServerOptions>>().Value.DatabasePath),
+                provider.GetRequiredService<IOptions<SqliteEventLogOptions>>().Value)));
+            if (Enum.TryParse<ServerEventLog>(builder.Configuration[$"{ServerOptions.SectionName}:{nameof(ServerOptions.EventLog)}"], ignoreCase: true, out var eventLog)
+                && eventLog == ServerEventLog.Memory)
+            {
+                // The broadcaster's own in-memory log: a new epoch per run, replay from memory only.
+                builder.Services.RemoveAll<IGraphEventLog>();
+            }
         }
 
         builder.Services.AddHostedService<GraphInitializer>();

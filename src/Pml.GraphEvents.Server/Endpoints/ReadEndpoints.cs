@@ -1,4 +1,5 @@
 using Pml.GraphEvents.AspNetCore;
+using Pml.GraphEvents.Redis;
 
 namespace Pml.GraphEvents.Server;
 
@@ -14,10 +15,21 @@ internal static class ReadEndpoints
             return Results.Json(GraphResponse.From(engine.Snapshot), ServerJsonContext.Default.GraphResponse);
         }).RequireCors(GraphEventStreamOptions.CorsPolicyName); // a dashboard served elsewhere reads the snapshot with the stream
 
-        endpoints.MapGet("/healthz", (IToolGraphEngine engine, IGraphEventBroadcaster broadcaster) =>
+        endpoints.MapGet("/healthz", async (IToolGraphEngine engine, IGraphEventBroadcaster broadcaster, IServiceProvider services, CancellationToken cancellationToken) =>
         {
             var graph = engine.Snapshot;
-            return Results.Json(new HealthResponse("ok", broadcaster.SubscriberCount, graph.Nodes.Count, graph.Edges.Count), ServerJsonContext.Default.HealthResponse);
+            HealthResponse.ClusterHealth? cluster = null;
+            var status = "ok";
+            if (services.GetService<IRedisCluster>() is { } redis)
+            {
+                var s = await redis.GetStatusAsync(cancellationToken);
+                cluster = new HealthResponse.ClusterHealth(s.InstanceId, s.RedisReachable ? "reachable" : "unreachable", s.Learner, s.IsLearner, s.LearnerLag, s.OutageBuffer, s.ConnectedClients, s.AsOfEventId);
+
+                // Still serving (the stream, the graph as it was), but ingest answers 503 and nothing is learned.
+                status = s.RedisReachable ? "ok" : "degraded";
+            }
+
+            return Results.Json(new HealthResponse(status, broadcaster.SubscriberCount, graph.Nodes.Count, graph.Edges.Count, cluster), ServerJsonContext.Default.HealthResponse);
         });
 
         endpoints.MapGet("/stats", (IGraphEventBroadcaster broadcaster) => Results.Json(broadcaster.GetStatistics()));

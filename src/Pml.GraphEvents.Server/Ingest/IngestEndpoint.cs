@@ -17,6 +17,7 @@ internal static partial class IngestEndpoint
     private static async Task<IResult> HandleAsync(
         HttpContext context,
         IToolGraphEngine engine,
+        IExecutionIngest ingest,
         IOptions<ServerOptions> options,
         IOptions<GraphEventsOptions> eventOptions,
         IOptions<ToolGraphEngineOptions> engineOptions,
@@ -102,7 +103,7 @@ internal static partial class IngestEndpoint
                 return reservation.Refused ? Busy(context, logger, budget) : TooLarge(limit);
             }
 
-            return await LearnAsync(context, logger, engine, body.Value, eventOptions.Value.MaxEventBytes, engineOptions.Value.MaxEdgesPerExecution, cancellationToken);
+            return await LearnAsync(context, logger, engine, ingest, body.Value, eventOptions.Value.MaxEventBytes, engineOptions.Value.MaxEdgesPerExecution, cancellationToken);
         }
         finally
         {
@@ -110,7 +111,7 @@ internal static partial class IngestEndpoint
         }
     }
 
-    private static async Task<IResult> LearnAsync(HttpContext context, ILogger logger, IToolGraphEngine engine, ReadOnlyMemory<byte> body, int maxEventBytes, int maxEdges, CancellationToken cancellationToken)
+    private static async Task<IResult> LearnAsync(HttpContext context, ILogger logger, IToolGraphEngine engine, IExecutionIngest ingest, ReadOnlyMemory<byte> body, int maxEventBytes, int maxEdges, CancellationToken cancellationToken)
     {
         var (executions, errors) = ExecutionPayloadParser.Parse(body);
         if (executions is null)
@@ -173,10 +174,12 @@ internal static partial class IngestEndpoint
             }
         }
 
-        ExecutionBatchResult result;
+        ExecutionIngestResult result;
         try
         {
-            result = await engine.UpdateFromExecutionsAsync(batch, cancellationToken);
+            // One instance: learned before the answer. On Redis: in the shared executions log before
+            // the answer, learned by the learner (on whichever instance holds its lease) just after.
+            result = await ingest.SubmitAsync(batch, cancellationToken);
         }
         catch (ArgumentException ex)
         {
@@ -194,10 +197,10 @@ internal static partial class IngestEndpoint
             return Results.Problem(
                 statusCode: StatusCodes.Status503ServiceUnavailable,
                 title: "The graph store is unavailable",
-                detail: "The graph store could not be written; nothing of this body was learned. Send it again shortly (executions already learned are answered as duplicates).");
+                detail: "The graph store (or the shared executions log) could not be written; nothing of this body was taken. Send it again shortly (executions already taken are answered as duplicates).");
         }
 
-        return Results.Json(new IngestResponse(result.Learned, [.. unknown], result.Duplicates), ServerJsonContext.Default.IngestResponse, statusCode: StatusCodes.Status202Accepted);
+        return Results.Json(new IngestResponse(result.Accepted, [.. unknown], result.Duplicates), ServerJsonContext.Default.IngestResponse, statusCode: StatusCodes.Status202Accepted);
     }
 
     private static IResult? RefuseMediaType(HttpRequest request)

@@ -7,10 +7,11 @@ namespace Pml.GraphEvents.Server;
 /// Replays realistic workflow executions so that a newcomer watches the graph learn within
 /// seconds: each tick picks one of the catalog's workflows, sometimes skips a step or runs a
 /// prefix, sometimes runs two steps in parallel (a small DAG rather than a chain), and feeds it
-/// to the engine like any ingested execution. Off with <c>--simulate false</c>.
+/// to the ingest like any posted execution (so with Redis, every instance's simulator feeds the one
+/// learner). Off with <c>--simulate false</c>.
 /// </summary>
 internal sealed partial class WorkflowSimulator(
-    IToolGraphEngine engine,
+    IExecutionIngest ingest,
     SampleCatalog catalog,
     IOptions<ServerOptions> options,
     TimeProvider time,
@@ -27,7 +28,7 @@ internal sealed partial class WorkflowSimulator(
             var execution = Next(random, ++count);
             try
             {
-                await engine.UpdateFromExecutionAsync(execution, stoppingToken);
+                await ingest.SubmitAsync([execution], stoppingToken);
             }
             catch (ToolGraphStoreException ex)
             {
@@ -37,6 +38,10 @@ internal sealed partial class WorkflowSimulator(
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
+
+    // Distinguishes this process's ids from another instance's simulating on the same shared graph
+    // (whose counts run alike), where a repeated id would be answered as a duplicate.
+    private readonly string _tag = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.Next()));
 
     internal WorkflowExecution Next(Random random, int count)
     {
@@ -51,7 +56,7 @@ internal sealed partial class WorkflowSimulator(
             tools.RemoveRange(tools.Count - 1, 1); // stopped early
         }
 
-        var id = string.Create(CultureInfo.InvariantCulture, $"sim-{count}-{random.Next(0x10000):x4}");
+        var id = string.Create(CultureInfo.InvariantCulture, $"sim-{_tag}-{count}-{random.Next(0x10000):x4}");
         var success = random.NextDouble() > 0.1;
         var elapsed = Math.Round(40 + (random.NextDouble() * 900 * tools.Count), 1);
         if (tools.Count < 4 || random.NextDouble() < 0.6)

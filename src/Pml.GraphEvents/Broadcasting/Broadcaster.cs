@@ -222,6 +222,35 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
     }
 
     /// <summary>
+    /// Switches to a shared log that replaced the one this host was reading (a Redis that restarted
+    /// without its data made a new stream and epoch): events already queued are delivered first, then
+    /// the ring is emptied, every id from now on carries <paramref name="epoch"/>, and every subscriber
+    /// gets <c>events_lost</c> (<see cref="EventsLostReasons.LogReset"/>): what it saw may be missing
+    /// from the new log, and its ids mean nothing there, so it should reload its state.
+    /// </summary>
+    internal ValueTask ResetSharedLogAsync(string epoch, CancellationToken cancellationToken)
+    {
+        var notice = new EventsLostEvent(EventsLostReasons.LogReset, null, _timeProvider.GetUtcNow());
+        return _ingress.Writer.WriteAsync(new IngressItem(notice, BuiltInEventContracts.EventsLost, 0, null) { NewEpoch = epoch }, cancellationToken);
+    }
+
+    private void ApplyReset(IngressItem reset)
+    {
+        GraphEventSubscription[] subscribers;
+        lock (_gate)
+        {
+            // Offsets of the new stream start over (Redis numbers them by its clock): nothing of the
+            // old ring may answer a resume in the new epoch.
+            _ring.Clear(0);
+            Volatile.Write(ref _ids, new EventIdPrefix(reset.NewEpoch!));
+            Volatile.Write(ref _lastId, 0);
+            subscribers = _subscribers;
+        }
+
+        Deliver(GraphEventFrame.Create(reset.Event), subscribers);
+    }
+
+    /// <summary>
     /// Queues an event the backplane read from the shared log, under the log's <paramref name="id"/>,
     /// with the contract its name resolved to there (so the pump does not look it up again).
     /// Waits while the ingress is full, so a backlog stays in the log instead of in memory.
@@ -383,8 +412,17 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
             // A drain: whatever is queued, up to MaxDrain, is numbered, appended to the log in one
             // write and then delivered. Under load that is one log write for hundreds of events;
             // idle, one per event, with no added wait.
+            IngressItem? reset = null;
             while (_drain.Count < MaxDrain && reader.TryRead(out var item))
             {
+                if (item.NewEpoch is not null)
+                {
+                    // A barrier: what came before it is delivered under the old log's ids, what
+                    // comes after it under the new one's.
+                    reset = item;
+                    break;
+                }
+
                 _drain.Add(item);
             }
 
@@ -414,6 +452,11 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
             finally
             {
                 _drain.Clear();
+
+            if (reset is { } barrier)
+            {
+                ApplyReset(barrier);
+            }
                 _drained.Clear();
                 _commits.Clear();
                 _attachments.Clear();

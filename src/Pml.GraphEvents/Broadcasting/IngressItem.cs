@@ -11,4 +11,11 @@ internal readonly record struct IngressItem(GraphEvent Event, GraphEventContract
 {
     /// <summary>A block of events committed together (see <see cref="Broadcaster.CommitAsync"/>), or <see langword="null"/> for one published event.</summary>
     public LogCommit? Commit { get; init; }
+
+    /// <summary>
+    /// The epoch of a shared log that replaced the one this host was reading (a Redis that lost its
+    /// data), or <see langword="null"/>: the pump then switches ids to it and tells every subscriber
+    /// (see <see cref="Broadcaster.ResetSharedLogAsync"/>).
+    /// </summary>
+    public string? NewEpoch { get; init; }
 }

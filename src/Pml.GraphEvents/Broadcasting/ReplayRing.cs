@@ -35,6 +35,16 @@ internal sealed class ReplayRing
     /// </summary>
     public long Floor { get; set; }
 
+    /// <summary>Forgets every frame (their log is gone); every offset up to <paramref name="floor"/> is then not in the ring.</summary>
+    public void Clear(long floor)
+    {
+        Array.Clear(_frames);
+        _count = 0;
+        _bytes = 0;
+        _next = 0;
+        Floor = floor;
+    }
+
     public void Add(GraphEventFrame frame)
     {
         // The newest frame always stays, even alone over the byte bound (the options keep the

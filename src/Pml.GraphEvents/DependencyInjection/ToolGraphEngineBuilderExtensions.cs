@@ -74,6 +74,9 @@ public static class ToolGraphEngineBuilderExtensions
                 // learns instead of the publisher refusing it after the change is stored.
                 provider.GetRequiredService<IOptions<GraphEventsOptions>>().Value.MaxEventBytes);
         });
+
+        // Learns at once; a learner on Redis (Pml.GraphEvents.Redis) replaces it with the shared log's.
+        services.TryAddSingleton<IExecutionIngest>(static provider => new EngineExecutionIngest(provider.GetRequiredService<IToolGraphEngine>()));
         return builder;
     }
 }

@@ -16,4 +16,11 @@ public static class EventsLostReasons
     /// <summary>The subscriber read too slowly and its oldest frames were dropped.</summary>
     public const string BufferOverflow = "buffer_overflow";
 
+    /// <summary>
+    /// The log this stream came from was lost and replaced by a new one (a Redis restarted without
+    /// its data): events may be missing and earlier ids are not valid any more. Sent to every
+    /// connected client; the client should reload its state (<c>GET /graph</c>) and go on reading.
+    /// </summary>
+    public const string LogReset = "log_reset";
+
 }

@@ -5,7 +5,7 @@ namespace Pml.GraphEvents;
 
 /// <summary>The engine behind <see cref="IToolGraphEngine"/>.</summary>
 [SuppressMessage("Reliability", "CA1001", Justification = "A SemaphoreSlim holds nothing to dispose unless its AvailableWaitHandle is used, which it never is here; an engine lives as long as its host.")]
-internal sealed class ToolGraphEngineCore : IToolGraphEngine
+internal sealed partial class ToolGraphEngineCore : IToolGraphEngine
 {
     internal const double InitialConfidence = 0.5;
     internal const double Reinforcement = 1.1;
@@ -87,39 +87,23 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
     public async ValueTask<ToolGraphSnapshot> UpdateFromExecutionAsync(WorkflowExecution execution, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(execution);
-        return (await UpdateAsync([execution], nameof(execution), cancellationToken).ConfigureAwait(false)).Snapshot;
+        ThrowIfShared();
+        return (await UpdateAsync([execution], nameof(execution), null, cancellationToken).ConfigureAwait(false)).Snapshot;
     }
 
     public ValueTask<ExecutionBatchResult> UpdateFromExecutionsAsync(IReadOnlyList<WorkflowExecution> executions, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(executions);
-        return UpdateAsync(executions, nameof(executions), cancellationToken);
+        ThrowIfShared();
+        return UpdateAsync(executions, nameof(executions), null, cancellationToken);
     }
 
-    private async ValueTask<ExecutionBatchResult> UpdateAsync(IReadOnlyList<WorkflowExecution> executions, string paramName, CancellationToken cancellationToken)
+    // sharedCommit: the learner's way to the shared log (see LearnAsync); null for this engine's own publisher.
+    private async ValueTask<ExecutionBatchResult> UpdateAsync(IReadOnlyList<WorkflowExecution> executions, string paramName, SharedLogCommit? sharedCommit, CancellationToken cancellationToken)
     {
         // Everything that can refuse an execution is checked here, before the writer lock and
         // long before the store: a refused batch changes nothing and publishes nothing.
-        var checkedExecutions = new CheckedExecution[executions.Count];
-        for (var i = 0; i < checkedExecutions.Length; i++)
-        {
-            var execution = executions[i];
-            ArgumentNullException.ThrowIfNull(execution, paramName);
-            var toolOfTask = MapTasks(execution, paramName);
-            var executionTimeMs = CheckExecutionTime(execution, paramName);
-            var dependencies = DistinctDependencies(execution, paramName);
-            var toolIds = new string[execution.Tasks.Count];
-            for (var t = 0; t < toolIds.Length; t++)
-            {
-                toolIds[t] = execution.Tasks[t].Tool;
-                CheckToolId(toolIds[t], paramName, $"Task '{execution.Tasks[t].Id}' of execution '{execution.Id}'");
-            }
-
-            var executed = new WorkflowExecutedEvent(execution.Id, toolIds, execution.Success, executionTimeMs, default);
-            CheckEventSize(executed, execution.Id, paramName);
-            checkedExecutions[i] = new CheckedExecution(execution, toolOfTask, dependencies, executed);
-        }
-
+        var checkedExecutions = Check(executions, paramName);
         await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -134,7 +118,9 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
             {
                 // Within the window (kept by the store, so across restarts too), or earlier in this
                 // batch: a retried POST must not count its edges twice.
-                if (_duplicateWindowCount > 0 && (_learned.Contains(execution.Id, now) || !inBatch.Add(execution.Id)))
+                // The shared log's learner skips this: the executions log answered duplicates at ingest,
+                // and every entry it holds must be learned (else the learner's cursor would not move).
+                if (sharedCommit is null && _duplicateWindowCount > 0 && (_learned.Contains(execution.Id, now) || !inBatch.Add(execution.Id)))
                 {
                     duplicates.Add(execution.Id);
                     continue;
@@ -186,6 +172,14 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
                 DuplicateWindowCount = _duplicateWindowCount,
                 DuplicateWindowAge = _duplicateWindowAge,
             };
+            if (sharedCommit is not null)
+            {
+                // Appended under the lease or not at all (the commit throws): installed only after.
+                var position = await sharedCommit(events, _sharedOffset, cancellationToken).ConfigureAwait(false);
+                _sharedOffset = position.Offset;
+                return new ExecutionBatchResult(learned, duplicates, Install(next, position.Id));
+            }
+
             var asOf = await CommitAsync(events, changes, plan.HasChanges || changes.LearnedExecutions.Count > 0, cancellationToken).ConfigureAwait(false);
             foreach (var id in learned)
             {
@@ -198,6 +192,42 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
         {
             _writer.Release();
         }
+    }
+
+    /// <summary>
+    /// Refuses, with an <see cref="ArgumentException"/> naming the execution, what this engine would
+    /// refuse to learn; used by an ingest that appends executions to be learned later (the shared
+    /// executions log), so that no entry it appends can be refused by the learner.
+    /// </summary>
+    internal void CheckExecutions(IReadOnlyList<WorkflowExecution> executions, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(executions);
+        Check(executions, paramName);
+    }
+
+    private CheckedExecution[] Check(IReadOnlyList<WorkflowExecution> executions, string paramName)
+    {
+        var checkedExecutions = new CheckedExecution[executions.Count];
+        for (var i = 0; i < checkedExecutions.Length; i++)
+        {
+            var execution = executions[i];
+            ArgumentNullException.ThrowIfNull(execution, paramName);
+            var toolOfTask = MapTasks(execution, paramName);
+            var executionTimeMs = CheckExecutionTime(execution, paramName);
+            var dependencies = DistinctDependencies(execution, paramName);
+            var toolIds = new string[execution.Tasks.Count];
+            for (var t = 0; t < toolIds.Length; t++)
+            {
+                toolIds[t] = execution.Tasks[t].Tool;
+                CheckToolId(toolIds[t], paramName, $"Task '{execution.Tasks[t].Id}' of execution '{execution.Id}'");
+            }
+
+            var executed = new WorkflowExecutedEvent(execution.Id, toolIds, execution.Success, executionTimeMs, default);
+            CheckEventSize(executed, execution.Id, paramName);
+            checkedExecutions[i] = new CheckedExecution(execution, toolOfTask, dependencies, executed);
+        }
+
+        return checkedExecutions;
     }
 
     /// <summary>
@@ -235,6 +265,12 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
 
     public async ValueTask<ToolGraphSnapshot> SyncAsync(CancellationToken cancellationToken = default)
     {
+        if (_shared)
+        {
+            // A replica's graph is the shared log's, not the store's: nothing to load.
+            return _snapshot;
+        }
+
         await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -287,7 +323,7 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
 
             // Nothing to store (the graph is the store's), but the event is committed like any
             // other, so that the snapshot knows the id it is as of.
-            var asOf = await CommitAsync([synced], null, store: false, CancellationToken.None).ConfigureAwait(false);
+            var asOf = _shared ? _snapshot.AsOfEventId : await CommitAsync([synced], null, store: false, CancellationToken.None).ConfigureAwait(false);
             _edgeIndex = edgeIndex;
             var snapshot = Install(new PreparedState(loadedNodes, nodeIndex, loadedEdges, [], metrics), asOf);
             _learned.Load(contents.LearnedExecutions, now);
@@ -339,7 +375,9 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
             // New names or metadata do not move any metric; a new tool does (node count, density, ranks).
             var metrics = added ? GraphMetricsCalculator.Compute(registered, edges, _seed, _snapshot.PageRankSpan) : _snapshot.MetricsResult;
             GraphEvent[] events = added ? [MetricsEvent(metrics.Metrics, _timeProvider.GetUtcNow())] : [];
-            var asOf = await CommitAsync(events, new ToolGraphChanges(null, given, []), store: true, cancellationToken).ConfigureAwait(false);
+            // With a shared log, registration is each instance's own (every instance registers the same
+            // catalog at start): nothing is appended, and the state stays as of the same shared event.
+            var asOf = _shared ? _snapshot.AsOfEventId : await CommitAsync(events, new ToolGraphChanges(null, given, []), store: true, cancellationToken).ConfigureAwait(false);
             return Install(new PreparedState(registered, nodeIndex, edges, [], metrics), asOf);
         }
         finally
@@ -583,7 +621,7 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
     /// What an execution will change, worked out against the writer state without touching it, so
     /// that a store failure leaves nothing to undo.
     /// </summary>
-    private sealed class ExecutionPlan(ToolGraphEngineCore engine)
+    private sealed partial class ExecutionPlan(ToolGraphEngineCore engine)
     {
         private readonly Dictionary<string, int> _newToolIndex = new(StringComparer.Ordinal);
         private readonly Dictionary<(int From, int To), int> _changedIndex = [];
@@ -670,6 +708,24 @@ internal sealed class ToolGraphEngineCore : IToolGraphEngine
             }
 
             return new ToolGraphChanges(workflowId, [.. NewTools], edges);
+        }
+
+        /// <summary>Sets an edge's state as a whole (a fold of the shared log), in first-touch order like <see cref="Observe"/>.</summary>
+        private void SetState(EdgeData edge)
+        {
+            if (_changedIndex.TryGetValue((edge.From, edge.To), out var changed))
+            {
+                ChangedEdges[changed] = edge;
+                return;
+            }
+
+            if (!engine._edgeIndex.ContainsKey((edge.From, edge.To)))
+            {
+                NewEdgeCount++;
+            }
+
+            _changedIndex.Add((edge.From, edge.To), ChangedEdges.Count);
+            ChangedEdges.Add(edge);
         }
 
         private EdgeData Reinforce(EdgeData old)

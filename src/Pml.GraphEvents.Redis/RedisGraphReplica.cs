@@ -1,0 +1,340 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Pml.GraphEvents.Redis;
+
+/// <summary>
+/// Keeps this instance's graph a replica of the shared one (DESIGN §7): reads the event stream in
+/// order and folds each learned unit into the engine (<see cref="ToolGraphEngineCore.ApplySharedUnitAsync"/>),
+/// on the state the unit follows. Starts from the learner's latest snapshot when there is one (a late
+/// instance: the stream may have been trimmed), and loads it again whenever it finds it missed a unit
+/// (a unit whose base is not its state, a unit whose start was trimmed, a stream that lost its data).
+/// </summary>
+/// <remarks>
+/// It reads the stream on its own cursor, apart from the backplane's reader that feeds the
+/// broadcaster: the fold must see every unit from its snapshot on, while the broadcaster starts at
+/// the newest entry; and a slow fold (metrics of a large graph) must never hold up delivery.
+/// </remarks>
+internal sealed class RedisGraphReplica
+{
+    private const int ReadBatchSize = 512;
+
+    private readonly ToolGraphEngineCore _engine;
+    private readonly RedisClusterKeys _keys;
+    private readonly TimeSpan _pollInterval;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    // Rung after every change of the state (a unit folded, a snapshot loaded): the learner waits on
+    // it while it catches up with the stream's head.
+    private readonly Channel<bool> _changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    private string? _epoch;
+    private RedisValue _cursor = "0-0";
+
+    // The unit being read: its base (from the first entry's b) and its events so far; null between
+    // units, or after a unit whose first entry was not seen.
+    private List<GraphEvent>? _unit;
+    private long _unitBase;
+    private long _unitsFolded;
+    private long _snapshotsLoaded;
+
+    public RedisGraphReplica(ToolGraphEngineCore engine, RedisClusterKeys keys, TimeSpan pollInterval, TimeProvider timeProvider, ILogger logger)
+    {
+        _engine = engine;
+        _keys = keys;
+        _pollInterval = pollInterval;
+        _timeProvider = timeProvider;
+        _logger = logger;
+    }
+
+    /// <summary>The shared log's epoch this replica is reading, once known.</summary>
+    public string? Epoch => Volatile.Read(ref _epoch);
+
+    /// <summary>Units folded in since the start (the learner's own are not: they are installed when learned).</summary>
+    public long UnitsFolded => Interlocked.Read(ref _unitsFolded);
+
+    /// <summary>Snapshots loaded since the start.</summary>
+    public long SnapshotsLoaded => Interlocked.Read(ref _snapshotsLoaded);
+
+    /// <summary>Wakes the reader: units were appended (the stream's notification, or a reconnect).</summary>
+    public void Ring() => _doorbell.Writer.TryWrite(true);
+
+    /// <summary>Waits until the state changes or <paramref name="timeout"/> passes.</summary>
+    public async Task WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (_changed.Reader.TryRead(out _))
+        {
+            return;
+        }
+
+        await ((Task)_changed.Reader.WaitToReadAsync(cancellationToken).AsTask().WaitAsync(timeout, _timeProvider, cancellationToken))
+            .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        cancellationToken.ThrowIfCancellationRequested();
+        _changed.Reader.TryRead(out _);
+    }
+
+    /// <summary>Reads the epoch, creating it if the stream has none yet (a new or emptied Redis).</summary>
+    public async Task<string> EnsureEpochAsync(IDatabase db)
+    {
+        var epoch = (string?)await db.StringGetAsync(_keys.Epoch).ConfigureAwait(false);
+        if (epoch is null)
+        {
+            await db.StringSetAsync(_keys.Epoch, GraphEventId.NewEpoch(), when: When.NotExists).ConfigureAwait(false);
+            epoch = (string?)await db.StringGetAsync(_keys.Epoch).ConfigureAwait(false);
+        }
+
+        if (epoch is null || !GraphEventId.IsEpoch(epoch))
+        {
+            throw new InvalidOperationException($"The key '{_keys.Epoch}' holds '{epoch}', which is not an event log epoch; delete it to make a new one.");
+        }
+
+        return epoch;
+    }
+
+    /// <summary>Reads until <paramref name="cancellationToken"/> is cancelled; every failure is logged and retried.</summary>
+    public async Task RunAsync(IConnectionMultiplexer redis, CancellationToken cancellationToken)
+    {
+        var db = redis.GetDatabase();
+        var started = false;
+        var failing = false;
+        Task<bool>? pending = null;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (!started)
+                {
+                    // Where to start: the learner's latest snapshot, or the stream's beginning.
+                    Volatile.Write(ref _epoch, await EnsureEpochAsync(db).ConfigureAwait(false));
+                    if (await TryLoadSnapshotAsync(db, mustCover: -1, cancellationToken).ConfigureAwait(false))
+                    {
+                        // Everything up to the snapshot is in it: read on from there.
+                        _cursor = RedisStreamId.Format(_engine.SharedOffset);
+                    }
+
+                    started = true;
+                }
+                else
+                {
+                    pending = await WaitAsync(pending, cancellationToken).ConfigureAwait(false);
+                }
+
+                var epoch = await EnsureEpochAsync(db).ConfigureAwait(false);
+                if (!string.Equals(epoch, _epoch, StringComparison.Ordinal))
+                {
+                    // The stream lost its data (a Redis restarted without persistence): read the new
+                    // one from its beginning. The state stays; the first unit of the new stream
+                    // follows a base snapshot the learner writes (RedisGraphScripts.Base), which the
+                    // gap below loads.
+                    RedisClusterLog.NewEpoch(_logger, _keys.Stream.ToString(), _epoch ?? "-", epoch);
+                    Volatile.Write(ref _epoch, epoch);
+                    _cursor = "0-0";
+                    _unit = null;
+                }
+
+                StreamEntry[] entries;
+                do
+                {
+                    entries = await db.StreamRangeAsync(_keys.Stream, "(" + _cursor, "+", ReadBatchSize).ConfigureAwait(false);
+                    foreach (var entry in entries)
+                    {
+                        _cursor = entry.Id;
+                        await ReadEntryAsync(db, entry, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                while (entries.Length == ReadBatchSize);
+
+                if (failing)
+                {
+                    failing = false;
+                    RedisClusterLog.Recovered(_logger, "read the event stream into the graph");
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                // Redis away, or something unexpected: the replica only falls behind; log once, retry.
+                if (!failing)
+                {
+                    failing = true;
+                    RedisClusterLog.Unavailable(_logger, "read the event stream into the graph", ex);
+                }
+
+                await Task.Delay(_pollInterval, _timeProvider, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    private async Task<Task<bool>?> WaitAsync(Task<bool>? pending, CancellationToken cancellationToken)
+    {
+        // As the backplane's reader: a notification, or the poll interval for one that was lost.
+        if (_doorbell.Reader.TryRead(out _))
+        {
+            return pending;
+        }
+
+        pending ??= _doorbell.Reader.WaitToReadAsync(cancellationToken).AsTask();
+        await ((Task)pending.WaitAsync(_pollInterval, _timeProvider, cancellationToken)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (pending.IsCompleted)
+        {
+            _doorbell.Reader.TryRead(out _);
+            return null;
+        }
+
+        return pending;
+    }
+
+    private async Task ReadEntryAsync(IDatabase db, StreamEntry entry, CancellationToken cancellationToken)
+    {
+        string? type = null;
+        byte[]? data = null;
+        string? unitBase = null;
+        foreach (var field in entry.Values)
+        {
+            switch ((string?)field.Name)
+            {
+                case "t":
+                    type = field.Value;
+                    break;
+                case "d":
+                    data = field.Value;
+                    break;
+                case "b":
+                    unitBase = field.Value;
+                    break;
+            }
+        }
+
+        if (unitBase is not null)
+        {
+            // A unit starts: one left unfinished before it cannot be (a unit is one script), so
+            // there is none; the base says which state it follows.
+            _unit = [];
+            _unitBase = RedisStreamId.TryEncode(unitBase, out var b) ? b : -1;
+        }
+
+        if (type is null || data is null || !IsGraphType(type))
+        {
+            // Not a unit's event (a host's event published through the backplane, a loss notice).
+            return;
+        }
+
+        var entryId = entry.Id.ToString();
+        if (!RedisStreamId.TryEncode(entryId, out var offset))
+        {
+            _unit = null;
+            return;
+        }
+
+        if (_unit is null)
+        {
+            if (type == GraphEventTypes.MetricsUpdated)
+            {
+                // The end of a unit whose start this replica never read (trimmed before it got there).
+                await ResyncAsync(db, offset, cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        GraphEvent? graphEvent;
+        try
+        {
+            graphEvent = GraphEventJson.Deserialize(type, data);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            RedisClusterLog.SkippedEntry(_logger, entryId, ex.Message);
+            _unit = null;
+            return;
+        }
+
+        if (graphEvent is null)
+        {
+            _unit = null;
+            return;
+        }
+
+        _unit.Add(graphEvent);
+        if (graphEvent is not MetricsUpdatedEvent)
+        {
+            return;
+        }
+
+        var unit = _unit;
+        _unit = null;
+        var id = GraphEventId.Format(_epoch!, offset);
+        var result = _unitBase < 0 ? SharedUnitResult.Gap : await _engine.ApplySharedUnitAsync(unit, _unitBase, offset, id, cancellationToken).ConfigureAwait(false);
+        if (result == SharedUnitResult.Applied)
+        {
+            Interlocked.Increment(ref _unitsFolded);
+            _changed.Writer.TryWrite(true);
+        }
+        else if (result == SharedUnitResult.Gap)
+        {
+            if (await ResyncAsync(db, _unitBase, cancellationToken).ConfigureAwait(false) && _engine.SharedOffset == _unitBase
+                && await _engine.ApplySharedUnitAsync(unit, _unitBase, offset, id, cancellationToken).ConfigureAwait(false) == SharedUnitResult.Applied)
+            {
+                Interlocked.Increment(ref _unitsFolded);
+                _changed.Writer.TryWrite(true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Loads the learner's snapshot after a gap, if it reaches back to <paramref name="mustCover"/>
+    /// (the base of the unit that did not follow, or the end of one whose start was missed).
+    /// </summary>
+    private async Task<bool> ResyncAsync(IDatabase db, long mustCover, CancellationToken cancellationToken)
+    {
+        if (await TryLoadSnapshotAsync(db, mustCover, cancellationToken).ConfigureAwait(false))
+        {
+            return true;
+        }
+
+        RedisClusterLog.Behind(_logger, _keys.Stream.ToString(), RedisStreamId.Format(Math.Max(mustCover, 0)));
+        return false;
+    }
+
+    /// <summary>
+    /// Loads the snapshot when it is of the current epoch and at or after <paramref name="mustCover"/>
+    /// (-1: any), and ahead of the state or the state cannot be trusted (a gap).
+    /// </summary>
+    private async Task<bool> TryLoadSnapshotAsync(IDatabase db, long mustCover, CancellationToken cancellationToken)
+    {
+        var json = (byte[]?)await db.StringGetAsync(_keys.Snapshot).ConfigureAwait(false);
+        if (json is null)
+        {
+            return false;
+        }
+
+        SharedGraphState state;
+        string epoch;
+        try
+        {
+            (state, epoch) = RedisGraphSnapshot.Decode(json);
+            if (!string.Equals(epoch, _epoch, StringComparison.Ordinal) || state.Offset < mustCover)
+            {
+                return false;
+            }
+
+            await _engine.ImportSharedAsync(state, GraphEventId.Format(epoch, state.Offset), cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidDataException ex)
+        {
+            RedisClusterLog.BadSnapshot(_logger, _keys.Snapshot.ToString(), ex);
+            return false;
+        }
+
+        Interlocked.Increment(ref _snapshotsLoaded);
+        RedisClusterLog.SnapshotLoaded(_logger, RedisStreamId.Format(state.Offset), state.Nodes.Length, state.Edges.Length);
+        _changed.Writer.TryWrite(true);
+        return true;
+    }
+
+    private static bool IsGraphType(string type) =>
+        type is GraphEventTypes.EdgeCreated or GraphEventTypes.EdgeUpdated or GraphEventTypes.WorkflowExecuted or GraphEventTypes.MetricsUpdated;
+}

@@ -46,14 +46,18 @@ public sealed class RedisOutageTests
         {
             var id = $"{prefix}-during-{i}";
             var node = cluster[i % 2];
+            var posted = Stopwatch.StartNew();
             var answer = await ClusterServer.PostAsync(node, Executions.Chain(id, From, To));
+            ClusterServer.Log($"POST {id} on {node.Name} during the outage: {answer} after {Executions.Elapsed(posted)}");
             Assert.True(
                 answer.Status == HttpStatusCode.ServiceUnavailable && answer.RetryAfter is not null,
                 $"POST during the outage ({Executions.Elapsed(outage)} in) on {node}: expected 503 with Retry-After, got {answer}");
             refused.Add(id);
             foreach (var n in cluster.Nodes)
             {
+                var asked = Stopwatch.StartNew();
                 var health = await ClusterServer.HealthAsync(n);
+                ClusterServer.Log($"/healthz on {n.Name} during the outage, after {Executions.Elapsed(asked)}: {health.Raw}");
                 if (health is { Status: "degraded", Redis: "unreachable" })
                 {
                     degraded.Add(n.Name);
@@ -64,6 +68,7 @@ public sealed class RedisOutageTests
         ClusterServer.Log($"outage over after {Executions.Elapsed(outage)}: {refused.Count} POSTs refused; degraded seen on {string.Join(",", degraded)}");
         Assert.Equal(["A", "B"], degraded.Order());
         await redis.StartAsync();
+        var back = Stopwatch.StartNew();
 
         // Back: the refused executions are new to the cluster (nothing of a 503 was taken), and new ones go in.
         foreach (var (id, i) in refused.Select((id, i) => (id, i)))
@@ -79,6 +84,7 @@ public sealed class RedisOutageTests
             learned.AddRange(answer.Accepted);
         }
 
+        ClusterServer.Log($"every POST after the outage accepted {Executions.Elapsed(back)} after redis-server answered again");
         var total = learned.Count;
         var views = await ClusterServer.WaitForSameGraphAsync(cluster.Nodes, g => g.Count(From, To) >= total, $"{total} executions learned");
         Assert.Equal(total, views[0].Count(From, To));
@@ -106,7 +112,6 @@ public sealed class RedisOutageTests
             var frames = reader.Frames();
             var told = frames.Where(f => f.EventType == "events_lost").Select(f => f.Data).ToList();
             ClusterServer.Log($"{reader}: {reader.Connections} connections, events_lost: {string.Join(" ", told)}");
-            Assert.True(reader.Connections > 1 || told.Count > 0, $"{reader} saw nothing of the outage");
             var workflows = reader.Workflows();
             Assert.Equal(workflows.Count, workflows.Distinct().Count());
             if (told.Count == 0)
@@ -116,6 +121,12 @@ public sealed class RedisOutageTests
 
             var last = reader.EdgeFrames(From, To)[^1];
             Assert.Equal(total, last.ObservedCount);
+        }
+
+        // Last, since the checks above matter more: the brief's contract says a client sees the outage.
+        foreach (var reader in (StreamRecorder[])[onA, onB])
+        {
+            Assert.True(reader.Connections > 1 || reader.Count("events_lost") > 0, $"{reader} saw nothing of the outage: one connection, no events_lost");
         }
     }
 }

@@ -70,7 +70,18 @@ internal sealed class RedisGraphCluster : IRedisCluster, IAsyncDisposable
 
     public string InstanceId => _backplane.InstanceId;
 
-    /// <summary>Starts the replica and the learner; once.</summary>
+    /// <summary>
+    /// Loads the learner's latest snapshot, so that this instance serves the shared graph from its
+    /// first request. Called during the host's start-up, before the host's own start-up code (which
+    /// then finds its tools already there); the units after it are folded once the host has started.
+    /// </summary>
+    public async Task LoadAsync(CancellationToken cancellationToken)
+    {
+        var redis = await _backplane.ConnectionAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        await Replica.LoadAsync(redis.GetDatabase(), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Starts the replica's fold and the learner; once.</summary>
     public async Task StartAsync()
     {
         if (Interlocked.Exchange(ref _started, 1) != 0)

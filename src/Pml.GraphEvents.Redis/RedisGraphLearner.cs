@@ -127,6 +127,10 @@ internal sealed class RedisGraphLearner
 
             var cursor = await CursorAsync(db).ConfigureAwait(false);
             RedisClusterLog.BecameLearner(_logger, _instanceId, token, cursor.ToString());
+
+            // A snapshot at every term's start: an instance that starts later always finds one, so
+            // it never folds units onto a state of its own making (its tools in another order).
+            await WriteSnapshotAsync(db, token, term.Token).ConfigureAwait(false);
             var sinceSnapshot = 0;
             while (!term.IsCancellationRequested)
             {

@@ -32,6 +32,7 @@ internal sealed class RedisGraphReplica
     private readonly Channel<bool> _changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     private string? _epoch;
+    private int _loaded;
     private RedisValue _cursor = "0-0";
 
     // The unit being read: its base (from the first entry's b) and its events so far; null between
@@ -94,6 +95,24 @@ internal sealed class RedisGraphReplica
         return epoch;
     }
 
+    /// <summary>
+    /// Where to start: loads the learner's latest snapshot (its state and position), or starts at the
+    /// stream's beginning when there is none. Called by the host's start-up, before the host's own
+    /// start-up code runs, so that this instance serves the shared graph from its first request; and
+    /// by <see cref="RunAsync"/> when that could not be done then (Redis away).
+    /// </summary>
+    public async Task LoadAsync(IDatabase db, CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _epoch, await EnsureEpochAsync(db).ConfigureAwait(false));
+        if (await TryLoadSnapshotAsync(db, mustCover: -1, cancellationToken).ConfigureAwait(false))
+        {
+            // Everything up to the snapshot is in it: read on from there.
+            _cursor = RedisStreamId.Format(_engine.SharedOffset);
+        }
+
+        Volatile.Write(ref _loaded, 1);
+    }
+
     /// <summary>Reads until <paramref name="cancellationToken"/> is cancelled; every failure is logged and retried.</summary>
     public async Task RunAsync(IConnectionMultiplexer redis, CancellationToken cancellationToken)
     {
@@ -107,12 +126,9 @@ internal sealed class RedisGraphReplica
             {
                 if (!started)
                 {
-                    // Where to start: the learner's latest snapshot, or the stream's beginning.
-                    Volatile.Write(ref _epoch, await EnsureEpochAsync(db).ConfigureAwait(false));
-                    if (await TryLoadSnapshotAsync(db, mustCover: -1, cancellationToken).ConfigureAwait(false))
+                    if (Volatile.Read(ref _loaded) == 0)
                     {
-                        // Everything up to the snapshot is in it: read on from there.
-                        _cursor = RedisStreamId.Format(_engine.SharedOffset);
+                        await LoadAsync(db, cancellationToken).ConfigureAwait(false);
                     }
 
                     started = true;

@@ -197,7 +197,7 @@ internal static partial class IngestEndpoint
             return Results.Problem(
                 statusCode: StatusCodes.Status503ServiceUnavailable,
                 title: "The graph store is unavailable",
-                detail: "The graph store (or the shared executions log) could not be written; nothing of this body was taken. Send it again shortly (executions already taken are answered as duplicates).");
+                detail: "The graph store (on Redis: the shared executions log) could not be written; nothing of this body was learned. Send it again shortly (executions already taken are answered as duplicates).");
         }
 
         return Results.Json(new IngestResponse(result.Accepted, [.. unknown], result.Duplicates), ServerJsonContext.Default.IngestResponse, statusCode: StatusCodes.Status202Accepted);

@@ -452,15 +452,15 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
             finally
             {
                 _drain.Clear();
-
-            if (reset is { } barrier)
-            {
-                ApplyReset(barrier);
-            }
                 _drained.Clear();
                 _commits.Clear();
                 _attachments.Clear();
                 _records.Clear();
+            }
+
+            if (reset is { } barrier)
+            {
+                ApplyReset(barrier);
             }
         }
     }

@@ -21,6 +21,13 @@ internal sealed class RedisExecutionIngest(RedisGraphCluster cluster) : IExecuti
         }
 
         IReadOnlyList<string> duplicates;
+        if (!cluster.RedisConnected)
+        {
+            // Answer now (the caller retries after Retry-After) rather than after the client
+            // library's timeout: nothing can be appended until the connection is back.
+            throw new ToolGraphStoreException("The shared executions log (Redis) cannot take executions now: Redis is not connected.");
+        }
+
         try
         {
             var log = await cluster.ExecutionLogAsync(cancellationToken).ConfigureAwait(false);

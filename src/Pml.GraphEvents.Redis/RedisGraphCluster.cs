@@ -71,6 +71,13 @@ internal sealed class RedisGraphCluster : IRedisCluster, IAsyncDisposable
     public string InstanceId => _backplane.InstanceId;
 
     /// <summary>
+    /// Whether the connection to Redis is up now. While it is down, StackExchange.Redis would hold a
+    /// command until its timeout (5 s by default) waiting for a reconnect; callers that must answer
+    /// quickly (ingest, status) ask this first and fail at once instead.
+    /// </summary>
+    public bool RedisConnected => _backplane.ConnectionAsync() is { IsCompletedSuccessfully: true } connecting && connecting.Result.IsConnected;
+
+    /// <summary>
     /// Loads the learner's latest snapshot, so that this instance serves the shared graph from its
     /// first request. Called during the host's start-up, before the host's own start-up code (which
     /// then finds its tools already there); the units after it are folded once the host has started.
@@ -132,6 +139,11 @@ internal sealed class RedisGraphCluster : IRedisCluster, IAsyncDisposable
         long? lag = null;
         try
         {
+            if (!RedisConnected)
+            {
+                return new RedisClusterStatus(InstanceId, false, null, Learner.IsLearner, null, _backplane.OutageBufferCount, clients, Engine.Snapshot.AsOfEventId);
+            }
+
             var redis = await _backplane.ConnectionAsync().WaitAsync(StatusTimeout, _timeProvider, cancellationToken).ConfigureAwait(false);
             var db = redis.GetDatabase();
             var batch = db.CreateBatch();

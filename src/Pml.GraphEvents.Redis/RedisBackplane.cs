@@ -47,6 +47,8 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     private readonly int _maxResumeEntries;
     private readonly TimeSpan _pollInterval;
     private readonly TimeSpan _stopTimeout;
+    private readonly TimeSpan _presenceInterval;
+    private RedisPresence? _presence;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly RedisBackplaneMetrics _metrics;
@@ -124,6 +126,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
         _maxResumeEntries = options.MaxResumeEntries;
         _pollInterval = options.PollInterval;
         _stopTimeout = options.StopTimeout;
+        _presenceInterval = options.PresenceInterval;
         _timeProvider = timeProvider;
         _logger = logger;
         _outbound = Channel.CreateBounded<IngressItem>(
@@ -194,6 +197,10 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
 
         _writer = Task.Run(WriteLoopAsync);
         _reader = Task.Run(ReadLoopAsync);
+
+        // connected_clients counts every instance's subscribers; the subscriber limit stays this instance's.
+        _presence = new RedisPresence(_connecting, _stream.ToString(), _producerId, _presenceInterval, _timeProvider, _logger, () => broadcaster.SubscriberCount, n => broadcaster.OtherInstancesClients = n);
+        _presence.Start();
     }
 
     public bool TryPublish(in IngressItem item) => _outbound.Writer.TryWrite(item);
@@ -284,7 +291,11 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
         }
 
         _outbound.Writer.TryComplete();
+
+        // Leaves the presence set (at most 1 s) while the writer drains, before the connection closes.
+        var leaving = _presence?.DisposeAsync().AsTask() ?? Task.CompletedTask;
         await _writer.WaitAsync(_stopTimeout, _timeProvider).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await leaving.ConfigureAwait(false);
         await _stopping.CancelAsync().ConfigureAwait(false);
 
         // A command waiting for a Redis that is away would hold a loop until its own timeout (5 s

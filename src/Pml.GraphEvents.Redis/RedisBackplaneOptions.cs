@@ -109,6 +109,17 @@ public sealed class RedisBackplaneOptions
     /// <summary>The snapshot interval in effect for a stream of <paramref name="maxLength"/> entries.</summary>
     internal int SnapshotInterval(int maxLength) => SnapshotEveryEvents ?? Math.Max(1, maxLength / 4);
 
+    /// <summary>
+    /// How often an instance writes its subscriber count to Redis and reads the other instances'
+    /// (<c>&lt;StreamKey&gt;:presence</c>), so that <c>connected_clients</c> in the <c>connected</c> and
+    /// <c>heartbeat</c> events counts the whole cluster. A count expires after 3 intervals: an
+    /// instance that died drops out of the others' counts by then (one that stops cleanly, at their
+    /// next tick), and one that cannot reach Redis that long counts only its own subscribers. The
+    /// subscriber limit (<c>GraphEvents:MaxSubscribers</c>) stays per instance. 10 ms to 1 minute;
+    /// default 5 seconds.
+    /// </summary>
+    public TimeSpan PresenceInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Every problem with these options, each naming the option; empty when they are valid.</summary>
     /// <param name="needsConnection">False when the backplane runs on the application's multiplexer, so no connection settings are needed.</param>
     internal List<string> Validate(bool needsConnection = true)
@@ -190,6 +201,11 @@ public sealed class RedisBackplaneOptions
         if (MaxPendingExecutions is < 1 or > 10_000_000)
         {
             failures.Add($"{SectionName}:{nameof(MaxPendingExecutions)} must be between 1 and 10,000,000 (was {MaxPendingExecutions:N0}).");
+        }
+
+        if (PresenceInterval < TimeSpan.FromMilliseconds(10) || PresenceInterval > TimeSpan.FromMinutes(1))
+        {
+            failures.Add($"{SectionName}:{nameof(PresenceInterval)} must be between 10 ms and 1 minute (was {PresenceInterval}).");
         }
 
         return failures;

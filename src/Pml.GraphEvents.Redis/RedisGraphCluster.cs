@@ -133,7 +133,7 @@ internal sealed class RedisGraphCluster : IRedisCluster, IAsyncDisposable
     public async Task<RedisClusterStatus> GetStatusAsync(CancellationToken cancellationToken = default)
     {
         var broadcaster = _backplane.Broadcaster;
-        var clients = broadcaster?.SubscriberCount ?? 0;
+        var clients = broadcaster is null ? 0 : broadcaster.SubscriberCount + broadcaster.OtherInstancesClients;
         var reachable = false;
         string? learner = null;
         long? lag = null;

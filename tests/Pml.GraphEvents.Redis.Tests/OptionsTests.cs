@@ -57,6 +57,7 @@ public sealed class OptionsTests
         { "GraphEvents:Redis:MaxResumeEntries", "0" },
         { "GraphEvents:Redis:StopTimeout", "00:02:00" },
         { "GraphEvents:Redis:StartTimeout", "01:00:00" },
+        { "GraphEvents:Redis:PresenceInterval", "00:00:00" },
     };
 
     [Theory]

@@ -50,6 +50,9 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
     private EventIdPrefix _ids;
     private int _disposed;
 
+    // See OtherInstancesClients.
+    private int _otherInstancesClients;
+
     // The pump's drain, reused: one drain is numbered, logged in one append, then delivered.
     private const int MaxDrain = 512;
     private readonly List<IngressItem> _drain = new(MaxDrain);
@@ -158,6 +161,22 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
     }
 
     public int SubscriberCount => Volatile.Read(ref _subscribers).Length;
+
+    /// <summary>
+    /// Subscribers of the other instances that share this broadcaster's backplane (0 without one),
+    /// added to <see cref="SubscriberCount"/> in the <c>connected</c> and <c>heartbeat</c> events'
+    /// <c>connected_clients</c> so that they count the whole cluster. Only reported: the
+    /// subscriber limit stays this instance's own (<see cref="MaxSubscribers"/>).
+    /// </summary>
+    /// <remarks>
+    /// Volatile: the backplane's presence loop writes it on its own thread, and subscribes and the
+    /// heartbeat timer read it on theirs without a lock; a recent value is all a count needs.
+    /// </remarks>
+    internal int OtherInstancesClients
+    {
+        get => Volatile.Read(ref _otherInstancesClients);
+        set => Volatile.Write(ref _otherInstancesClients, value);
+    }
 
     public GraphEventTypeRegistry CustomEventTypes => _customTypes;
 
@@ -322,7 +341,7 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
         // Encoding happens outside the lock; the subscription is not handed out yet, so nobody
         // reads it before Start, and the pump only touches its queue.
         var now = _timeProvider.GetUtcNow();
-        var connected = GraphEventFrame.Create(ids, plan.StartId, new ConnectedEvent(created.ClientId, connectedClients, now));
+        var connected = GraphEventFrame.Create(ids, plan.StartId, new ConnectedEvent(created.ClientId, connectedClients + OtherInstancesClients, now));
         var loss = plan.LostReason is null ? null : GraphEventFrame.Create(new EventsLostEvent(plan.LostReason, plan.LostCount, now));
         created.Start(connected, loss, plan.Replay, plan.LostCount ?? 0, plan.GapThrough == 0 ? null : _deeper, plan.StartId, plan.GapThrough, plan.SkipThrough);
         subscription = created;
@@ -807,7 +826,7 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
         var uptime = (long)_timeProvider.GetElapsedTime(_startTimestamp).TotalSeconds;
 
         // A full ingress means the pump is behind on real events; a skipped keep-alive costs nothing.
-        _ingress.Writer.TryWrite(new IngressItem(new HeartbeatEvent(SubscriberCount, uptime, _timeProvider.GetUtcNow()), BuiltInEventContracts.Heartbeat, 0, null));
+        _ingress.Writer.TryWrite(new IngressItem(new HeartbeatEvent(SubscriberCount + OtherInstancesClients, uptime, _timeProvider.GetUtcNow()), BuiltInEventContracts.Heartbeat, 0, null));
     }
 
     /// <summary>

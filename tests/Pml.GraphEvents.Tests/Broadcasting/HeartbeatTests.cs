@@ -34,6 +34,33 @@ public sealed class HeartbeatTests
     }
 
     [Fact]
+    public async Task Connected_clients_add_the_other_instances_subscribers_while_the_limit_stays_this_instances()
+    {
+        var time = new FakeTimeProvider(SampleEvents.Timestamp);
+        await using var created = GraphEventBroadcaster.Create(new GraphEventsOptions { HeartbeatInterval = TimeSpan.FromSeconds(30), MaxSubscribers = 2 }, time);
+        var broadcaster = (Broadcaster)created;
+
+        // What a backplane's presence loop sets: the subscribers of the instances that share it.
+        broadcaster.OtherInstancesClients = 40;
+        using var a = broadcaster.Subscribe();
+        var connected = Assert.IsType<ConnectedEvent>((await a.ReadAsync(1))[0].Event);
+        Assert.Equal(41, connected.ConnectedClients);
+
+        time.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(41, Assert.IsType<HeartbeatEvent>((await a.ReadAsync(1))[0].Event).ConnectedClients);
+
+        broadcaster.OtherInstancesClients = 7;
+        using var b = broadcaster.Subscribe();
+        Assert.Equal(9, Assert.IsType<ConnectedEvent>((await b.ReadAsync(1))[0].Event).ConnectedClients);
+        time.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(9, Assert.IsType<HeartbeatEvent>((await a.ReadAsync(1))[0].Event).ConnectedClients);
+
+        // The limit counts this instance's subscribers only: two here, whatever the others have.
+        Assert.Equal(2, broadcaster.SubscriberCount);
+        Assert.False(broadcaster.TrySubscribe(out _));
+    }
+
+    [Fact]
     public async Task No_subscriber_no_heartbeat()
     {
         var time = new FakeTimeProvider();

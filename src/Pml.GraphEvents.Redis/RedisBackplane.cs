@@ -201,6 +201,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
         // connected_clients counts every instance's subscribers; the subscriber limit stays this instance's.
         _presence = new RedisPresence(_connecting, _stream.ToString(), _producerId, _presenceInterval, _timeProvider, _logger, () => broadcaster.SubscriberCount, n => broadcaster.OtherInstancesClients = n);
         _presence.Start();
+        broadcaster.IsDegraded = () => _connecting is not { IsCompletedSuccessfully: true } connected || !connected.Result.IsConnected;
     }
 
     public bool TryPublish(in IngressItem item) => _outbound.Writer.TryWrite(item);

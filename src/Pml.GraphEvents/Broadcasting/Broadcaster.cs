@@ -826,8 +826,16 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
         var uptime = (long)_timeProvider.GetElapsedTime(_startTimestamp).TotalSeconds;
 
         // A full ingress means the pump is behind on real events; a skipped keep-alive costs nothing.
-        _ingress.Writer.TryWrite(new IngressItem(new HeartbeatEvent(SubscriberCount + OtherInstancesClients, uptime, _timeProvider.GetUtcNow()), BuiltInEventContracts.Heartbeat, 0, null));
+        var heartbeat = new HeartbeatEvent(SubscriberCount + OtherInstancesClients, uptime, _timeProvider.GetUtcNow()) { Degraded = IsDegraded?.Invoke() == true ? true : null };
+        _ingress.Writer.TryWrite(new IngressItem(heartbeat, BuiltInEventContracts.Heartbeat, 0, null));
     }
+
+    /// <summary>
+    /// Set by a backplane: whether the shared log cannot be reached now, which every heartbeat then
+    /// tells the subscribers (<see cref="HeartbeatEvent.Degraded"/>), so that an outage is visible on
+    /// the stream and not only as silence.
+    /// </summary>
+    internal Func<bool>? IsDegraded { get; set; }
 
     /// <summary>
     /// Refuses, on the publisher's thread, what the pump could not send: a type this broadcaster

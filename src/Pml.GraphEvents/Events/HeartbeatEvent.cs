@@ -10,5 +10,13 @@ namespace Pml.GraphEvents;
 public sealed record HeartbeatEvent(int ConnectedClients, long UptimeSeconds, DateTimeOffset Timestamp)
     : GraphEvent(GraphEventTypes.Heartbeat, Timestamp)
 {
+    /// <summary>
+    /// <see langword="true"/> while this server cannot reach the shared log its events come from (the
+    /// Redis backplane's Redis): events published meanwhile are delayed, and executions are refused
+    /// (503) rather than taken. Absent (<see langword="null"/>) otherwise, and always without a backplane.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Degraded { get; init; }
+
     internal override GraphEventKind Kind => GraphEventKind.Heartbeat;
 }

@@ -89,7 +89,7 @@ internal static class EncodedSize
     }
 
     /// <summary>An upper bound of a <c>heartbeat</c>'s data JSON.</summary>
-    public static long Data(HeartbeatEvent e) => Braces + (3 * Field) + (2 * Number) + Timestamp;
+    public static long Data(HeartbeatEvent e) => Braces + (4 * Field) + (3 * Number) + Timestamp;
 
     /// <summary>An upper bound of an <c>events_lost</c> event's data JSON.</summary>
     public static long Data(EventsLostEvent e) => Braces + (3 * Field) + String(e.Reason) + Number + Timestamp;

@@ -563,14 +563,14 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
                         doorbell = await WaitForDoorbellAsync(doorbell, token).ConfigureAwait(false);
                     }
 
-                    StreamEntry[] entries;
+                    bool more;
                     do
                     {
                         // The epoch is read with every read (pipelined: one round trip): a Redis that
                         // restarted without its data has a new stream whose entries must never be
                         // passed on under the old log's epoch.
                         var epochRead = db.StringGetAsync(_epochKey);
-                        entries = await db.StreamReadAsync(_stream, cursor.Value, ReadBatchSize).ConfigureAwait(false);
+                        var entries = await db.StreamReadAsync(_stream, cursor.Value, ReadBatchSize).ConfigureAwait(false);
                         if (!string.Equals((string?)await epochRead.ConfigureAwait(false), _ids!.Epoch, StringComparison.Ordinal))
                         {
                             var epoch = await EpochAsync(db).ConfigureAwait(false);
@@ -579,9 +579,10 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
                             producers.Clear();
                             cursor = "0-0";
 
-                            // Every client is told; ids from now on carry the new epoch.
+                            // Every client is told; ids from now on carry the new epoch. Then the new
+                            // stream is read from its beginning (what was read with the old epoch is dropped).
                             await broadcaster.ResetSharedLogAsync(epoch, token).ConfigureAwait(false);
-                            entries = new StreamEntry[ReadBatchSize];
+                            more = true;
                             continue;
                         }
 
@@ -605,14 +606,17 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
                                 producers[producer] = new ProducerMark(sequence, now);
                             }
 
+                            _metrics.RecordReadLag(nowMs - RedisStreamId.Milliseconds(id));
+
                             // A loss notice goes the same way as an event: numbered with its stream
                             // id, kept in the replay ring, delivered to every subscriber (events_lost
                             // passes every filter) and replayed to a resume across the gap.
-                            _metrics.RecordReadLag(nowMs - RedisStreamId.Milliseconds(id));
                             await broadcaster.WriteSequencedAsync(id, graphEvent, contract, token).ConfigureAwait(false);
                         }
+
+                        more = entries.Length == ReadBatchSize;
                     }
-                    while (entries.Length == ReadBatchSize);
+                    while (more);
 
                     if (_timeProvider.GetElapsedTime(lastPrune) > TimeSpan.FromHours(1))
                     {

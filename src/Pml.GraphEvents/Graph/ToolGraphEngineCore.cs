@@ -323,7 +323,7 @@ internal sealed partial class ToolGraphEngineCore : IToolGraphEngine
 
             // Nothing to store (the graph is the store's), but the event is committed like any
             // other, so that the snapshot knows the id it is as of.
-            var asOf = _shared ? _snapshot.AsOfEventId : await CommitAsync([synced], null, store: false, CancellationToken.None).ConfigureAwait(false);
+            var asOf = await CommitAsync([synced], null, store: false, CancellationToken.None).ConfigureAwait(false);
             _edgeIndex = edgeIndex;
             var snapshot = Install(new PreparedState(loadedNodes, nodeIndex, loadedEdges, [], metrics), asOf);
             _learned.Load(contents.LearnedExecutions, now);

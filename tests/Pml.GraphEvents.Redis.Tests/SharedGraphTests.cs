@@ -164,7 +164,8 @@ public sealed class SharedGraphTests
         var ct = TestContext.Current.CancellationToken;
         await using var redis = await RedisServer.StartNewAsync();
         var key = NewStreamKey();
-        var a = await StartInstanceAsync(redis, key);
+        // A second dispose does nothing: the learner's host is stopped in the middle, the other at the end.
+        await using var a = await StartInstanceAsync(redis, key);
         await using var b = await StartInstanceAsync(redis, key);
         var hosts = new[] { a, b };
         await Eventually.HoldsAsync(() => hosts.Any(h => h.Services.GetRequiredService<RedisGraphCluster>().Learner.IsLearner), "an instance took the lease");

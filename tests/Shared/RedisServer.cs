@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Pml.GraphEvents.Cluster.Tests.TestSupport;
+namespace Pml.GraphEvents.Testing;
 
 /// <summary>
 /// A real redis-server of the test's own, on a free loopback port (never the default 6379).
@@ -13,7 +13,7 @@ namespace Pml.GraphEvents.Cluster.Tests.TestSupport;
 /// on the same port comes back with its data. <see cref="StopAsync"/> and <see cref="StartAsync"/>
 /// simulate an outage; <see cref="PauseAsync"/> and <see cref="ResumeAsync"/> freeze the process
 /// (SIGSTOP/SIGCONT): connections stay open but nothing answers, as on a hung host or a partition.
-/// Copied from the Redis tests' support and extended; the two copies are independent.
+/// Shared by the test projects (tests/Shared).
 /// </summary>
 internal sealed class RedisServer : IAsyncDisposable
 {

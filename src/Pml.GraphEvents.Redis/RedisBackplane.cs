@@ -45,7 +45,6 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     private readonly int _maxLength;
     private readonly int _outageBufferCapacity;
     private readonly int _maxResumeEntries;
-    private readonly TimeSpan _pollInterval;
     private readonly TimeSpan _stopTimeout;
     private readonly TimeSpan _presenceInterval;
     private RedisPresence? _presence;
@@ -57,7 +56,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     // that a retried batch is appended once and a reader never passes an event on twice.
     private readonly string _producerId = Guid.NewGuid().ToString("N");
     private readonly Channel<IngressItem> _outbound;
-    private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly RedisDoorbell _doorbell;
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -88,14 +87,16 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     // shared: the application's connection, used instead of connecting, and never closed or disposed here.
     public RedisBackplane(RedisBackplaneOptions options, int defaultMaxLength, TimeProvider timeProvider, ILogger logger, IMeterFactory? meterFactory = null, IConnectionMultiplexer? shared = null)
     {
+        _doorbell = new RedisDoorbell(options.PollInterval, timeProvider);
+
         // Read at once after a reconnect instead of at the next poll: entries may have been added
         // while this instance could not hear their notifications.
         _onRestored = (_, _) =>
         {
             Interlocked.Increment(ref _reconnects);
-            _doorbell.Writer.TryWrite(true);
+            _doorbell.Ring();
         };
-        _onNotified = (_, _) => _doorbell.Writer.TryWrite(true);
+        _onNotified = (_, _) => _doorbell.Ring();
         _shared = shared;
         if (shared is not null)
         {
@@ -124,7 +125,6 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
         _maxLength = options.MaxLength ?? defaultMaxLength;
         _outageBufferCapacity = options.OutageBufferCapacity;
         _maxResumeEntries = options.MaxResumeEntries;
-        _pollInterval = options.PollInterval;
         _stopTimeout = options.StopTimeout;
         _presenceInterval = options.PresenceInterval;
         _timeProvider = timeProvider;
@@ -512,7 +512,6 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
         var token = _stopping.Token;
         var broadcaster = _broadcaster!;
         RedisValue? cursor = null;
-        Task<bool>? doorbell = null;
         var failing = false;
         var subscribed = false;
 
@@ -560,7 +559,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
                     }
                     else
                     {
-                        doorbell = await WaitForDoorbellAsync(doorbell, token).ConfigureAwait(false);
+                        await _doorbell.WaitAsync(token).ConfigureAwait(false);
                     }
 
                     bool more;
@@ -680,33 +679,6 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
                 producers.Remove(producer);
             }
         }
-    }
-
-    /// <summary>
-    /// Waits for a notification or the poll interval. The pending wait is carried over, so a quiet
-    /// stream does not pile up one channel waiter per poll; and the poll's timer is disposed as soon
-    /// as a notification wins (<see cref="Task.WaitAsync(TimeSpan, TimeProvider, CancellationToken)"/>
-    /// does that), so a busy stream does not pile up one live timer per notification.
-    /// </summary>
-    private async Task<Task<bool>?> WaitForDoorbellAsync(Task<bool>? pending, CancellationToken token)
-    {
-        var doorbell = _doorbell.Reader;
-        if (doorbell.TryRead(out _))
-        {
-            return pending;
-        }
-
-        pending ??= doorbell.WaitToReadAsync(token).AsTask();
-        await ((Task)pending.WaitAsync(_pollInterval, _timeProvider, token)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        token.ThrowIfCancellationRequested();
-        if (pending.IsCompleted)
-        {
-            await pending.ConfigureAwait(false);
-            doorbell.TryRead(out _);
-            return null;
-        }
-
-        return pending;
     }
 
     private bool TryDecode(

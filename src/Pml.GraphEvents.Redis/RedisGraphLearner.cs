@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -37,7 +36,7 @@ internal sealed class RedisGraphLearner
     private readonly int _maxLength;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
-    private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly RedisDoorbell _doorbell;
 
     private long _token;
     private long _learned;
@@ -66,6 +65,7 @@ internal sealed class RedisGraphLearner
         _snapshotEvery = options.SnapshotInterval(maxLength);
         _timeProvider = timeProvider;
         _logger = logger;
+        _doorbell = new RedisDoorbell(options.PollInterval, timeProvider);
     }
 
     /// <summary>Whether this instance holds the lease now.</summary>
@@ -81,7 +81,7 @@ internal sealed class RedisGraphLearner
     public long Terms => Interlocked.Read(ref _terms);
 
     /// <summary>Wakes the learner: executions were appended.</summary>
-    public void Ring() => _doorbell.Writer.TryWrite(true);
+    public void Ring() => _doorbell.Ring();
 
     public async Task RunAsync(IConnectionMultiplexer redis, CancellationToken stopping)
     {
@@ -139,7 +139,7 @@ internal sealed class RedisGraphLearner
                     var entries = await db.StreamRangeAsync(_keys.Executions, "(" + cursor, "+", _batchSize).ConfigureAwait(false);
                     if (entries.Length == 0)
                     {
-                        await WaitForExecutionsAsync(term.Token).ConfigureAwait(false);
+                        await _doorbell.WaitAsync(term.Token).ConfigureAwait(false);
                         continue;
                     }
 
@@ -417,19 +417,6 @@ internal sealed class RedisGraphLearner
         }
 
         RedisClusterLog.SnapshotWritten(_logger, RedisStreamId.Format(state.Offset));
-    }
-
-    private async Task WaitForExecutionsAsync(CancellationToken cancellationToken)
-    {
-        if (_doorbell.Reader.TryRead(out _))
-        {
-            return;
-        }
-
-        await ((Task)_doorbell.Reader.WaitToReadAsync(cancellationToken).AsTask().WaitAsync(_pollInterval, _timeProvider, cancellationToken))
-            .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        cancellationToken.ThrowIfCancellationRequested();
-        _doorbell.Reader.TryRead(out _);
     }
 
     private static WorkflowExecution? Decode(StreamEntry entry)

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -25,11 +24,11 @@ internal sealed class RedisGraphReplica
     private readonly TimeSpan _pollInterval;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
-    private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly RedisDoorbell _doorbell;
 
     // Rung after every change of the state (a unit folded, a snapshot loaded): the learner waits on
     // it while it catches up with the stream's head.
-    private readonly Channel<bool> _changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly RedisDoorbell _changed;
 
     private string? _epoch;
     private int _loaded;
@@ -48,6 +47,8 @@ internal sealed class RedisGraphReplica
         _keys = keys;
         _pollInterval = pollInterval;
         _timeProvider = timeProvider;
+        _doorbell = new RedisDoorbell(pollInterval, timeProvider);
+        _changed = new RedisDoorbell(pollInterval, timeProvider);
         _logger = logger;
     }
 
@@ -61,21 +62,10 @@ internal sealed class RedisGraphReplica
     public long SnapshotsLoaded => Interlocked.Read(ref _snapshotsLoaded);
 
     /// <summary>Wakes the reader: units were appended (the stream's notification, or a reconnect).</summary>
-    public void Ring() => _doorbell.Writer.TryWrite(true);
+    public void Ring() => _doorbell.Ring();
 
-    /// <summary>Waits until the state changes or <paramref name="timeout"/> passes.</summary>
-    public async Task WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        if (_changed.Reader.TryRead(out _))
-        {
-            return;
-        }
-
-        await ((Task)_changed.Reader.WaitToReadAsync(cancellationToken).AsTask().WaitAsync(timeout, _timeProvider, cancellationToken))
-            .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        cancellationToken.ThrowIfCancellationRequested();
-        _changed.Reader.TryRead(out _);
-    }
+    /// <summary>Waits until the state changes or <paramref name="timeout"/> passes (one waiter at a time: the learner).</summary>
+    public Task WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken) => _changed.WaitAsync(cancellationToken, timeout);
 
     /// <summary>Reads the epoch, creating it if the stream has none yet (a new or emptied Redis).</summary>
     public async Task<string> EnsureEpochAsync(IDatabase db)
@@ -119,7 +109,6 @@ internal sealed class RedisGraphReplica
         var db = redis.GetDatabase();
         var started = false;
         var failing = false;
-        Task<bool>? pending = null;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -135,7 +124,7 @@ internal sealed class RedisGraphReplica
                 }
                 else
                 {
-                    pending = await WaitAsync(pending, cancellationToken).ConfigureAwait(false);
+                    await _doorbell.WaitAsync(cancellationToken).ConfigureAwait(false);
                 }
 
                 var epoch = await EnsureEpochAsync(db).ConfigureAwait(false);
@@ -181,26 +170,6 @@ internal sealed class RedisGraphReplica
                 await Task.Delay(_pollInterval, _timeProvider, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
-    }
-
-    private async Task<Task<bool>?> WaitAsync(Task<bool>? pending, CancellationToken cancellationToken)
-    {
-        // As the backplane's reader: a notification, or the poll interval for one that was lost.
-        if (_doorbell.Reader.TryRead(out _))
-        {
-            return pending;
-        }
-
-        pending ??= _doorbell.Reader.WaitToReadAsync(cancellationToken).AsTask();
-        await ((Task)pending.WaitAsync(_pollInterval, _timeProvider, cancellationToken)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        cancellationToken.ThrowIfCancellationRequested();
-        if (pending.IsCompleted)
-        {
-            _doorbell.Reader.TryRead(out _);
-            return null;
-        }
-
-        return pending;
     }
 
     private async Task ReadEntryAsync(IDatabase db, StreamEntry entry, CancellationToken cancellationToken)
@@ -287,7 +256,7 @@ internal sealed class RedisGraphReplica
         if (result == SharedUnitResult.Applied)
         {
             Interlocked.Increment(ref _unitsFolded);
-            _changed.Writer.TryWrite(true);
+            _changed.Ring();
         }
         else if (result == SharedUnitResult.Gap)
         {
@@ -295,7 +264,7 @@ internal sealed class RedisGraphReplica
                 && await _engine.ApplySharedUnitAsync(unit, _unitBase, offset, id, cancellationToken).ConfigureAwait(false) == SharedUnitResult.Applied)
             {
                 Interlocked.Increment(ref _unitsFolded);
-                _changed.Writer.TryWrite(true);
+                _changed.Ring();
             }
         }
     }
@@ -347,7 +316,7 @@ internal sealed class RedisGraphReplica
 
         Interlocked.Increment(ref _snapshotsLoaded);
         RedisClusterLog.SnapshotLoaded(_logger, RedisStreamId.Format(state.Offset), state.Nodes.Length, state.Edges.Length);
-        _changed.Writer.TryWrite(true);
+        _changed.Ring();
         return true;
     }
 

@@ -700,30 +700,12 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
             return false;
         }
 
-        string? type = null;
-        byte[]? data = null;
-        foreach (var field in entry.Values)
+        var (type, data, from, sequenceField, _) = RedisEventEntry.Read(entry);
+        producer = from;
+        if (!sequenceField.IsNull && !sequenceField.TryParse(out sequence))
         {
-            switch ((string?)field.Name)
-            {
-                case "t":
-                    type = field.Value;
-                    break;
-                case "d":
-                    data = field.Value;
-                    break;
-                case "p":
-                    producer = field.Value;
-                    break;
-                case "s":
-                    if (!field.Value.TryParse(out sequence))
-                    {
-                        RedisBackplaneLog.SkippedEntry(_logger, streamId, "its sequence is not a number");
-                        return false;
-                    }
-
-                    break;
-            }
+            RedisBackplaneLog.SkippedEntry(_logger, streamId, "its sequence is not a number");
+            return false;
         }
 
         if (type is null || data is null)

@@ -174,25 +174,7 @@ internal sealed class RedisGraphReplica
 
     private async Task ReadEntryAsync(IDatabase db, StreamEntry entry, CancellationToken cancellationToken)
     {
-        string? type = null;
-        byte[]? data = null;
-        string? unitBase = null;
-        foreach (var field in entry.Values)
-        {
-            switch ((string?)field.Name)
-            {
-                case "t":
-                    type = field.Value;
-                    break;
-                case "d":
-                    data = field.Value;
-                    break;
-                case "b":
-                    unitBase = field.Value;
-                    break;
-            }
-        }
-
+        var (type, data, _, _, unitBase) = RedisEventEntry.Read(entry);
         if (unitBase is not null)
         {
             // A unit starts: one left unfinished before it cannot be (a unit is one script), so

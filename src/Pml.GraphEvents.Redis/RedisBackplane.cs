@@ -520,6 +520,10 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
         // not heard from for ProducerLifetime are forgotten, so process starts do not pile up.
         Dictionary<string, ProducerMark> producers = new(StringComparer.Ordinal);
         var lastPrune = _timeProvider.GetTimestamp();
+
+        // How many entries were ever added up to the cursor (Redis 7's entries-added): with the
+        // stream's own count, it tells entries trimmed before this reader got to them.
+        long seen = 0;
         try
         {
             var redis = await _connecting!.WaitAsync(token).ConfigureAwait(false);
@@ -543,7 +547,14 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
                         // instance existed; a client that resumes from one is served by FetchAsync.
                         // This instance's writer waits for this (see WriteLoopAsync), so its own
                         // events are all after it.
-                        var newest = await db.StreamRangeAsync(_stream, "-", "+", 1, Order.Descending).ConfigureAwait(false);
+                        // With the count of entries ever added then (one transaction): entries
+                        // added later and trimmed before this reader got to them are counted.
+                        var start = db.CreateTransaction();
+                        var newestRead = start.StreamRangeAsync(_stream, "-", "+", 1, Order.Descending);
+                        var startInfo = start.ExecuteAsync("XINFO", "STREAM", _stream);
+                        await start.ExecuteAsync().ConfigureAwait(false);
+                        var newest = await newestRead.ConfigureAwait(false);
+                        seen = (await RedisStreamLength.ReadAsync(startInfo).ConfigureAwait(false)).Added ?? 0;
                         long startId = 0;
                         if (newest.Length > 0 && !RedisStreamId.TryEncode(newest[0].Id.ToString(), out startId))
                         {
@@ -568,8 +579,15 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
                         // The epoch is read with every read (pipelined: one round trip): a Redis that
                         // restarted without its data has a new stream whose entries must never be
                         // passed on under the old log's epoch.
-                        var epochRead = db.StringGetAsync(_epochKey);
-                        var entries = await db.StreamReadAsync(_stream, cursor.Value, ReadBatchSize).ConfigureAwait(false);
+                        // With it, in the same transaction, where the stream stands (its length, its
+                        // oldest entry, the entries ever added), to tell a gap from trimming.
+                        var read = db.CreateTransaction();
+                        var epochRead = read.StringGetAsync(_epochKey);
+                        var infoRead = read.ExecuteAsync("XINFO", "STREAM", _stream);
+                        var entriesRead = read.StreamReadAsync(_stream, cursor.Value, ReadBatchSize);
+                        await read.ExecuteAsync().ConfigureAwait(false);
+                        var entries = await entriesRead.ConfigureAwait(false);
+                        var stream = await RedisStreamLength.ReadAsync(infoRead).ConfigureAwait(false);
                         if (!string.Equals((string?)await epochRead.ConfigureAwait(false), _ids!.Epoch, StringComparison.Ordinal))
                         {
                             var epoch = await EpochAsync(db).ConfigureAwait(false);
@@ -577,6 +595,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
                             _ids = new EventIdPrefix(epoch);
                             producers.Clear();
                             cursor = "0-0";
+                            seen = 0;
 
                             // Every client is told; ids from now on carry the new epoch. Then the new
                             // stream is read from its beginning (what was read with the old epoch is dropped).
@@ -585,6 +604,20 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
                             continue;
                         }
 
+                        // Trimming removes the oldest entries. When even the oldest one left is after
+                        // the cursor, every entry left is unread, and the ones added since the cursor
+                        // that are not among them were trimmed before this reader got to them: its
+                        // clients are told how many, right where the hole is.
+                        if (stream.Added is { } added && stream.FirstId is { } first && RedisStreamId.TryEncode(cursor.Value.ToString(), out var at) && first > at
+                            && added - seen > stream.Length)
+                        {
+                            var lost = added - seen - stream.Length;
+                            seen += lost;
+                            RedisBackplaneLog.FellBehind(_logger, _stream.ToString(), lost, _maxLength);
+                            await broadcaster.ReportSharedLogGapAsync(lost, token).ConfigureAwait(false);
+                        }
+
+                        seen += entries.Length;
                         var now = _timeProvider.GetTimestamp();
                         var nowMs = _timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
                         foreach (var entry in entries)
@@ -700,7 +733,7 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
             return false;
         }
 
-        var (type, data, from, sequenceField, _) = RedisEventEntry.Read(entry);
+        var (type, data, from, sequenceField, _, _) = RedisEventEntry.Read(entry);
         producer = from;
         if (!sequenceField.IsNull && !sequenceField.TryParse(out sequence))
         {

@@ -40,4 +40,7 @@ internal static partial class RedisBackplaneLog
 
     [LoggerMessage(12, LogLevel.Warning, "Redis backplane: stream '{StreamKey}' has a new epoch ({OldEpoch} → {NewEpoch}); Redis lost its data. Every client is told it lost events (log_reset) and ids start over.")]
     public static partial void NewEpoch(ILogger logger, string streamKey, string oldEpoch, string newEpoch);
+
+    [LoggerMessage(13, LogLevel.Warning, "Redis backplane fell behind stream '{StreamKey}': {Lost} events were trimmed (MaxLength {MaxLength}) before this instance read them. Its clients are told (events_lost). A longer stream (GraphEvents:Redis:MaxLength) absorbs larger bursts.")]
+    public static partial void FellBehind(ILogger logger, string streamKey, long lost, int maxLength);
 }

@@ -5,9 +5,10 @@ namespace Pml.GraphEvents.Redis;
 /// <summary>
 /// The fields of an event stream entry: <c>t</c> the event type, <c>d</c> its data JSON; <c>p</c> and
 /// <c>s</c> the producer and its sequence (an event published through the backplane); <c>b</c> the
-/// head a learned unit follows (the first event of a unit the learner appended).
+/// head a learned unit follows (the first event of a unit the learner appended), <c>u</c> the same
+/// head on the unit's other events.
 /// </summary>
-internal readonly record struct RedisEventEntry(string? Type, byte[]? Data, string? Producer, RedisValue Sequence, string? UnitBase)
+internal readonly record struct RedisEventEntry(string? Type, byte[]? Data, string? Producer, RedisValue Sequence, string? UnitBase, string? UnitOf)
 {
     public static RedisEventEntry Read(StreamEntry entry)
     {
@@ -15,6 +16,7 @@ internal readonly record struct RedisEventEntry(string? Type, byte[]? Data, stri
         byte[]? data = null;
         string? producer = null;
         string? unitBase = null;
+        string? unitOf = null;
         RedisValue sequence = RedisValue.Null;
         foreach (var field in entry.Values)
         {
@@ -35,9 +37,12 @@ internal readonly record struct RedisEventEntry(string? Type, byte[]? Data, stri
                 case "b":
                     unitBase = field.Value;
                     break;
+                case "u":
+                    unitOf = field.Value;
+                    break;
             }
         }
 
-        return new RedisEventEntry(type, data, producer, sequence, unitBase);
+        return new RedisEventEntry(type, data, producer, sequence, unitBase, unitOf);
     }
 }

@@ -172,15 +172,22 @@ internal sealed class RedisGraphReplica
         }
     }
 
-    private async Task ReadEntryAsync(IDatabase db, StreamEntry entry, CancellationToken cancellationToken)
+    internal async Task ReadEntryAsync(IDatabase db, StreamEntry entry, CancellationToken cancellationToken)
     {
-        var (type, data, _, _, unitBase) = RedisEventEntry.Read(entry);
+        var (type, data, _, _, unitBase, unitOf) = RedisEventEntry.Read(entry);
         if (unitBase is not null)
         {
-            // A unit starts: one left unfinished before it cannot be (a unit is one script), so
-            // there is none; the base says which state it follows.
+            // A unit starts; the base says which state it follows. One left unfinished before it
+            // lost its end to trimming: it is dropped with this.
             _unit = [];
             _unitBase = RedisStreamId.TryEncode(unitBase, out var b) ? b : -1;
+        }
+        else if (unitOf is not null && _unit is not null && (!RedisStreamId.TryEncode(unitOf, out var of) || of != _unitBase))
+        {
+            // An event of another unit than the one being read: this replica fell behind the
+            // stream's trimming in the middle of a unit. Neither unit is whole here; the end of this
+            // one makes the replica load a snapshot instead.
+            _unit = null;
         }
 
         if (type is null || data is null || !IsGraphType(type))

@@ -25,7 +25,9 @@ internal static class RedisGraphScripts
     /// on a different state. The cursor, its count and the events move in one step, so that after
     /// any crash an execution is either learned with its events in the stream, or not learned at all.
     /// The first event of a unit carries <c>b</c>, the head it follows: a replica folds a unit only
-    /// on the state it follows, and loads a snapshot instead when it missed something.
+    /// on the state it follows, and loads a snapshot instead when it missed something. The unit's
+    /// other events carry the same head as <c>u</c>, so that a reader that fell behind the stream's
+    /// trimming in the middle of a unit never joins the start of one unit to the end of another.
     /// Learned executions are trimmed from the executions log (<c>XTRIM MINID</c>) as they are learned.
     /// </remarks>
     public const string Commit = """
@@ -45,7 +47,7 @@ internal static class RedisGraphScripts
           if i == 8 then
             last = redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', 'b', head, 't', ARGV[i], 'd', ARGV[i + 1])
           else
-            last = redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', 't', ARGV[i], 'd', ARGV[i + 1])
+            last = redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', 'u', head, 't', ARGV[i], 'd', ARGV[i + 1])
           end
         end
         redis.call('SET', KEYS[3], last)

@@ -58,6 +58,11 @@ public static class ServerApp
             // Many instances, one graph (DESIGN §7): events, executions, the learner's lease and the
             // graph's snapshot live in Redis; no SQLite file is used.
             events.AddRedisBackplane().AddRedisLearner().AddGraphEventStream();
+
+            // The stream is the server's event log here: keep as much as the SQLite log keeps by
+            // default (100,000 events, tens of MB in Redis), not the replay ring's 1,024, so that a
+            // burst never outruns a replica or a resuming client. GraphEvents:Redis:MaxLength overrides.
+            builder.Services.PostConfigure<RedisBackplaneOptions>(static options => options.MaxLength ??= ClusterMode.DefaultMaxLength);
         }
         else
         {

@@ -9,6 +9,9 @@ namespace Pml.GraphEvents.Server;
 /// </summary>
 internal static class ClusterMode
 {
+    /// <summary>The server's length of the shared event stream when <c>GraphEvents:Redis:MaxLength</c> is not set.</summary>
+    public const int DefaultMaxLength = 100_000;
+
     /// <exception cref="InvalidOperationException">A setting is given that nothing would use.</exception>
     public static bool IsOn(IConfiguration configuration)
     {

@@ -250,23 +250,46 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
     internal ValueTask ResetSharedLogAsync(string epoch, CancellationToken cancellationToken)
     {
         var notice = new EventsLostEvent(EventsLostReasons.LogReset, null, _timeProvider.GetUtcNow());
-        return _ingress.Writer.WriteAsync(new IngressItem(notice, BuiltInEventContracts.EventsLost, 0, null) { NewEpoch = epoch }, cancellationToken);
+        return _ingress.Writer.WriteAsync(new IngressItem(notice, BuiltInEventContracts.EventsLost, 0, null) { Break = new SharedLogBreak(epoch) }, cancellationToken);
     }
 
-    private void ApplyReset(IngressItem reset)
+    /// <summary>
+    /// Tells every subscriber that <paramref name="lost"/> events of the shared log were trimmed away
+    /// before this host read them (its reader fell behind the log's length): <c>events_lost</c>
+    /// (<see cref="EventsLostReasons.ReplayWindowExceeded"/>, with the count), after the events already
+    /// queued. The ring is emptied, so that a resume from before the gap is answered from the log,
+    /// which tells it too; ids go on as they were.
+    /// </summary>
+    internal ValueTask ReportSharedLogGapAsync(long lost, CancellationToken cancellationToken)
+    {
+        var notice = new EventsLostEvent(EventsLostReasons.ReplayWindowExceeded, lost, _timeProvider.GetUtcNow());
+        return _ingress.Writer.WriteAsync(new IngressItem(notice, BuiltInEventContracts.EventsLost, 0, null) { Break = new SharedLogBreak(null) }, cancellationToken);
+    }
+
+    private void ApplyBreak(IngressItem item)
     {
         GraphEventSubscription[] subscribers;
         lock (_gate)
         {
-            // Offsets of the new stream start over (Redis numbers them by its clock): nothing of the
-            // old ring may answer a resume in the new epoch.
-            _ring.Clear(0);
-            Volatile.Write(ref _ids, new EventIdPrefix(reset.NewEpoch!));
-            Volatile.Write(ref _lastId, 0);
+            if (item.Break!.NewEpoch is { } epoch)
+            {
+                // Offsets of the new stream start over (Redis numbers them by its clock): nothing of
+                // the old ring may answer a resume in the new epoch.
+                _ring.Clear(0);
+                Volatile.Write(ref _ids, new EventIdPrefix(epoch));
+                Volatile.Write(ref _lastId, 0);
+            }
+            else
+            {
+                // Same log, a hole in it: what the ring holds is from before the hole, and a resume
+                // from there must be told of the hole, which the log does (it no longer has it).
+                _ring.Clear(Volatile.Read(ref _lastId));
+            }
+
             subscribers = _subscribers;
         }
 
-        Deliver(GraphEventFrame.Create(reset.Event), subscribers);
+        Deliver(GraphEventFrame.Create(item.Event), subscribers);
     }
 
     /// <summary>
@@ -434,7 +457,7 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
             IngressItem? reset = null;
             while (_drain.Count < MaxDrain && reader.TryRead(out var item))
             {
-                if (item.NewEpoch is not null)
+                if (item.Break is not null)
                 {
                     // A barrier: what came before it is delivered under the old log's ids, what
                     // comes after it under the new one's.
@@ -479,7 +502,7 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
 
             if (reset is { } barrier)
             {
-                ApplyReset(barrier);
+                ApplyBreak(barrier);
             }
         }
     }

@@ -13,9 +13,10 @@ internal readonly record struct IngressItem(GraphEvent Event, GraphEventContract
     public LogCommit? Commit { get; init; }
 
     /// <summary>
-    /// The epoch of a shared log that replaced the one this host was reading (a Redis that lost its
-    /// data), or <see langword="null"/>: the pump then switches ids to it and tells every subscriber
-    /// (see <see cref="Broadcaster.ResetSharedLogAsync"/>).
+    /// A break in a shared log this host reads (see <see cref="Broadcaster.ResetSharedLogAsync"/> and
+    /// <see cref="Broadcaster.ReportSharedLogGapAsync"/>), or <see langword="null"/>: the pump then
+    /// empties the ring (and switches ids to a new log's epoch) and delivers this item's
+    /// <c>events_lost</c> to every subscriber.
     /// </summary>
-    public string? NewEpoch { get; init; }
+    public SharedLogBreak? Break { get; init; }
 }

@@ -162,6 +162,11 @@ class Instance:
                    f"--GraphEvents:Redis:ConnectionString=127.0.0.1:{redis_port}",
                    f"--GraphEvents:Redis:StreamKey={stream_key}",
                    f"--GraphEvents:MaxSubscribers={limit}", f"--GraphEvents:Stream:MaxStreamsPerAddress={limit}",
+                   # The throughput run bursts some 17,000 frames at each reader faster than this
+                   # script's one reader thread can take them: buffers large enough that a reader is
+                   # not disconnected as a slow subscriber (the server's default policy) for it.
+                   f"--GraphEvents:SubscriberBufferCapacity={args.subscriber_buffer}",
+                   f"--GraphEvents:SubscriberBufferCapacityBytes={args.subscriber_buffer * 1024}",
                    "--Logging:LogLevel:Default=Warning"]
         if args.lease:
             command.append(f"--GraphEvents:Redis:LearnerLease={args.lease}")
@@ -517,6 +522,7 @@ def paced(cluster, target, other, readers, executions, label, role):
     errors = []
     cluster.wait_converged()  # the readers hold everything before (the last run's check, or connected after it)
     readers.arm()
+    client_cpu = sum(os.times()[:2])
     t0 = time.perf_counter() + 0.2
 
     def sender(k):
@@ -545,6 +551,7 @@ def paced(cluster, target, other, readers, executions, label, role):
         raise errors[0] if isinstance(errors[0], BenchmarkError) else BenchmarkError(repr(errors[0]))
     ids = [b["execution_id"] for b in bodies]
     readers.wait_all(ids)
+    client_cpu = sum(os.times()[:2]) - client_cpu
     last = cluster.wait_converged(readers)
     readers.check(ids, same_last=last)
 
@@ -555,7 +562,9 @@ def paced(cluster, target, other, readers, executions, label, role):
               "executions": total, "measured": len(measured),
               "target_rate": args.rate,
               "achieved_rate": round((len(measured) - 1) / (sent[measured[-1]] - sent[measured[0]]), 1),
-              "send_lateness_ms": percentiles([sent[i] - (t0 + i / args.rate) for i in measured])}
+              "send_lateness_ms": percentiles([sent[i] - (t0 + i / args.rate) for i in measured]),
+              # This script's own CPU (senders and readers) over the run: it shares the cores with the servers.
+              "client_cpu_percent_of_one_core": round(client_cpu / (args.seconds) * 100)}
     for side, instance in (("readers_on_posted_instance", target), ("readers_on_other_instance", other)):
         latencies = [s["seen"][wid][0] - t for s in readers.group(instance.name) for wid, t in when.items()]
         result[side] = percentiles(latencies)
@@ -722,12 +731,14 @@ def text(result):
     print(f"load average {result['loadavg_start']} -> {result['loadavg_end']}")
     if "latency" in result:
         print("\n1. Cross-instance delivery latency (POST sent -> workflow_executed at a reader), ms")
-        print("| POSTed to | Achieved rate/s | Readers on | p50 | p90 | p99 | max | deliveries |")
+        print("| POSTed to | Achieved rate/s (send lateness p99, ms) | Readers on | p50 | p90 | p99 | max | deliveries |")
         print("|---|---:|---|---:|---:|---:|---:|---:|")
         for r in result["latency"]:
             for side, name in (("readers_on_posted_instance", "the POSTed instance"), ("readers_on_other_instance", "the other instance")):
                 p = r[side]
-                print(f"| {r['posted_to']} | {r['achieved_rate']} | {name} | {p['p50_ms']} | {p['p90_ms']} | {p['p99_ms']} | {p['max_ms']} | {p['count']:,} |")
+                print(f"| {r['posted_to']} | {r['achieved_rate']} ({r['send_lateness_ms']['p99_ms']}) | {name} | {p['p50_ms']} | {p['p90_ms']} | {p['p99_ms']} | {p['max_ms']} | {p['count']:,} |")
+        print("this script's own CPU (senders, readers) per latency run, % of one core: "
+              + ", ".join(str(r["client_cpu_percent_of_one_core"]) for r in result["latency"]))
     if "throughput" in result:
         t = result["throughput"]
         c = t["cpu_us_per_execution"]
@@ -759,6 +770,8 @@ def main():
     p.add_argument("--batch", type=int, default=100, help="executions per POST in the throughput run (default 100)")
     p.add_argument("--warmup", type=int, default=2000, help="executions posted (POSTs of 10) before measuring (default 2000)")
     p.add_argument("--failovers", type=int, default=5)
+    p.add_argument("--subscriber-buffer", type=int, default=100_000,
+                   help="GraphEvents:SubscriberBufferCapacity of every instance (frames; bytes: 1 KiB each) (default 100,000; the server's is 1,024)")
     p.add_argument("--lease", metavar="HH:MM:SS", help="GraphEvents:Redis:LearnerLease for every instance (default: the server's, 3 s)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--server-arg", action="append", default=[], metavar="ARG",

@@ -171,7 +171,7 @@ class Instance:
         if args.lease:
             command.append(f"--GraphEvents:Redis:LearnerLease={args.lease}")
         command += args.server_arg
-        self.process = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=self.stderr)
+        self.process = subprocess.Popen(command, cwd=folder, stdout=self.stderr, stderr=subprocess.STDOUT)  # the console log (warnings) goes to stdout
         self.pid, self.instance_id = self.process.pid, None
 
     def health(self, timeout=5):
@@ -406,7 +406,9 @@ class Readers(threading.Thread):
             twice = [i for i, (_, n) in s["seen"].items() if n > 1]
             foreign = [i for i in s["seen"] if i not in ids]
             if missing or twice or foreign:
-                problems.append(f"a reader on {s['label']}: {len(missing)} execution(s) never delivered (e.g. {missing[:3]}), "
+                problems.append(f"a reader on {s['label']} ({s['events']} events, the last {s['last']}, "
+                                f"{sum(1 for x in states if x['label'] == s['label'] and len(x['seen']) == len(s['seen']))} reader(s) there alike): "
+                                f"{len(missing)} execution(s) never delivered (e.g. {missing[:3]}), "
                                 f"{len(twice)} delivered more than once (e.g. {twice[:3]}), {len(foreign)} not of this run (e.g. {foreign[:3]})")
                 break
         counts = sorted({s["events"] for s in states})
@@ -497,7 +499,10 @@ class Cluster:
         for i in self.instances:
             i.kill()
         self.redis.stop()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if self.args.keep_logs:
+            print(f"# the instances' stderr: {self.folder}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def percentiles(values):
@@ -776,6 +781,7 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--server-arg", action="append", default=[], metavar="ARG",
                    help="an extra argument for every instance (repeatable; write --server-arg=--Key=Value)")
+    p.add_argument("--keep-logs", action="store_true", help="keep the instances' stderr files (and name their folder)")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of the text")
     args = p.parse_args()
     phases = [x for x in args.phases.split(",") if x]

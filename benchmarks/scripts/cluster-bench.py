@@ -35,37 +35,12 @@ converge, stops the script with a non-zero exit and the reason.
 import argparse, http.client, json, os, random, re, selectors, shutil, signal, socket, subprocess, sys
 import tempfile, threading, time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-CATALOG = os.path.join(HERE, "..", "..", "src", "Pml.GraphEvents.Server", "Catalog", "sample-catalog.json")
-TICK = os.sysconf("SC_CLK_TCK")
+from benchlib import TICK, BenchmarkError, cpu_by_thread, cpu_seconds, free_port, http_json, load_average, tools
 PHASES = ("latency", "throughput", "failover")
 WORKFLOW = re.compile(rb'event: workflow_executed\ndata: \{"workflow_id":"([^"]*)"')
 
 
-class BenchmarkError(Exception):
-    """The run is not a valid measurement: the script exits non-zero with this message."""
-
-
 # ---------------------------------------------------------------- processes, CPU, HTTP
-
-def cpu_seconds(pid):
-    """User + system CPU seconds of the whole process, threads that ended included (clock ticks: 10 ms)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def cpu_by_thread(pid):
-    """Nanoseconds on a CPU of each live thread (/proc/<pid>/task/<tid>/schedstat, its first field)."""
-    times = {}
-    for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
-                times[task] = int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            continue  # the thread ended
-    return times
-
 
 class CpuMeter:
     """A process's CPU time from start() to stop(): its threads' run times in nanoseconds; when a
@@ -96,28 +71,6 @@ def settle(pids, limit=3.0):
         if all(n - l < 3_000_000 for n, l in zip(now, last)):
             break
         last = now
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def tools():
-    servers = json.load(open(CATALOG))["servers"]
-    return [f"{server}:{tool}" for server, names in servers.items() for tool in names]
-
-
-def http_json(port, method, path, body=None, conn=None, timeout=30):
-    c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    headers = {"Content-Type": "application/json"} if body is not None else {}
-    c.request(method, path, body=body, headers=headers)
-    response = c.getresponse()
-    payload = response.read()
-    if conn is None:
-        c.close()
-    return response.status, payload
 
 
 def post(conn, port, body, expected, where):
@@ -723,11 +676,6 @@ def machine():
             return "?"
     return {"nproc": os.cpu_count(), "cpu": model, "dotnet": version(["dotnet", "--version"]),
             "redis": version(["redis-server", "--version"])}
-
-
-def load_average():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
 
 
 def text(result):

@@ -27,16 +27,10 @@ An interim tool until the end-to-end probe (`./build.sh bench probe e2e`) exists
 import argparse, http.client, json, os, platform, random, selectors, shlex, shutil, socket, statistics
 import subprocess, sys, tempfile, threading, time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-CATALOG = os.path.join(HERE, "..", "..", "src", "Pml.GraphEvents.Server", "Catalog", "sample-catalog.json")
-TICK = os.sysconf("SC_CLK_TCK")
+from benchlib import TICK, BenchmarkError, cpu_by_thread, cpu_seconds, free_port, http_json, load_average, tools
 EVENT_LOG_VARIANTS = ["Memory:--Server:EventLog=Memory", "Sqlite:--Server:EventLog=Sqlite"]
 JIT_THREAD = ".NET Tiered Com"  # the runtime's background tiered-compilation thread, as /proc names it
 TARGET_LOSS = 0.10  # issue 14, item 7: the SQLite log loses at most 10 % against the in-memory log
-
-
-class BenchmarkError(Exception):
-    """The run is not a valid measurement: the script exits non-zero with this message."""
 
 
 def cpu_seconds(pid):
@@ -51,19 +45,6 @@ def cpu_user_system(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return int(fields[11]) / TICK, int(fields[12]) / TICK
-
-
-def cpu_by_thread(pid):
-    """Nanoseconds on a CPU of each live thread (/proc/<pid>/task/<tid>/schedstat, its first field):
-    fine enough for runs of a fraction of a second, where ticks of 10 ms are a few percent."""
-    times = {}
-    for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
-                times[task] = int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            continue  # the thread ended
-    return times
 
 
 class CpuMeter:
@@ -98,17 +79,6 @@ def thread_cpu_seconds(pid, name):
         except (OSError, ValueError, IndexError):
             continue  # the thread ended
     return total / 1e9
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def tools():
-    servers = json.load(open(CATALOG))["servers"]
-    return [f"{server}:{tool}" for server, names in servers.items() for tool in names]
 
 
 def offset_of(event_id):
@@ -253,17 +223,6 @@ class Readers(threading.Thread):
         self.join(2)
         for s in self.state:
             s["sock"].close()
-
-
-def http_json(port, method, path, body=None, conn=None):
-    c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Content-Type": "application/json"} if body is not None else {}
-    c.request(method, path, body=body, headers=headers)
-    response = c.getresponse()
-    payload = response.read()
-    if conn is None:
-        c.close()
-    return response.status, payload
 
 
 def post(conn, port, body, expected):
@@ -493,11 +452,6 @@ def check_readers(readers, before_id, after_id):
                             f"one got {s['events']} from {s['first']}")
     if problems:
         raise BenchmarkError("; ".join(problems))
-
-
-def load_average():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
 
 
 def machine():

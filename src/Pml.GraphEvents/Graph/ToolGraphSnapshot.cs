@@ -9,7 +9,7 @@ namespace Pml.GraphEvents;
 /// community. The engine swaps in a new snapshot after every change, so a reader never sees half
 /// of an execution; keep a snapshot as long as you like, it never changes.
 /// </summary>
-public sealed class ToolGraphSnapshot
+public sealed partial class ToolGraphSnapshot
 {
     private readonly ImmutableArray<ToolNode> _nodes;
     private readonly IReadOnlyDictionary<string, int> _nodeIndex;

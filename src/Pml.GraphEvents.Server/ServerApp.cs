@@ -126,6 +126,7 @@ public static class ServerApp
 
         app.MapGraphEventStream("/events/stream");
         app.MapReadEndpoints();
+        app.MapQueryEndpoints();
         app.MapIngest("/executions");
         return app;
     }

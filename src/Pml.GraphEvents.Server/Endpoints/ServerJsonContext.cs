@@ -7,4 +7,6 @@ namespace Pml.GraphEvents.Server;
 [JsonSerializable(typeof(GraphResponse))]
 [JsonSerializable(typeof(IngestResponse))]
 [JsonSerializable(typeof(HealthResponse))]
+[JsonSerializable(typeof(NextToolsResponse))]
+[JsonSerializable(typeof(PathsResponse))]
 internal sealed partial class ServerJsonContext : JsonSerializerContext;

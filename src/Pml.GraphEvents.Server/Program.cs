@@ -1,8 +1,13 @@
 using Pml.GraphEvents.Server;
 
-if (args is ["tail", .. var tailArgs])
+switch (args)
 {
-    return await TailCommand.RunAsync(tailArgs);
+    case ["tail", .. var tailArgs]:
+        return await TailCommand.RunAsync(tailArgs);
+    case ["next", .. var nextArgs]:
+        return await NextCommand.RunAsync(nextArgs, Console.Out, Console.Error);
+    case ["paths", .. var pathsArgs]:
+        return await PathsCommand.RunAsync(pathsArgs, Console.Out, Console.Error);
 }
 
 await using var app = ServerApp.Build(args);

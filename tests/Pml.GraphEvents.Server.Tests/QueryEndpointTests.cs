@@ -97,4 +97,27 @@ public sealed class QueryEndpointTests : IAsyncLifetime
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Token);
         Assert.Contains(reason, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_next_command_prints_both_tables_and_a_mistake_goes_to_stderr_with_exit_code_1()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        Assert.Equal(0, await NextCommand.RunAsync([_server.BaseAddress.ToString(), "git:status"], output, error, Token));
+        var lines = output.ToString().Split('\n', StringSplitOptions.TrimEntries);
+        Assert.Contains(lines, l => l.StartsWith("1  git:diff", StringComparison.Ordinal) && l.Contains((0.605 / 1.105).ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal) && l.EndsWith(" 3", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("2  git:commit", StringComparison.Ordinal));
+        Assert.Contains("Usually preceded by", output.ToString(), StringComparison.Ordinal);
+        Assert.Empty(error.ToString());
+
+        using var unknownOut = new StringWriter();
+        using var unknownError = new StringWriter();
+        Assert.Equal(1, await NextCommand.RunAsync([_server.BaseAddress.ToString(), "nope:tool"], unknownOut, unknownError, Token));
+        Assert.Contains("400", unknownError.ToString(), StringComparison.Ordinal);
+        Assert.Contains("not a tool of the graph", unknownError.ToString(), StringComparison.Ordinal);
+
+        using var usageError = new StringWriter();
+        Assert.Equal(2, await NextCommand.RunAsync(["not a url"], TextWriter.Null, usageError, Token));
+        Assert.StartsWith("usage: next", usageError.ToString(), StringComparison.Ordinal);
+    }
 }

@@ -78,6 +78,25 @@ public sealed class LikelyChainsTests
     }
 
     [Fact]
+    public async Task The_docs_example_gives_the_numbers_the_docs_show()
+    {
+        // docs/graph-engine.md, "Questions: next tools and likely chains".
+        var engine = ToolGraphEngine.Create(new RecordingPublisher(), options: new ToolGraphEngineOptions { AutoRegisterUnknownTools = true });
+        var snapshot = (await engine.UpdateFromExecutionsAsync(
+            [
+                WorkflowExecution.Chain("wf-1", ["search", "fetch", "summarize"]),
+                WorkflowExecution.Chain("wf-2", ["search", "fetch", "translate"]),
+                WorkflowExecution.Chain("wf-3", ["search", "summarize"]),
+            ],
+            TestContext.Current.CancellationToken)).Snapshot;
+
+        var chains = snapshot.GetLikelyChains("search", "summarize", 3);
+
+        Assert.Equal([["search", "summarize"], ["search", "fetch", "summarize"]], chains.Select(c => c.ToolIds.ToArray()).ToArray());
+        Assert.Equal(["48 %", "26 %"], chains.Select(c => c.Probability.ToString("P0", System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    [Fact]
     public async Task A_longer_chain_wins_when_the_direct_step_is_unlikely()
     {
         // a → x 8 times, a → b once; x → b 8 times, x → y once: a → x → b beats a → b.

@@ -226,9 +226,10 @@ internal static class ReadmeCodeBlocks
         paths.Add(typeof(GraphEventStreamOptions).Assembly.Location);
         paths.Add(typeof(IGraphEventBroadcaster).Assembly.Location);
 
-        // The docs' blocks use every package: scale-out (operations.md) and the SQLite store (graph-engine.md).
+        // The docs' blocks use every package: scale-out (operations.md), the SQLite store and likely chains (graph-engine.md).
         paths.Add(typeof(Pml.GraphEvents.Redis.RedisBackplaneOptions).Assembly.Location);
         paths.Add(typeof(Pml.GraphEvents.Sqlite.SqliteToolGraphStore).Assembly.Location);
+        paths.Add(typeof(Pml.GraphEvents.QuikGraph.ToolChain).Assembly.Location);
         return paths
             .Where(p => p.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
             .DistinctBy(Path.GetFileName, StringComparer.OrdinalIgnoreCase)

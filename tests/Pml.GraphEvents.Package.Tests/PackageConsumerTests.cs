@@ -242,7 +242,7 @@ public sealed class PackageConsumerTests(PackageConsumerTests.Feed feed) : IClas
     /// <summary>The folder feed: every package packed once, under a version no cache has seen.</summary>
     public sealed class Feed : IDisposable
     {
-        public static readonly string[] Packages = ["Pml.GraphEvents", "Pml.GraphEvents.AspNetCore", "Pml.GraphEvents.Redis", "Pml.GraphEvents.Sqlite"];
+        public static readonly string[] Packages = ["Pml.GraphEvents", "Pml.GraphEvents.AspNetCore", "Pml.GraphEvents.Redis", "Pml.GraphEvents.Sqlite", "Pml.GraphEvents.QuikGraph"];
 
         private readonly SemaphoreSlim _gate = new(1, 1);
         private bool _packed;

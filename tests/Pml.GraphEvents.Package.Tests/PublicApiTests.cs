@@ -14,7 +14,8 @@ public sealed class PublicApiTests
         typeof(GraphEvent).Assembly.GetName().Name!,
         typeof(AspNetCore.GraphEventStreamOptions).Assembly.GetName().Name!,
         typeof(Redis.RedisBackplaneOptions).Assembly.GetName().Name!,
-        typeof(Sqlite.SqliteToolGraphStore).Assembly.GetName().Name!);
+        typeof(Sqlite.SqliteToolGraphStore).Assembly.GetName().Name!,
+        typeof(QuikGraph.ToolChain).Assembly.GetName().Name!);
 
     [Theory]
     [MemberData(nameof(Assemblies))]

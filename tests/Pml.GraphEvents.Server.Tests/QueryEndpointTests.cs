@@ -120,4 +120,27 @@ public sealed class QueryEndpointTests : IAsyncLifetime
         Assert.Equal(2, await NextCommand.RunAsync(["not a url"], TextWriter.Null, usageError, Token));
         Assert.StartsWith("usage: next", usageError.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Paths_lists_the_most_likely_chains_and_none_when_unreachable()
+    {
+        // git:status → git:diff is likelier than → git:commit, but only git:commit reaches… itself; git:log → git:commit.
+        var body = await GetJsonAsync("/graph/paths?from=git:status&to=git:commit&k=3");
+        var paths = body.GetProperty("paths").EnumerateArray().ToArray();
+        var path = Assert.Single(paths);
+        Assert.Equal(["git:status", "git:commit"], path.GetProperty("tool_ids").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal(0.5 / 1.105, path.GetProperty("probability").GetDouble(), 12);
+        Assert.Equal((await GetJsonAsync("/graph")).GetProperty("as_of_event_id").GetString(), body.GetProperty("as_of_event_id").GetString());
+        Assert.Empty((await GetJsonAsync("/graph/paths?from=git:commit&to=git:status")).GetProperty("paths").EnumerateArray());
+
+        using var output = new StringWriter();
+        Assert.Equal(0, await PathsCommand.RunAsync([_server.BaseAddress.ToString(), "git:status", "git:commit"], output, TextWriter.Null, Token));
+        Assert.Contains("git:status → git:commit", output.ToString(), StringComparison.Ordinal);
+
+        foreach (var bad in new[] { "/graph/paths?from=git:status", "/graph/paths?from=git:status&to=nope", "/graph/paths?from=git:status&to=git:commit&k=25" })
+        {
+            using var response = await _http.GetAsync(new Uri(bad, UriKind.Relative), Token);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        }
+    }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Pml.GraphEvents.AspNetCore;
+using Pml.GraphEvents.QuikGraph;
 
 namespace Pml.GraphEvents.Server;
 
@@ -19,6 +20,24 @@ internal static class QueryEndpoints
             Transitions(engine.Snapshot, context, tool, k, next: true)).RequireCors(GraphEventStreamOptions.CorsPolicyName);
         endpoints.MapGet("/graph/previous", (IToolGraphEngine engine, HttpContext context, string? tool, string? k) =>
             Transitions(engine.Snapshot, context, tool, k, next: false)).RequireCors(GraphEventStreamOptions.CorsPolicyName);
+        endpoints.MapGet("/graph/paths", (IToolGraphEngine engine, HttpContext context, string? from, string? to, string? k) =>
+        {
+            var graph = engine.Snapshot;
+            if (Refuse(graph, ("from", from), ("to", to)) is { } refused)
+            {
+                return refused;
+            }
+
+            if (!TryParseK(k, 3, out var count, out var badK))
+            {
+                return badK;
+            }
+
+            context.Response.Headers.CacheControl = "no-store";
+            var chains = string.Equals(from, to, StringComparison.Ordinal) ? [] : graph.GetLikelyChains(from!, to!, count);
+            var body = new PathsResponse(from!, to!, graph.AsOfEventId, [.. chains.Select(c => new PathResponse(c.ToolIds, c.Probability))]);
+            return Results.Json(body, ServerJsonContext.Default.PathsResponse);
+        }).RequireCors(GraphEventStreamOptions.CorsPolicyName);
     }
 
     private static IResult Transitions(ToolGraphSnapshot graph, HttpContext context, string? tool, string? k, bool next)

@@ -305,6 +305,40 @@ public sealed class ExploreDashboardTests(ChromiumFixture chromium) : IAsyncLife
     }
 
     [Fact]
+    public async Task When_the_server_comes_back_with_another_database_the_panel_shows_the_new_graph()
+    {
+        // A real events_lost (unknown_last_event_id): the page resumes with an id of the old log.
+        var first = await RunningServer.StartAsync(_database.Path, settings: Settings());
+        var port = first.Port;
+        var dashboard = await OpenAsync(first);
+        using (var http = first.CreateClient())
+        {
+            await PostAsync(http, """{"execution_id":"old-1","tool_ids":["git:status","git:diff","git:commit"]}""");
+        }
+
+        await dashboard.WaitForTextAsync("#metric-edges", "2");
+        await dashboard.Page.Locator("#search").FillAsync("git:diff");
+        await dashboard.Page.Locator("#search").PressAsync("Enter");
+        await dashboard.WaitForAsync("#tool-panel[data-tool-id='git:diff'] #tool-next li[data-tool-id='git:commit']");
+        await first.StopAsync();
+        await dashboard.WaitForStateAsync("reconnecting");
+
+        using var other = new TempDatabase();
+        await using var second = await RunningServer.StartAsync(other.Path, port, Settings());
+        await dashboard.WaitForLogAsync("events_lost", "unknown_last_event_id");
+        await dashboard.WaitForStateAsync("connected");
+        await dashboard.WaitForTextAsync("#metric-edges", "0");
+
+        // The new graph has none of the old edges: the panel says so, and follows the new ones.
+        await dashboard.WaitForAsync("#tool-panel[data-tool-id='git:diff'] #tool-next li.empty");
+        using var again = second.CreateClient();
+        await PostAsync(again, """{"execution_id":"new-1","tool_ids":["git:pull","git:diff","shell:run_tests"]}""");
+        await dashboard.WaitForAsync("#tool-next li[data-tool-id='shell:run_tests']");
+        await AssertTransitionsAsync(dashboard, again, "git:diff");
+        await AssertServerAnswersAsync(dashboard, again, "git:diff");
+    }
+
+    [Fact]
     public async Task A_screenshot_of_the_explorable_dashboard_is_saved()
     {
         await using var server = await RunningServer.StartAsync(_database.Path, settings: Settings());

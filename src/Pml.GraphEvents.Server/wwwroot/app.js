@@ -575,6 +575,9 @@
   // no 400 in normal use; any failure is shown quietly, never thrown.
   function scheduleServerAnswers(delay) {
     if (selected === null) return;
+    // A throttle, not a debounce: under steady ingest (the simulator) events never stop for long,
+    // and a timer reset by each of them would never fire. A new question (delay 0) goes at once.
+    if (serverTimer !== null && delay > 0) return;
     clearTimeout(serverTimer);
     serverTimer = setTimeout(fetchServerAnswers, delay);
   }
@@ -664,6 +667,7 @@
   }
 
   function schedulePaths(delay) {
+    if (pathsTimer !== null && delay > 0) return; // a throttle, as for the server's answers above
     clearTimeout(pathsTimer);
     pathsTimer = setTimeout(fetchPaths, delay);
   }

@@ -840,6 +840,17 @@
     const item = event.target.closest("#paths-list li");
     if (item) choosePath(Number(item.dataset.index));
   });
+  // Pointing at a tool in a list rings it on the drawing, so the lists and the picture connect.
+  let hovered = null;
+  document.addEventListener("mouseover", (event) => {
+    const item = event.target.closest?.(".tool-link");
+    const node = item ? nodes.get(item.dataset.toolId) : undefined;
+    const el = node ? node.el : null;
+    if (el === hovered) return;
+    hovered?.classList.remove("hovered");
+    hovered = el;
+    hovered?.classList.add("hovered");
+  });
   $("paths-list").addEventListener("click", (event) => {
     const item = event.target.closest("li");
     if (item) choosePath(Number(item.dataset.index));

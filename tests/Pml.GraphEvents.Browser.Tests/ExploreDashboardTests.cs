@@ -375,6 +375,12 @@ public sealed class ExploreDashboardTests(ChromiumFixture chromium) : IAsyncLife
         await dashboard.Page.ScreenshotAsync(new PageScreenshotOptions { Path = path });
         Assert.True(new FileInfo(path).Length > 10_000);
         TestContext.Current.AddAttachment("screenshot", path);
+
+        // PML_DOCS=<the repository's docs folder> refreshes docs/dashboard-explore.png from this run.
+        if (Environment.GetEnvironmentVariable("PML_DOCS") is { Length: > 0 } docs)
+        {
+            File.Copy(path, Path.Combine(docs, "dashboard-explore.png"), overwrite: true);
+        }
     }
 
     private async Task<DashboardPage> OpenAsync(TestHost server)

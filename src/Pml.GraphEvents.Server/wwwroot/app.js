@@ -1,7 +1,8 @@
 // The live dashboard: the graph from /graph, then one EventSource on /events/stream from the id
 // that snapshot is as of (as_of_event_id), so that no change is missed or counted twice between
-// the fetch and the stream; a force layout drawn in SVG. No framework, no build step, nothing
-// from a CDN.
+// the fetch and the stream; a force layout drawn in SVG. Explorable: click a tool for its details
+// and the tools that follow and precede it, pick two for their likely chains, search, and small
+// charts of the metrics over the last minutes. No framework, no build step, nothing from a CDN.
 (() => {
   "use strict";
 
@@ -12,6 +13,14 @@
   const SVG_NS = "http://www.w3.org/2000/svg";
   const WIDTH = 1000;
   const HEIGHT = 640;
+  const NEXT_URL = "graph/next";
+  const PREVIOUS_URL = "graph/previous";
+  const PATHS_URL = "graph/paths";
+  const SHOWN_TRANSITIONS = 8;
+  const SERVER_K = 5;
+  const PATHS_K = 3;
+  // Charts keep the last five minutes.
+  const CHART_WINDOW_MS = 5 * 60 * 1000;
 
   const $ = (id) => document.getElementById(id);
   const status = $("connection-status");
@@ -19,9 +28,9 @@
   const edgeLayer = $("edges");
   const nodeLayer = $("nodes");
 
-  /** id → { id, name, community, pagerank, x, y, vx, vy, el } */
+  /** id → { id, name, server, community, pagerank, x, y, vx, vy, el } */
   const nodes = new Map();
-  /** "from\u0000to" → { from, to, confidence, el } */
+  /** "from\u0000to" → { from, to, confidence, observedCount, el } */
   const edges = new Map();
 
   let source = null;
@@ -95,6 +104,7 @@
     }
 
     log(type, data);
+    if (type !== "heartbeat" && type !== "connected") eventsThisSecond += 1;
     switch (type) {
       case "connected":
         setStatus("connected", "connected");
@@ -121,6 +131,7 @@
         break;
       case "metrics_updated":
         showMetrics(data.node_count, data.edge_count, data.density, data.communities_count, data.pagerank_top_10);
+        recordMetrics(data.edge_count, data.density, data.communities_count);
         // Events carry no per-tool community or PageRank: refetch the snapshot for colours and
         // sizes, at most once a second however fast metrics arrive.
         refetchGraph(1000);
@@ -202,17 +213,20 @@
       seen.add(n.id);
       const node = ensureNode(n.id);
       node.name = n.name || n.id;
+      node.server = n.server_id ?? null;
       node.community = n.community;
       node.pagerank = n.pagerank;
     }
     if (!full) {
       restyle();
+      graphChanged(false);
       return;
     }
     for (const [id, node] of nodes) {
       if (!seen.has(id)) {
         node.el.remove();
         nodes.delete(id);
+        nodesVersion += 1;
       }
     }
     const seenEdges = new Set();
@@ -228,8 +242,12 @@
     }
     const m = graph.metrics;
     showMetrics(m.node_count, m.edge_count, m.density, m.communities_count, m.pagerank_top_10);
+    recordMetrics(m.edge_count, m.density, m.communities_count);
     restyle();
     kick(0.5);
+    // A new snapshot may have dropped the selected tools (another database): re-check them, and
+    // ask the server again for what it knows now.
+    graphChanged(true);
   }
 
   // ---- model -------------------------------------------------------------------------------
@@ -244,7 +262,7 @@
     const angle = Math.random() * Math.PI * 2;
     const radius = 120 + Math.random() * 160;
     node = {
-      id, name: id, community: 0, pagerank: 0,
+      id, name: id, server: null, community: 0, pagerank: 0,
       x: WIDTH / 2 + Math.cos(angle) * radius, y: HEIGHT / 2 + Math.sin(angle) * radius, vx: 0, vy: 0,
     };
     const g = document.createElementNS(SVG_NS, "g");
@@ -262,6 +280,7 @@
     nodeLayer.appendChild(g);
     node.el = g;
     nodes.set(id, node);
+    nodesVersion += 1;
     return node;
   }
 
@@ -277,17 +296,19 @@
       line.dataset.from = from;
       line.dataset.to = to;
       edgeLayer.appendChild(line);
-      edge = { from, to, confidence, el: line };
+      edge = { from, to, confidence, observedCount, el: line };
       edges.set(key, edge);
       kick(0.6);
     }
     edge.confidence = confidence;
+    edge.observedCount = observedCount;
     edge.el.dataset.confidence = String(confidence);
     edge.el.dataset.observedCount = String(observedCount);
     edge.el.setAttribute("stroke-width", (0.6 + confidence * 4).toFixed(2));
     if (fresh) flash(edge.el, nodes.get(from).el, nodes.get(to).el);
     svg.dataset.nodeCount = String(nodes.size);
     svg.dataset.edgeCount = String(edges.size);
+    if (fresh) graphChanged(false);
   }
 
   function flash(...elements) {
@@ -325,6 +346,8 @@
     list.replaceChildren(...(top || []).map((entry) => {
       const li = document.createElement("li");
       li.dataset.toolId = entry.tool_id;
+      li.className = "tool-link";
+      li.tabIndex = 0;
       const name = document.createElement("span");
       name.textContent = entry.tool_id;
       const score = document.createElement("span");
@@ -434,6 +457,490 @@
       e.el.setAttribute("y2", (b.y - (dy / d) * r).toFixed(1));
     }
   }
+
+  // ---- exploring: the selected tool -------------------------------------------------------
+
+  let selected = null;
+  let nodesVersion = 0;
+  let renderScheduled = false;
+  let serverTimer = null;
+  let serverSeq = 0;
+  let eventsThisSecond = 0;
+
+  // Every change of the graph (an edge event, a snapshot) re-renders what depends on it, once a
+  // frame at most, and asks the server again after a quiet moment rather than on every event.
+  function graphChanged(reloaded) {
+    if (!renderScheduled) {
+      renderScheduled = true;
+      requestAnimationFrame(() => {
+        renderScheduled = false;
+        syncPickers();
+        renderPanel();
+        highlight();
+        if (searchInput.value.trim() !== "") runSearch(false);
+      });
+    }
+    scheduleServerAnswers(reloaded ? 0 : 600);
+    schedulePaths(reloaded ? 0 : 800);
+  }
+
+  function outgoingTotals() {
+    const totals = new Map();
+    for (const e of edges.values()) totals.set(e.from, (totals.get(e.from) || 0) + e.confidence);
+    return totals;
+  }
+
+  // DESIGN §9: the probability of the step A→B is confidence(A→B) over the sum of the confidences
+  // of every edge out of A; computed here from the edges the stream keeps exact, so it moves with
+  // every edge event, and checked against the server's answer below it.
+  function transitions(id) {
+    const totals = outgoingTotals();
+    const next = [];
+    const previous = [];
+    for (const e of edges.values()) {
+      if (e.from === id) next.push({ tool: e.to, probability: e.confidence / totals.get(e.from), edge: e });
+      if (e.to === id) previous.push({ tool: e.from, probability: e.confidence / totals.get(e.from), edge: e });
+    }
+    const order = (a, b) => b.probability - a.probability || (a.tool < b.tool ? -1 : a.tool > b.tool ? 1 : 0);
+    return { next: next.sort(order), previous: previous.sort(order) };
+  }
+
+  function percent(p) {
+    return `${(p * 100).toFixed(1)} %`;
+  }
+
+  function select(id) {
+    if (!nodes.has(id)) return;
+    selected = id;
+    $("tool-panel").hidden = false;
+    renderPanel();
+    highlight();
+    scheduleServerAnswers(0);
+  }
+
+  function deselect() {
+    selected = null;
+    $("tool-panel").hidden = true;
+    $("tool-panel").dataset.toolId = "";
+    highlight();
+  }
+
+  function renderPanel() {
+    if (selected === null) return;
+    const panel = $("tool-panel");
+    const node = nodes.get(selected);
+    panel.dataset.toolId = selected;
+    $("tool-id").textContent = selected;
+    $("tool-missing").hidden = node !== undefined;
+    $("tool-name").textContent = node ? node.name : "—";
+    $("tool-server").textContent = node?.server ?? "—";
+    $("tool-pagerank").textContent = node ? Number(node.pagerank).toFixed(4) : "—";
+    $("tool-community").textContent = node ? String(node.community) : "—";
+    const { next, previous } = transitions(selected);
+    fillTransitions($("tool-next"), next, "no tool has followed it yet");
+    fillTransitions($("tool-previous"), previous, "no tool has preceded it yet");
+  }
+
+  function fillTransitions(list, items, empty) {
+    if (items.length === 0) {
+      const li = document.createElement("li");
+      li.className = "empty muted";
+      li.textContent = empty;
+      list.replaceChildren(li);
+      return;
+    }
+    list.replaceChildren(...items.slice(0, SHOWN_TRANSITIONS).map((t) => {
+      const li = document.createElement("li");
+      li.className = "tool-link";
+      li.tabIndex = 0;
+      li.dataset.toolId = t.tool;
+      li.dataset.probability = String(t.probability);
+      li.title = `confidence ${t.edge.confidence.toFixed(3)} · observed ${t.edge.observedCount}×`;
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = t.tool;
+      const bar = document.createElement("span");
+      bar.className = "bar";
+      bar.style.setProperty("--p", String(t.probability));
+      const value = document.createElement("span");
+      value.className = "score";
+      value.textContent = percent(t.probability);
+      li.append(name, bar, value);
+      return li;
+    }));
+  }
+
+  // The server's own answer (GET /graph/next and /graph/previous), fetched after the graph has
+  // been quiet for a moment. Only tools the loaded graph has are asked about, so the page causes
+  // no 400 in normal use; any failure is shown quietly, never thrown.
+  function scheduleServerAnswers(delay) {
+    if (selected === null) return;
+    // A throttle, not a debounce: under steady ingest (the simulator) events never stop for long,
+    // and a timer reset by each of them would never fire. A new question (delay 0) goes at once.
+    if (serverTimer !== null && delay > 0) return;
+    clearTimeout(serverTimer);
+    serverTimer = setTimeout(fetchServerAnswers, delay);
+  }
+
+  async function fetchServerAnswers() {
+    serverTimer = null;
+    const id = selected;
+    if (id === null || !nodes.has(id)) return;
+    const seq = ++serverSeq;
+    const query = `?tool=${encodeURIComponent(id)}&k=${SERVER_K}`;
+    const [next, previous] = await Promise.all([getJson(NEXT_URL + query), getJson(PREVIOUS_URL + query)]);
+    if (seq !== serverSeq || id !== selected) return; // a newer question is on its way
+    showServerAnswer($("tool-next-server"), next, next?.next);
+    showServerAnswer($("tool-previous-server"), previous, previous?.previous);
+  }
+
+  async function getJson(url) {
+    try {
+      const response = await fetch(url, { cache: "no-store" });
+      if (!response.ok) return null;
+      return await response.json();
+    } catch {
+      return null;
+    }
+  }
+
+  function showServerAnswer(el, body, items) {
+    if (!body || !Array.isArray(items)) {
+      el.dataset.state = "unavailable";
+      el.textContent = "unavailable";
+      return;
+    }
+    el.dataset.state = "ok";
+    el.dataset.asOf = body.as_of_event_id ?? "";
+    if (items.length === 0) {
+      el.textContent = "none";
+    } else {
+      el.replaceChildren(...items.map((t, i) => {
+        const span = document.createElement("span");
+        span.className = "tool-link answer";
+        span.tabIndex = 0;
+        span.dataset.toolId = t.tool_id;
+        span.dataset.probability = String(t.probability);
+        span.textContent = `${i > 0 ? " · " : ""}${t.tool_id} ${percent(t.probability)}`;
+        return span;
+      }));
+    }
+    el.title = `as of event ${body.as_of_event_id ?? "?"}`;
+  }
+
+  // ---- exploring: chains between two tools --------------------------------------------------
+
+  const pathFrom = $("path-from");
+  const pathTo = $("path-to");
+  let pickersVersion = -1;
+  let paths = [];
+  let pathIndex = 0;
+  let pathsTimer = null;
+  let pathsSeq = 0;
+
+  // The selectors list the graph's tools; rebuilt only when the set of tools changes.
+  function syncPickers() {
+    if (pickersVersion === nodesVersion) return;
+    pickersVersion = nodesVersion;
+    const ids = Array.from(nodes.keys()).sort();
+    for (const picker of [pathFrom, pathTo]) {
+      const value = picker.value;
+      const blank = document.createElement("option");
+      blank.value = "";
+      blank.textContent = "—";
+      picker.replaceChildren(blank, ...ids.map((id) => {
+        const option = document.createElement("option");
+        option.value = id;
+        option.textContent = id;
+        return option;
+      }));
+      picker.value = nodes.has(value) ? value : "";
+    }
+  }
+
+  function pickPath(from, to) {
+    syncPickers();
+    if (from !== undefined) pathFrom.value = nodes.has(from) ? from : "";
+    if (to !== undefined) pathTo.value = nodes.has(to) ? to : "";
+    pathIndex = 0;
+    schedulePaths(0);
+  }
+
+  function schedulePaths(delay) {
+    if (pathsTimer !== null && delay > 0) return; // a throttle, as for the server's answers above
+    clearTimeout(pathsTimer);
+    pathsTimer = setTimeout(fetchPaths, delay);
+  }
+
+  function setPathsStatus(state, text) {
+    const el = $("paths-status");
+    el.dataset.state = state;
+    el.textContent = text;
+  }
+
+  async function fetchPaths() {
+    pathsTimer = null;
+    const from = pathFrom.value;
+    const to = pathTo.value;
+    const seq = ++pathsSeq;
+    if (!from || !to || !nodes.has(from) || !nodes.has(to)) {
+      paths = [];
+      $("paths-list").replaceChildren();
+      setPathsStatus("idle", "Pick two tools (or shift-click a second one on the drawing).");
+      highlight();
+      return;
+    }
+    if (from === to) {
+      paths = [];
+      $("paths-list").replaceChildren();
+      setPathsStatus("idle", "Pick two different tools.");
+      highlight();
+      return;
+    }
+    if (paths.length === 0) setPathsStatus("loading", "asking the server…");
+    const body = await getJson(`${PATHS_URL}?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&k=${PATHS_K}`);
+    if (seq !== pathsSeq) return;
+    if (!body || !Array.isArray(body.paths)) {
+      paths = [];
+      $("paths-list").replaceChildren();
+      setPathsStatus("unavailable", "chains unavailable right now");
+    } else if (body.paths.length === 0) {
+      paths = [];
+      $("paths-list").replaceChildren();
+      setPathsStatus("none", `no chain from ${from} to ${to}`);
+    } else {
+      paths = body.paths;
+      if (pathIndex >= paths.length) pathIndex = 0;
+      setPathsStatus("ok", `${paths.length} most likely chain${paths.length > 1 ? "s" : ""} · as of ${body.as_of_event_id ?? "?"}`);
+      renderPaths();
+    }
+    highlight();
+  }
+
+  function renderPaths() {
+    $("paths-list").replaceChildren(...paths.map((path, i) => {
+      const li = document.createElement("li");
+      li.dataset.index = String(i);
+      li.dataset.probability = String(path.probability);
+      li.dataset.toolIds = path.tool_ids.join(" ");
+      li.tabIndex = 0;
+      if (i === pathIndex) li.classList.add("best");
+      const chain = document.createElement("span");
+      chain.className = "chain";
+      chain.textContent = path.tool_ids.join(" → ");
+      const value = document.createElement("span");
+      value.className = "score";
+      value.textContent = percent(path.probability);
+      li.append(chain, value);
+      return li;
+    }));
+  }
+
+  // ---- exploring: highlighting on the drawing ------------------------------------------------
+
+  function highlight() {
+    const chain = paths[pathIndex]?.tool_ids ?? null;
+    const onChain = new Set(chain ?? []);
+    const chainEdges = new Set();
+    if (chain) for (let i = 0; i + 1 < chain.length; i++) chainEdges.add(edgeKey(chain[i], chain[i + 1]));
+    svg.classList.toggle("has-path", chain !== null);
+    svg.dataset.pathNodes = chain ? chain.join(" ") : "";
+    for (const node of nodes.values()) {
+      node.el.classList.toggle("selected", node.id === selected);
+      node.el.classList.toggle("on-path", onChain.has(node.id));
+      node.el.classList.toggle("path-end", chain !== null && (node.id === chain[0] || node.id === chain[chain.length - 1]));
+    }
+    for (const [key, e] of edges) {
+      e.el.classList.toggle("on-path", chainEdges.has(key));
+      e.el.classList.toggle("adjacent", selected !== null && (e.from === selected || e.to === selected));
+    }
+  }
+
+  // ---- exploring: search -------------------------------------------------------------------
+
+  const searchInput = $("search");
+  let matches = [];
+
+  function runSearch(showList) {
+    const query = searchInput.value.trim().toLowerCase();
+    matches = [];
+    if (query !== "") {
+      for (const node of nodes.values()) {
+        const id = node.id.toLowerCase();
+        const name = String(node.name).toLowerCase();
+        if (id.includes(query) || name.includes(query)) matches.push(node);
+      }
+      // Ids that start with the query first, then by PageRank: Enter picks the likeliest meant.
+      const starts = (n) => (n.id.toLowerCase().startsWith(query) ? 0 : 1);
+      matches.sort((a, b) => starts(a) - starts(b) || b.pagerank - a.pagerank || (a.id < b.id ? -1 : 1));
+    }
+    const ids = new Set(matches.map((n) => n.id));
+    svg.classList.toggle("searching", query !== "");
+    for (const node of nodes.values()) node.el.classList.toggle("match", ids.has(node.id));
+    searchInput.dataset.matchCount = String(matches.length);
+    $("search-count").textContent = query === "" ? "" : `${matches.length} match${matches.length === 1 ? "" : "es"}`;
+    const results = $("search-results");
+    if (showList !== false || results.childElementCount > 0) {
+      results.replaceChildren(...matches.slice(0, 8).map((n) => {
+        const li = document.createElement("li");
+        li.className = "tool-link";
+        li.tabIndex = 0;
+        li.dataset.toolId = n.id;
+        li.textContent = n.name && n.name !== n.id ? `${n.id} · ${n.name}` : n.id;
+        return li;
+      }));
+    }
+  }
+
+  searchInput.addEventListener("input", () => runSearch(true));
+  searchInput.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      runSearch(true);
+      if (matches.length > 0) select(matches[0].id);
+      event.preventDefault();
+    } else if (event.key === "Escape") {
+      searchInput.value = "";
+      runSearch(true);
+    }
+  });
+
+  // ---- exploring: clicks -------------------------------------------------------------------
+
+  // One handler for the drawing: a click selects, a shift-click picks the chain from the selected
+  // tool to this one.
+  nodeLayer.addEventListener("click", (event) => {
+    const g = event.target.closest("g.node");
+    if (!g) return;
+    const id = g.dataset.toolId;
+    if (event.shiftKey && selected !== null && selected !== id) {
+      pickPath(selected, id);
+    } else {
+      select(id);
+    }
+  });
+
+  // One handler for every list that names tools (search results, PageRank, follow/precede).
+  function onToolLink(event) {
+    const item = event.target.closest(".tool-link");
+    if (!item || !item.dataset.toolId) return false;
+    if (event.shiftKey && selected !== null && selected !== item.dataset.toolId) {
+      pickPath(selected, item.dataset.toolId);
+    } else {
+      select(item.dataset.toolId);
+    }
+    return true;
+  }
+  document.addEventListener("click", (event) => {
+    if (event.target.closest("#graph")) return;
+    onToolLink(event);
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.target === searchInput) return;
+    if (onToolLink(event)) return;
+    const item = event.target.closest("#paths-list li");
+    if (item) choosePath(Number(item.dataset.index));
+  });
+  // Pointing at a tool in a list rings it on the drawing, so the lists and the picture connect.
+  let hovered = null;
+  document.addEventListener("mouseover", (event) => {
+    const item = event.target.closest?.(".tool-link");
+    const node = item ? nodes.get(item.dataset.toolId) : undefined;
+    const el = node ? node.el : null;
+    if (el === hovered) return;
+    hovered?.classList.remove("hovered");
+    hovered = el;
+    hovered?.classList.add("hovered");
+  });
+  $("paths-list").addEventListener("click", (event) => {
+    const item = event.target.closest("li");
+    if (item) choosePath(Number(item.dataset.index));
+  });
+
+  function choosePath(index) {
+    if (!(index >= 0 && index < paths.length)) return;
+    pathIndex = index;
+    renderPaths();
+    highlight();
+  }
+
+  $("tool-close").addEventListener("click", deselect);
+  $("chain-from-here").addEventListener("click", () => pickPath(selected, undefined));
+  $("chain-to-here").addEventListener("click", () => pickPath(undefined, selected));
+  $("path-clear").addEventListener("click", () => pickPath("", ""));
+  pathFrom.addEventListener("change", () => pickPath(undefined, undefined));
+  pathTo.addEventListener("change", () => pickPath(undefined, undefined));
+
+  // ---- charts ------------------------------------------------------------------------------
+
+  const pageOpened = Date.now();
+  /** name → { el, points: [[time, value]], format } */
+  const charts = new Map([
+    ["edges", { el: $("chart-edges"), points: [], format: (v) => String(Math.round(v)) }],
+    ["density", { el: $("chart-density"), points: [], format: (v) => v.toFixed(4) }],
+    ["communities", { el: $("chart-communities"), points: [], format: (v) => String(Math.round(v)) }],
+    ["rate", { el: $("chart-rate"), points: [], format: (v) => String(v) }],
+  ]);
+
+  function record(name, value) {
+    const v = Number(value);
+    if (!Number.isFinite(v)) return;
+    const chart = charts.get(name);
+    chart.points.push([Date.now(), v]);
+    // Drop what left the window, but keep one older point: the line starts at the window's edge.
+    const cutoff = Date.now() - CHART_WINDOW_MS;
+    while (chart.points.length > 2 && chart.points[1][0] < cutoff) chart.points.shift();
+    chart.el.dataset.points = String(chart.points.length);
+    chart.el.dataset.last = String(v);
+  }
+
+  function recordMetrics(edgeCount, density, communities) {
+    record("edges", edgeCount);
+    record("density", density);
+    record("communities", communities);
+    drawCharts();
+  }
+
+  // Step lines over the last five minutes (or since the page opened, at least 30 s, so a young
+  // page fills its charts), from zero to the window's largest value, each in its tile's own SVG.
+  function drawCharts() {
+    const now = Date.now();
+    const span = Math.min(CHART_WINDOW_MS, Math.max(30000, now - pageOpened));
+    const start = now - span;
+    for (const chart of charts.values()) {
+      const pts = chart.points;
+      if (pts.length === 0) continue;
+      const max = Math.max(...pts.map((p) => p[1]));
+      const top = max > 0 ? max : 1;
+      const x = (t) => (Math.max(0, t - start) / span) * 200;
+      const y = (v) => 34 - (v / top) * 30;
+      let d = `M ${x(pts[0][0]).toFixed(1)} ${y(pts[0][1]).toFixed(1)}`;
+      for (let i = 1; i < pts.length; i++) d += ` H ${x(pts[i][0]).toFixed(1)} V ${y(pts[i][1]).toFixed(1)}`;
+      d += ` H 200`;
+      let line = chart.el.querySelector("path.line");
+      let area = chart.el.querySelector("path.area");
+      if (!line) {
+        area = document.createElementNS(SVG_NS, "path");
+        area.setAttribute("class", "area");
+        line = document.createElementNS(SVG_NS, "path");
+        line.setAttribute("class", "line");
+        line.setAttribute("vector-effect", "non-scaling-stroke");
+        chart.el.append(area, line);
+      }
+      line.setAttribute("d", d);
+      area.setAttribute("d", `${d} V 36 H ${x(pts[0][0]).toFixed(1)} Z`);
+      chart.el.dataset.max = String(max);
+      chart.el.setAttribute("aria-label", `${chart.el.getAttribute("aria-label").split(" · ")[0]} · max ${chart.format(max)}`);
+    }
+  }
+
+  // Events per second: counted as they arrive (heartbeats and greetings aside), one point a second.
+  setInterval(() => {
+    const rate = eventsThisSecond;
+    eventsThisSecond = 0;
+    record("rate", rate);
+    $("metric-rate").textContent = String(rate);
+    drawCharts();
+  }, 1000);
 
   requestAnimationFrame(step);
   load();

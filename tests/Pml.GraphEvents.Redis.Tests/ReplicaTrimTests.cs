@@ -12,16 +12,9 @@ public sealed class ReplicaTrimTests
 {
     private const string Epoch = "cccccccccc";
 
-    private sealed class NoPublisher : IGraphEventPublisher
-    {
-        public bool TryPublish(GraphEvent graphEvent) => true;
-
-        public ValueTask PublishAsync(GraphEvent graphEvent, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
-    }
-
     private static ToolGraphEngineCore NewEngine()
     {
-        var engine = (ToolGraphEngineCore)ToolGraphEngine.Create(new NoPublisher(), options: new ToolGraphEngineOptions { AutoRegisterUnknownTools = true });
+        var engine = (ToolGraphEngineCore)ToolGraphEngine.Create(new RecordingPublisher(), options: new ToolGraphEngineOptions { AutoRegisterUnknownTools = true });
         engine.UseSharedLog();
         return engine;
     }

@@ -1,4 +1,4 @@
-namespace Pml.GraphEvents.Tests.Graph;
+namespace Pml.GraphEvents.Testing;
 
 /// <summary>Collects published events in order, for assertions.</summary>
 internal sealed class RecordingPublisher : IGraphEventPublisher

@@ -282,7 +282,8 @@ def run_once(args, server_args, label=None):
          "--GraphEvents:MaxSubscribers", str(max(100, args.clients + 10)),
          "--GraphEvents:Stream:MaxStreamsPerAddress", str(max(100, args.clients + 10)),
          "--Logging:LogLevel:Default", "Warning", *server_args],
-        stdout=subprocess.DEVNULL, stderr=stderr)
+        stdout=subprocess.DEVNULL, stderr=stderr,
+        env={**os.environ, **({"DOTNET_PerfMapEnabled": "1", "DOTNET_EnableWriteXorExecute": "0", "DOTNET_ReadyToRun": "0"} if args.trace and args.trace.endswith(".perf") else {})})
     readers = None
     try:
         deadline = time.time() + 60
@@ -415,8 +416,14 @@ def start_trace(args, pid):
     tracing costs CPU itself: compare traces with traces, not with untraced figures."""
     if not args.trace:
         return None
-    tracer = subprocess.Popen(["dotnet-trace", "collect", "-p", str(pid), "--profile", "dotnet-sampled-thread-time",
-                               "-o", args.trace], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if args.trace.endswith(".perf"):
+        # perf: CPU samples of every thread, native and kernel included (the server runs with
+        # DOTNET_PerfMapEnabled=1, so JIT-compiled frames have names).
+        tracer = subprocess.Popen(["perf", "record", "-F", "1999", "-g", "-p", str(pid), "-o", args.trace],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    else:
+        tracer = subprocess.Popen(["dotnet-trace", "collect", "-p", str(pid), "--profile", "dotnet-sampled-thread-time",
+                                   "-o", args.trace], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(3)  # the session starts (and its own cost settles) before the run
     return tracer
 

@@ -421,6 +421,11 @@ def start_trace(args, pid):
         # DOTNET_PerfMapEnabled=1, so JIT-compiled frames have names).
         tracer = subprocess.Popen(["perf", "record", "-F", "1999", "-g", "-p", str(pid), "-o", args.trace],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    elif args.trace.endswith(".alloc.nettrace"):
+        # Allocations: the runtime's AllocationTick event (about one per 100 KB allocated, with its
+        # type and stack) and every GC's start, for allocation volume by type and call site.
+        tracer = subprocess.Popen(["dotnet-trace", "collect", "-p", str(pid), "--clrevents", "gc", "--clreventlevel", "verbose",
+                                   "-o", args.trace], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     else:
         tracer = subprocess.Popen(["dotnet-trace", "collect", "-p", str(pid), "--profile", "dotnet-sampled-thread-time",
                                    "-o", args.trace], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

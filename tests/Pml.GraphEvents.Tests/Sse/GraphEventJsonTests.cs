@@ -26,6 +26,27 @@ public sealed class GraphEventJsonTests
     }
 
     [Fact]
+    public void Timestamps_are_written_as_javascripts_toISOString_writes_them()
+    {
+        // The converter writes the digits itself; the format string it replaced is the reference,
+        // over the whole range of years, offsets that cross a day, and every millisecond edge.
+        var random = new Random(16);
+        DateTimeOffset[] edges =
+        [
+            DateTimeOffset.MinValue, DateTimeOffset.MaxValue, DateTimeOffset.UnixEpoch,
+            new(2025, 12, 31, 23, 59, 59, 999, TimeSpan.Zero), new(2026, 1, 1, 0, 30, 0, 1, TimeSpan.FromHours(5.5)),
+            new DateTimeOffset(2026, 12, 3, 13, 0, 0, TimeSpan.Zero).AddTicks(9_999),
+        ];
+        var values = edges.Concat(Enumerable.Range(0, 2_000).Select(_ => new DateTimeOffset(random.NextInt64(DateTime.MinValue.Ticks + TimeSpan.TicksPerDay, DateTime.MaxValue.Ticks - TimeSpan.TicksPerDay), TimeSpan.FromMinutes(random.Next(-14 * 60, 14 * 60 + 1)))));
+        foreach (var value in values)
+        {
+            var json = GraphEventJson.Serialize(new EdgeCreatedEvent("a", "b", 0.5, value));
+            var expected = value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Contains($"\"timestamp\":\"{expected}\"", json, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void The_data_line_of_an_encoded_frame_is_what_serialize_writes()
     {
         var e = new EdgeUpdatedEvent("a", "b", 0.5, 0.55, 2, SampleEvents.Timestamp);

@@ -17,8 +17,8 @@ namespace Pml.GraphEvents;
 /// </remarks>
 public sealed class GraphEventTimestampJsonConverter : JsonConverter<DateTimeOffset>
 {
-    // yyyy-MM-ddTHH:mm:ss.fffZ
-    private const int Length = 24;
+    /// <summary>The length of every timestamp written: <c>yyyy-MM-ddTHH:mm:ss.fffZ</c>.</summary>
+    internal const int Length = 24;
 
     /// <inheritdoc />
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
@@ -28,11 +28,17 @@ public sealed class GraphEventTimestampJsonConverter : JsonConverter<DateTimeOff
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
     {
         ArgumentNullException.ThrowIfNull(writer);
+        Span<byte> utf8 = stackalloc byte[Length];
+        Format(utf8, value);
+        writer.WriteStringValue(utf8);
+    }
 
+    /// <summary>Writes <paramref name="value"/> as <c>yyyy-MM-ddTHH:mm:ss.fffZ</c> (UTC) into the first <see cref="Length"/> bytes of <paramref name="utf8"/>.</summary>
+    internal static void Format(Span<byte> utf8, DateTimeOffset value)
+    {
         // Every event carries one, so it is written digit by digit: a custom format string goes
         // through DateTimeFormat's general parser each time, several times slower (issue 16's profile).
         var utc = value.UtcDateTime;
-        Span<byte> utf8 = stackalloc byte[Length];
         Digits(utf8[..4], utc.Year);
         utf8[4] = (byte)'-';
         Digits(utf8.Slice(5, 2), utc.Month);
@@ -47,7 +53,6 @@ public sealed class GraphEventTimestampJsonConverter : JsonConverter<DateTimeOff
         utf8[19] = (byte)'.';
         Digits(utf8.Slice(20, 3), utc.Millisecond);
         utf8[23] = (byte)'Z';
-        writer.WriteStringValue(utf8);
     }
 
     /// <summary>Writes <paramref name="value"/> in exactly <c>destination.Length</c> decimal digits, zero-padded.</summary>

@@ -4,7 +4,8 @@ using System.Numerics;
 namespace Pml.GraphEvents;
 
 /// <summary>
-/// The contracts of the library's eight event types: their names, bits, source-generated JSON, the
+/// The contracts of the library's eight event types: their names, bits, source-generated JSON (the
+/// four an execution publishes written by hand, <see cref="BuiltInEventWriters"/>), the
 /// size bounds of <see cref="EncodedSize"/> and the number checks. An event finds its own by its
 /// <see cref="GraphEvent.Kind"/> (an array index), a name by a switch on the fixed names.
 /// </summary>
@@ -17,16 +18,16 @@ internal static class BuiltInEventContracts
         new(GraphEventTypes.GraphSynced, GraphEventKind.GraphSynced, GraphEventJsonContext.Default.GraphSyncedEvent, EncodedSize.Data, e => NonFinite("sync_duration_ms", e.SyncDurationMs));
 
     public static readonly GraphEventContract<EdgeCreatedEvent> EdgeCreated =
-        new(GraphEventTypes.EdgeCreated, GraphEventKind.EdgeCreated, GraphEventJsonContext.Default.EdgeCreatedEvent, EncodedSize.Data, e => NonFinite("confidence_score", e.ConfidenceScore));
+        new(GraphEventTypes.EdgeCreated, GraphEventKind.EdgeCreated, GraphEventJsonContext.Default.EdgeCreatedEvent, EncodedSize.Data, e => NonFinite("confidence_score", e.ConfidenceScore), BuiltInEventWriters.EdgeCreated);
 
     public static readonly GraphEventContract<EdgeUpdatedEvent> EdgeUpdated =
-        new(GraphEventTypes.EdgeUpdated, GraphEventKind.EdgeUpdated, GraphEventJsonContext.Default.EdgeUpdatedEvent, EncodedSize.Data, e => NonFinite("old_confidence", e.OldConfidence) ?? NonFinite("new_confidence", e.NewConfidence));
+        new(GraphEventTypes.EdgeUpdated, GraphEventKind.EdgeUpdated, GraphEventJsonContext.Default.EdgeUpdatedEvent, EncodedSize.Data, e => NonFinite("old_confidence", e.OldConfidence) ?? NonFinite("new_confidence", e.NewConfidence), BuiltInEventWriters.EdgeUpdated);
 
     public static readonly GraphEventContract<WorkflowExecutedEvent> WorkflowExecuted =
-        new(GraphEventTypes.WorkflowExecuted, GraphEventKind.WorkflowExecuted, GraphEventJsonContext.Default.WorkflowExecutedEvent, EncodedSize.Data, e => NonFinite("execution_time_ms", e.ExecutionTimeMs));
+        new(GraphEventTypes.WorkflowExecuted, GraphEventKind.WorkflowExecuted, GraphEventJsonContext.Default.WorkflowExecutedEvent, EncodedSize.Data, e => NonFinite("execution_time_ms", e.ExecutionTimeMs), BuiltInEventWriters.WorkflowExecuted);
 
     public static readonly GraphEventContract<MetricsUpdatedEvent> MetricsUpdated =
-        new(GraphEventTypes.MetricsUpdated, GraphEventKind.MetricsUpdated, GraphEventJsonContext.Default.MetricsUpdatedEvent, EncodedSize.Data, FindUnencodable);
+        new(GraphEventTypes.MetricsUpdated, GraphEventKind.MetricsUpdated, GraphEventJsonContext.Default.MetricsUpdatedEvent, EncodedSize.Data, FindUnencodable, BuiltInEventWriters.MetricsUpdated);
 
     public static readonly GraphEventContract<HeartbeatEvent> Heartbeat =
         new(GraphEventTypes.Heartbeat, GraphEventKind.Heartbeat, GraphEventJsonContext.Default.HeartbeatEvent, EncodedSize.Data);

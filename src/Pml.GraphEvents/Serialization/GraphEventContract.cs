@@ -43,6 +43,9 @@ internal abstract class GraphEventContract
     /// <summary>Writes the <c>data</c> JSON of <paramref name="graphEvent"/>, an event of <see cref="EventClrType"/>.</summary>
     public abstract void WriteData(Utf8JsonWriter writer, GraphEvent graphEvent);
 
+    /// <summary>The data JSON through the type's metadata, even when <see cref="WriteData"/> writes it by hand (tests compare the two).</summary>
+    public abstract void WriteDataThroughMetadata(Utf8JsonWriter writer, GraphEvent graphEvent);
+
     /// <summary>Reads one event of this type from its <c>data</c> JSON.</summary>
     /// <exception cref="JsonException">The JSON does not fit the type, is <c>null</c>, or gives an event of another name.</exception>
     public abstract GraphEvent Read(ReadOnlySpan<byte> utf8Json);
@@ -69,16 +72,35 @@ internal sealed class GraphEventContract<TEvent> : GraphEventContract
     private readonly JsonTypeInfo<TEvent> _typeInfo;
     private readonly Func<TEvent, long>? _dataBound;
     private readonly Func<TEvent, string?>? _unencodable;
+    private readonly Action<Utf8JsonWriter, TEvent>? _write;
 
-    public GraphEventContract(string name, GraphEventKind kind, JsonTypeInfo<TEvent> typeInfo, Func<TEvent, long>? dataBound = null, Func<TEvent, string?>? unencodable = null)
+    /// <param name="name">The event name.</param>
+    /// <param name="kind">The library type's bit, or none for a host's type.</param>
+    /// <param name="typeInfo">The type's metadata: how it is read, and written unless <paramref name="write"/> is given.</param>
+    /// <param name="dataBound">An upper bound of the data's size from string lengths, when the type has one.</param>
+    /// <param name="unencodable">Finds a field JSON cannot carry (a NaN), when the type can have one.</param>
+    /// <param name="write">Writes the data by hand, the same bytes as <paramref name="typeInfo"/> would (see <see cref="BuiltInEventWriters"/>).</param>
+    public GraphEventContract(string name, GraphEventKind kind, JsonTypeInfo<TEvent> typeInfo, Func<TEvent, long>? dataBound = null, Func<TEvent, string?>? unencodable = null, Action<Utf8JsonWriter, TEvent>? write = null)
         : base(name, kind, typeof(TEvent))
     {
         _typeInfo = typeInfo;
         _dataBound = dataBound;
         _unencodable = unencodable;
+        _write = write;
     }
 
-    public override void WriteData(Utf8JsonWriter writer, GraphEvent graphEvent) =>
+    public override void WriteData(Utf8JsonWriter writer, GraphEvent graphEvent)
+    {
+        if (_write is not null)
+        {
+            _write(writer, (TEvent)graphEvent);
+            return;
+        }
+
+        JsonSerializer.Serialize(writer, (TEvent)graphEvent, _typeInfo);
+    }
+
+    public override void WriteDataThroughMetadata(Utf8JsonWriter writer, GraphEvent graphEvent) =>
         JsonSerializer.Serialize(writer, (TEvent)graphEvent, _typeInfo);
 
     public override GraphEvent Read(ReadOnlySpan<byte> utf8Json)

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace Pml.GraphEvents.Benchmarks;
 
 /// <summary>
-/// <c>probe e2e [--quick] [--dll PATH] [--perf FILE] [--seed N]</c>: the whole server end to end
+/// <c>probe e2e [ingest|burst|steady ...] [--quick] [--dll PATH] [--perf FILE] [--seed N]</c>: the whole server end to end
 /// (issue 16, item 1). A Release build of the server in a child process, real HTTP clients in
 /// this one; per scenario the server's own CPU per learned execution and per delivered frame,
 /// wall rates and latency percentiles, as Markdown tables. benchmarks/scripts/server-cpu.py is
@@ -12,7 +12,7 @@ namespace Pml.GraphEvents.Benchmarks;
 /// </summary>
 internal static class EndToEndProbe
 {
-    private const string Usage = "usage: probe e2e [--quick] [--dll PATH] [--perf FILE] [--seed N]";
+    private const string Usage = "usage: probe e2e [ingest|burst|steady ...] [--quick] [--dll PATH] [--perf FILE] [--seed N]";
 
     /// <returns>The exit code: 0, or 1 when a run was not a valid measurement (a lost event, a refused POST, ...).</returns>
     public static async Task<int> RunAsync(string[] args)
@@ -20,6 +20,7 @@ internal static class EndToEndProbe
         bool quick = false;
         string? dll = null, perf = null;
         var seed = 1;
+        var only = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -36,6 +37,9 @@ internal static class EndToEndProbe
                 case "--seed" when i + 1 < args.Length && int.TryParse(args[i + 1], out seed):
                     i++;
                     break;
+                case var name when EndToEndScenario.All(quick: false).Any(s => s.Name == name):
+                    only.Add(name);
+                    break;
                 default:
                     Console.Error.WriteLine($"Unknown or incomplete argument {args[i]}. {Usage}");
                     return 2;
@@ -47,7 +51,7 @@ internal static class EndToEndProbe
             var path = await EndToEndServerBuild.LocateAsync(dll);
             var loadBefore = LoadAverage();
             var results = new List<EndToEndResult>();
-            foreach (var scenario in EndToEndScenario.All(quick))
+            foreach (var scenario in EndToEndScenario.All(quick).Where(s => only.Count == 0 || only.Contains(s.Name)))
             {
                 results.Add(await EndToEndRun.RunAsync(scenario, path, seed, perf));
             }
@@ -69,15 +73,16 @@ internal static class EndToEndProbe
         Console.WriteLine();
         Console.WriteLine("### End to end: server CPU and rates");
         Console.WriteLine();
-        Console.WriteLine("| Scenario | Clients | Executions (POSTs) | Events | Frames delivered | Wall (s) | Executions/s | Events/s | Frames/s | Server CPU (s) | µs per execution | µs per frame | JIT in run (ms) | Probe CPU (s) |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| Scenario | Clients | Executions (POSTs) | Events | Frames delivered | Writes per client | Wall (s) | Executions/s | Events/s | Frames/s | Server CPU (s) | µs per execution | µs per frame | JIT in run (ms) | Probe CPU (s) |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results)
         {
             var perFrame = r.CpuMicrosecondsPerFrame is { } f ? Probes.Invariant($"{f:F2}") : "–";
             var frames = r.Frames > 0 ? Probes.Invariant($"{r.Frames:N0}") : "–";
+            var writes = r.Frames > 0 ? Probes.Invariant($"{r.WritesPerClient:N0}") : "–";
             var framesPerSecond = r.Frames > 0 ? Probes.Invariant($"{r.Frames / r.WallSeconds:N0}") : "–";
             Console.WriteLine(Probes.Invariant(
-                $"| {r.Scenario.Title} | {r.Scenario.Clients} | {r.Executions:N0} ({r.Posts:N0}) | {r.Events:N0} | {frames} | {r.WallSeconds:F2} | {r.Executions / r.WallSeconds:N0} | {r.Events / r.WallSeconds:N0} | {framesPerSecond} | {r.ServerCpuSeconds:F3}{(r.PreciseCpu ? string.Empty : "*")} | {r.CpuMicrosecondsPerExecution:F0} | {perFrame} | {r.JitMilliseconds:F0} | {r.ProbeCpuSeconds:F2} |"));
+                $"| {r.Scenario.Title} | {r.Scenario.Clients} | {r.Executions:N0} ({r.Posts:N0}) | {r.Events:N0} | {frames} | {writes} | {r.WallSeconds:F2} | {r.Executions / r.WallSeconds:N0} | {r.Events / r.WallSeconds:N0} | {framesPerSecond} | {r.ServerCpuSeconds:F3}{(r.PreciseCpu ? string.Empty : "*")} | {r.CpuMicrosecondsPerExecution:F0} | {perFrame} | {r.JitMilliseconds:F0} | {r.ProbeCpuSeconds:F2} |"));
         }
 
         Console.WriteLine();

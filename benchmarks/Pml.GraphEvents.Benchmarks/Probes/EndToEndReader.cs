@@ -1,12 +1,11 @@
 using System.Buffers.Text;
-using System.Diagnostics;
 
 namespace Pml.GraphEvents.Benchmarks;
 
 /// <summary>
-/// One SSE client of the probe on an HttpClient stream. Cheap on CPU, so that it leaves the
-/// shared cores to the server: it does not parse JSON; per chunk read it takes one timestamp, and
-/// per frame it reads only the <c>id:</c> and <c>event:</c> lines (and, for
+/// What one SSE client of the probe reads (its connection, <see cref="EndToEndSseConnection"/>,
+/// feeds it). Cheap on CPU, so that it leaves the shared cores to the server: it does not parse
+/// JSON; per chunk read it takes one timestamp, and per frame it reads only the <c>id:</c> and <c>event:</c> lines (and, for
 /// <c>workflow_executed</c>, the execution id at the start of the data line). It checks, from its
 /// <c>connected</c> frame on, that event ids run on one by one in one epoch; anything else (a gap,
 /// a repeat, <c>events_lost</c>, the stream ending) is recorded in <see cref="Failure"/>.
@@ -24,6 +23,8 @@ internal sealed class EndToEndReader
     private int _connected;
     private string? _failure;
     private EndToEndDeliveryLatency? _latency;
+    private byte[] _carry = new byte[4096];
+    private int _carried;
 
     /// <summary>Whether the <c>connected</c> frame has arrived.</summary>
     public bool Connected => Volatile.Read(ref _connected) != 0;
@@ -59,53 +60,39 @@ internal sealed class EndToEndReader
         Volatile.Write(ref _latency, latency);
     }
 
-    public async Task RunAsync(HttpClient client, Uri url, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the stream's next bytes (the response body, HTTP framing taken off), read at
+    /// <paramref name="now"/>: every frame they complete, a frame's start kept for the next call.
+    /// </summary>
+    public void Feed(ReadOnlySpan<byte> bytes, long now)
     {
-        try
+        if (_carried == 0)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, url);
-            request.Headers.Accept.ParseAdd("text/event-stream");
-            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-            if (!response.IsSuccessStatusCode)
-            {
-                Fail($"GET /events/stream answered {(int)response.StatusCode}");
-                return;
-            }
-
-            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-            var buffer = new byte[64 * 1024];
-            var filled = 0;
-            while (true)
-            {
-                if (filled == buffer.Length)
-                {
-                    Array.Resize(ref buffer, buffer.Length * 2); // a frame larger than the buffer
-                }
-
-                var read = await body.ReadAsync(buffer.AsMemory(filled), cancellationToken);
-                if (read == 0)
-                {
-                    Fail("the server ended the stream");
-                    return;
-                }
-
-                var now = Stopwatch.GetTimestamp();
-                filled += read;
-                var consumed = ReadFrames(buffer.AsSpan(0, filled), now);
-
-                // A frame split across reads waits for its end at the start of the buffer.
-                buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
-                filled -= consumed;
-            }
+            // The usual case: the bytes end with a whole frame (the server writes whole frames),
+            // and are read where they are.
+            var consumed = ReadFrames(bytes, now);
+            Carry(bytes[consumed..]);
+            return;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+
+        Carry(bytes);
+        var read = ReadFrames(_carry.AsSpan(0, _carried), now);
+        _carry.AsSpan(read, _carried - read).CopyTo(_carry);
+        _carried -= read;
+    }
+
+    /// <summary>Records why this reader's stream is not a valid measurement (the first reason wins).</summary>
+    public void Fail(string reason) => Interlocked.CompareExchange(ref _failure, reason, null);
+
+    private void Carry(ReadOnlySpan<byte> bytes)
+    {
+        if (_carried + bytes.Length > _carry.Length)
         {
-            // The probe ends streams by cancelling them.
+            Array.Resize(ref _carry, Math.Max(_carry.Length * 2, _carried + bytes.Length));
         }
-        catch (Exception ex) when (ex is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
-        {
-            Fail($"the stream broke: {ex.Message}");
-        }
+
+        bytes.CopyTo(_carry.AsSpan(_carried));
+        _carried += bytes.Length;
     }
 
     // The complete frames at the start of data (each ends with a blank line); returns the bytes read.
@@ -213,5 +200,4 @@ internal sealed class EndToEndReader
             && 1 + consumed < id.Length && id[1 + consumed] == (byte)'"';
     }
 
-    private void Fail(string reason) => Interlocked.CompareExchange(ref _failure, reason, null);
 }

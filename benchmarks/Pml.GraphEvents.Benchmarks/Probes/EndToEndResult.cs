@@ -6,6 +6,7 @@ namespace Pml.GraphEvents.Benchmarks;
 /// <param name="Posts">Measured POSTs.</param>
 /// <param name="Events">Events the server published in the run (from the graph's as_of_event_id before and after).</param>
 /// <param name="Frames">Event frames delivered: events × readers, each checked.</param>
+/// <param name="WritesPerClient">The server's writes (HTTP chunks) to each client in the run, the median over clients (0 without readers).</param>
 /// <param name="WallSeconds">First POST sent → last POST answered (no readers) or last frame read.</param>
 /// <param name="ServerCpuSeconds">The server's user + system CPU over the run, until it was idle again.</param>
 /// <param name="PreciseCpu">Per-thread nanoseconds (true) or the process's 10 ms ticks (a thread ended).</param>
@@ -20,6 +21,7 @@ internal sealed record EndToEndResult(
     long Posts,
     long Events,
     long Frames,
+    double WritesPerClient,
     double WallSeconds,
     double ServerCpuSeconds,
     bool PreciseCpu,

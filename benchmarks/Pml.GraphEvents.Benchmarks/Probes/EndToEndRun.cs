@@ -34,7 +34,7 @@ internal static class EndToEndRun
             await ingest.PostAsync(workload.NextWarmUpBody(batch), batch);
         }
 
-        await using var readers = scenario.Clients > 0 ? await EndToEndReaders.ConnectAsync(server.Address, scenario.Clients) : null;
+        using var readers = scenario.Clients > 0 ? await EndToEndReaders.ConnectAsync(server.Address, scenario.Clients) : null;
 
         // Tiered compilation promotes hot methods to tier 1 only once tier-0 compiling has been
         // quiet for a while (100 ms), so a warm-up posted back to back can end with little promoted
@@ -131,12 +131,14 @@ internal static class EndToEndRun
         server.EnsureRunning();
         var after = await ingest.GetAsOfOffsetAsync();
         long frames = 0;
+        double writesPerClient = 0;
         var latencies = new List<(string, LatencySummary)>();
         if (readers is not null)
         {
             await readers.WaitForOffsetAsync(after, DeliveryLimit);
             readers.Check(before, after, executions);
             frames = readers.All.Sum(r => r.Events);
+            writesPerClient = readers.MedianChunks;
             end = readers.All.Max(r => r.LastAt);
             latencies.Add(("POST sent → workflow_executed read, at each reader", delivery.Samples.Summarize(0)));
         }
@@ -144,7 +146,7 @@ internal static class EndToEndRun
         latencies.Add(("POST round trip", roundTrips.Summarize(0)));
         var wall = (end - start) / (double)Stopwatch.Frequency;
         Console.Error.WriteLine($"e2e {scenario.Name}: done after {clock.Elapsed.TotalSeconds:F1} s");
-        return new EndToEndResult(scenario, executions, measuredPosts, after - before, frames, wall, cpu, precise, jit, probeCpu, postsPerSecond, eventsPerPost, latencies);
+        return new EndToEndResult(scenario, executions, measuredPosts, after - before, frames, writesPerClient, wall, cpu, precise, jit, probeCpu, postsPerSecond, eventsPerPost, latencies);
     }
 
     // As fast as the server answers, one POST in flight (server-cpu.py's loop); returns when the first was sent.
@@ -164,7 +166,7 @@ internal static class EndToEndRun
 
     // Open loop: each POST leaves on its schedule whether or not the ones before it were answered,
     // so a slow server shows as latency, not as a lower rate. The schedule runs on a thread of its
-    // own: the Pacer sleeps, and a sleeping thread-pool thread would slow the readers' continuations.
+    // own: it sleeps, and a sleeping thread-pool thread would delay the POSTs' continuations.
     private static async Task<long> PostPacedAsync(EndToEndIngestClient ingest, byte[][] bodies, int batch, int postsPerSecond, EndToEndDeliveryLatency delivery, Percentiles roundTrips)
     {
         var posts = new ConcurrentBag<Task>();
@@ -172,10 +174,10 @@ internal static class EndToEndRun
         await Task.Factory.StartNew(
             () =>
             {
-                var pacer = new Pacer(postsPerSecond);
+                var schedule = new EndToEndSchedule(postsPerSecond);
                 for (var i = 0; i < bodies.Length; i++)
                 {
-                    var sent = pacer.WaitFor(i + 1);
+                    var sent = schedule.WaitFor(i + 1);
                     if (i == 0)
                     {
                         start = sent;

@@ -3,7 +3,7 @@
 #   ./build.sh test     install what the tests need, then run every test (the README's second command)
 #   ./build.sh run      run the ready-to-run server on http://127.0.0.1:5080
 #   ./build.sh bench    run the benchmarks (all of them; pass BenchmarkDotNet arguments after --)
-#   ./build.sh smoke    every benchmark once (--job dry) and the quick probes, as CI does
+#   ./build.sh smoke    every benchmark once (--job dry) and the quick probes (the end-to-end one too), as CI does
 #   ./build.sh lint     dotnet format --verify-no-changes
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -43,6 +43,8 @@ case "$command" in
   smoke)
     dotnet run -c Release --project benchmarks/Pml.GraphEvents.Benchmarks -- --filter '*' --job dry
     dotnet run -c Release --no-build --project benchmarks/Pml.GraphEvents.Benchmarks -- probe --quick
+    # The server in a child process (built here into artifacts/e2e-server): fails on a lost or out-of-order event.
+    dotnet run -c Release --no-build --project benchmarks/Pml.GraphEvents.Benchmarks -- probe e2e --quick
     ;;
   lint)
     dotnet format Pml.GraphEvents.sln --verify-no-changes

@@ -4,8 +4,9 @@ namespace Pml.GraphEvents.Benchmarks;
 
 /// <summary>
 /// One workflow execution learned, with the full metrics recompute (density, weighted PageRank,
-/// Louvain) and its events published, at the story's scale and at five times it; and PageRank
-/// alone (converged to 1e-10), from the previous state's scores as the engine does and from scratch.
+/// Louvain) and its events published, at about the sample catalog's size, at the story's scale and
+/// at five times it; PageRank alone (converged to 1e-10), from the previous state's scores as the
+/// engine does and from scratch; Louvain alone; and all the metrics as the engine computes them.
 /// </summary>
 [MemoryDiagnoser]
 public class GraphEngineBenchmarks
@@ -16,8 +17,9 @@ public class GraphEngineBenchmarks
     private int _next;
     private EdgeData[] _pageRankEdges = null!;
     private double[] _previousScores = null!;
+    private System.Collections.Immutable.ImmutableArray<ToolNode> _nodes;
 
-    [Params("200/2000", "1000/10000")]
+    [Params("49/1000", "200/2000", "1000/10000")]
     public string ToolsAndEdges { get; set; } = "200/2000";
 
     [GlobalSetup]
@@ -51,6 +53,7 @@ public class GraphEngineBenchmarks
         var after = _engine.UpdateFromExecutionAsync(WorkflowExecution.Chain("pagerank", [nodes[1].Id, nodes[2].Id, nodes[3].Id], true, 42)).AsTask().GetAwaiter().GetResult();
         _previousScores = [.. before.PageRank];
         _pageRankEdges = after.EdgeArray;
+        _nodes = after.NodeArray;
     }
 
     [GlobalCleanup]
@@ -65,4 +68,10 @@ public class GraphEngineBenchmarks
 
     [Benchmark]
     public double[] PageRankCold() => WeightedPageRank.Compute(_previousScores.Length, _pageRankEdges);
+
+    [Benchmark]
+    public int[] Louvain() => Pml.GraphEvents.Louvain.Detect(_previousScores.Length, _pageRankEdges, 42, out _);
+
+    [Benchmark]
+    public object Metrics() => GraphMetricsCalculator.Compute(_nodes, _pageRankEdges, 42, _previousScores);
 }

@@ -129,6 +129,7 @@ internal static class Louvain
             community[i] = i;
             total[i] = degrees[i];
             size[i] = 1;
+            cachedCount[i] = start[i + 1] - start[i];
             negativeTotals += total[i] < 0 ? 1 : 0;
             order[i] = i;
         }
@@ -160,6 +161,9 @@ internal static class Louvain
                 double maxOther;
                 if (dirty[node])
                 {
+                    // How mixed the row was last time (before the first visit, all distinct).
+                    var listed = cachedCount[node];
+                    var rowLength = rowEnd - rowStart;
                     cachedCount[node] = Recount(
                         neighbor[rowStart..rowEnd],
                         weight[rowStart..rowEnd],
@@ -168,6 +172,7 @@ internal static class Louvain
                         current,
                         cachedCommunity[rowStart..rowEnd],
                         cachedWeight[rowStart..rowEnd],
+                        5 * listed > rowLength && 20 * listed < 19 * rowLength,
                         out own,
                         out maxOther);
                     cachedFor[node] = current;
@@ -255,9 +260,12 @@ internal static class Louvain
     /// <returns>How many communities are listed.</returns>
     /// <remarks>
     /// Its own method so that the JIT keeps its few spans in registers (inside the moving loop,
-    /// with a dozen spans live, it spilled them all), and branch-free where the data decides: the
-    /// test for a community not seen yet is as unpredictable as the graph, and mispredicting it
-    /// was the largest cost of the whole phase.
+    /// with a dozen spans live, it spilled them all). The test for a community not seen yet in
+    /// the row is as predictable as the mix of new and seen: when a node's neighbours fall into
+    /// many communities and few alike (a sparse graph), mispredicting it was the largest cost of
+    /// the whole phase, and <paramref name="branchFree"/> counts without a branch; when they fall
+    /// into a few (a dense graph) or all differ (the first pass), the branch is nearly always
+    /// right and cheaper than the extra store.
     /// </remarks>
     private static int Recount(
         ReadOnlySpan<int> neighbors,
@@ -267,19 +275,37 @@ internal static class Louvain
         int current,
         Span<int> communities,
         Span<double> weights,
+        bool branchFree,
         out double own,
         out double maxOther)
     {
         var count = 0;
-        for (var e = 0; e < neighbors.Length; e++)
+        if (branchFree)
         {
-            var c = community[neighbors[e]];
-            ref var sum = ref weightTo[c];
+            for (var e = 0; e < neighbors.Length; e++)
+            {
+                var c = community[neighbors[e]];
+                ref var sum = ref weightTo[c];
 
-            // Written every time, kept only when counted: count <= e, so this stays in the row.
-            communities[count] = c;
-            count += sum == 0 ? 1 : 0;
-            sum += entryWeights[e];
+                // Written every time, kept only when counted: count <= e, so this stays in the row.
+                communities[count] = c;
+                count += sum == 0 ? 1 : 0;
+                sum += entryWeights[e];
+            }
+        }
+        else
+        {
+            for (var e = 0; e < neighbors.Length; e++)
+            {
+                var c = community[neighbors[e]];
+                ref var sum = ref weightTo[c];
+                if (sum == 0)
+                {
+                    communities[count++] = c;
+                }
+
+                sum += entryWeights[e];
+            }
         }
 
         own = weightTo[current];

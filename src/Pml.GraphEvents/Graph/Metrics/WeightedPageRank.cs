@@ -29,7 +29,9 @@ namespace Pml.GraphEvents;
 /// the threshold. <see cref="MaxIterations"/> (200) is therefore never reached in practice; if it
 /// were, the last iterate is returned, and its error is still at most <c>d δ / (1 − d)</c> of its
 /// last change. Plain power (Jacobi) iteration is kept rather than Gauss–Seidel: it is the one the
-/// bound above is about, and warm-started it stays well inside the engine's time targets.
+/// bound above is about, and warm-started it stays well inside the engine's time targets. (Any
+/// other order of the additions would also change the scores' last bits, which replicas must
+/// reproduce: see MetricsBitIdentityTests.)
 /// </para>
 /// <para>
 /// QuikGraph 2.5.0's <c>PageRankAlgorithm</c> does not fit: it ignores edge weights, drops the mass
@@ -76,75 +78,146 @@ internal static class WeightedPageRank
             return [];
         }
 
-        var outWeight = new double[n];
-        foreach (var edge in edges)
+        var workspace = PageRankWorkspace.Rent(n, edges.Length);
+        try
         {
-            outWeight[edge.From] += edge.Confidence;
-        }
-
-        var danglingCount = 0;
-        for (var v = 0; v < n; v++)
-        {
-            if (outWeight[v] == 0)
+            var outWeight = workspace.OutWeight.AsSpan(0, n);
+            outWeight.Clear();
+            foreach (var edge in edges)
             {
-                danglingCount++;
-            }
-        }
-
-        var dangling = new int[danglingCount];
-        for (int v = 0, k = 0; v < n; v++)
-        {
-            if (outWeight[v] == 0)
-            {
-                dangling[k++] = v;
-            }
-        }
-
-        // Per edge, its source and the damped share of the source's score it carries, computed once
-        // for all iterations and laid out together so the inner loop reads one array sequentially.
-        var from = new int[edges.Length];
-        var to = new int[edges.Length];
-        var share = new double[edges.Length];
-        for (var e = 0; e < edges.Length; e++)
-        {
-            from[e] = edges[e].From;
-            to[e] = edges[e].To;
-            share[e] = Damping * edges[e].Confidence / outWeight[edges[e].From];
-        }
-
-        var rank = Start(n, start);
-        var next = new double[n];
-        while (iterations < MaxIterations)
-        {
-            iterations++;
-            var danglingMass = 0.0;
-            foreach (var v in dangling)
-            {
-                danglingMass += rank[v];
+                outWeight[edge.From] += edge.Confidence;
             }
 
-            // Teleport plus the dangling nodes' score, spread uniformly, so the scores keep summing to 1.
-            var baseline = ((1 - Damping) / n) + (Damping * danglingMass / n);
-            Array.Fill(next, baseline);
-            for (var e = 0; e < share.Length; e++)
-            {
-                next[to[e]] += rank[from[e]] * share[e];
-            }
-
-            var change = 0.0;
+            var danglingCount = 0;
+            var danglingNodes = workspace.Dangling.AsSpan(0, n);
             for (var v = 0; v < n; v++)
             {
-                change += Math.Abs(next[v] - rank[v]);
+                if (outWeight[v] == 0)
+                {
+                    danglingNodes[danglingCount++] = v;
+                }
             }
 
-            (rank, next) = (next, rank);
-            if (change <= StopChange)
+            ReadOnlySpan<int> dangling = danglingNodes[..danglingCount];
+
+            // The edges by target (compressed sparse rows, each row in edge order), each with its
+            // source and the damped share of the source's score it carries, computed once for all
+            // iterations. A step then sums each score in a register, row by row, instead of adding
+            // into scattered targets: the same additions in the same order (a target's sum starts
+            // at the baseline and takes its edges in edge order either way), so the same bits.
+            var inStart = workspace.InStart.AsSpan(0, n + 1);
+            inStart.Clear();
+            foreach (var edge in edges)
             {
-                break;
+                inStart[edge.To + 1]++;
             }
+
+            for (var v = 0; v < n; v++)
+            {
+                inStart[v + 1] += inStart[v];
+            }
+
+            var fill = workspace.Fill.AsSpan(0, n);
+            inStart[..n].CopyTo(fill);
+            var inFrom = workspace.InFrom.AsSpan(0, edges.Length);
+            var inShare = workspace.InShare.AsSpan(0, edges.Length);
+            foreach (var edge in edges)
+            {
+                var k = fill[edge.To]++;
+                inFrom[k] = edge.From;
+                inShare[k] = Damping * edge.Confidence / outWeight[edge.From];
+            }
+
+            var result = Start(n, start);
+            var rank = result.AsSpan();
+            var next = workspace.Next.AsSpan(0, n);
+            while (iterations < MaxIterations)
+            {
+                iterations++;
+                var change = Step(rank, next, dangling, inStart, inFrom, inShare);
+                var previous = rank;
+                rank = next;
+                next = previous;
+                if (change <= StopChange)
+                {
+                    break;
+                }
+            }
+
+            // The scores end in whichever buffer the last step wrote; the caller owns a fresh array.
+            if (!rank.Overlaps(result))
+            {
+                rank.CopyTo(result);
+            }
+
+            return result;
+        }
+        finally
+        {
+            PageRankWorkspace.Return(workspace);
+        }
+    }
+
+    /// <summary>One step <c>next = G rank</c>; returns the L1 change <c>‖next − rank‖₁</c>.</summary>
+    private static double Step(ReadOnlySpan<double> rank, Span<double> next, ReadOnlySpan<int> dangling, ReadOnlySpan<int> inStart, ReadOnlySpan<int> inFrom, ReadOnlySpan<double> inShare)
+    {
+        var n = rank.Length;
+        var danglingMass = 0.0;
+        foreach (var d in dangling)
+        {
+            danglingMass += rank[d];
         }
 
-        return rank;
+        // Teleport plus the dangling nodes' score, spread uniformly, so the scores keep summing to 1.
+        var baseline = ((1 - Damping) / n) + (Damping * danglingMass / n);
+        var change = 0.0;
+        var v = 0;
+        for (; v + 1 < n; v += 2)
+        {
+            // Two rows at once: each score is still one chain of additions in its row's order,
+            // but two independent chains keep the adder busy where one waits on each addition.
+            var a = baseline;
+            var b = baseline;
+            var k = inStart[v];
+            var j = inStart[v + 1];
+            var endA = j;
+            var endB = inStart[v + 2];
+            var common = Math.Min(endA - k, endB - j);
+            for (var t = 0; t < common; t++, k++, j++)
+            {
+                a += rank[inFrom[k]] * inShare[k];
+                b += rank[inFrom[j]] * inShare[j];
+            }
+
+            for (; k < endA; k++)
+            {
+                a += rank[inFrom[k]] * inShare[k];
+            }
+
+            for (; j < endB; j++)
+            {
+                b += rank[inFrom[j]] * inShare[j];
+            }
+
+            next[v] = a;
+            next[v + 1] = b;
+            change += Math.Abs(a - rank[v]);
+            change += Math.Abs(b - rank[v + 1]);
+        }
+
+        for (; v < n; v++)
+        {
+            var score = baseline;
+            for (var k = inStart[v]; k < inStart[v + 1]; k++)
+            {
+                score += rank[inFrom[k]] * inShare[k];
+            }
+
+            next[v] = score;
+            change += Math.Abs(score - rank[v]);
+        }
+
+        return change;
     }
 
     private static double[] Start(int n, ReadOnlySpan<double> start)

@@ -9,14 +9,16 @@ namespace Pml.GraphEvents.Sqlite;
 /// log in the same file, so that a graph change and the events it produces commit in one
 /// transaction. The tables are created on first use:
 /// <c>tool(tool_id, name, server_id, metadata)</c>,
-/// <c>tool_dependency(from_tool_id, to_tool_id, observed_count, confidence_score)</c>,
-/// <c>learned_execution(execution_id, learned_at)</c> (the duplicate window; <c>learned_at</c> in UTC
-/// milliseconds since 1970-01-01),
+/// <c>tool_dependency(from_tool_id, to_tool_id, observed_count, confidence_score)</c> with
+/// <c>tool_dependency_journal(seq, edges)</c> (the edge changes since the table was last brought up to
+/// date, packed one row per commit, applied by a load: see <see cref="SqliteEdgeJournal"/>),
+/// <c>learned_execution(seq, execution_id, learned_at)</c> (the duplicate window in learning order;
+/// <c>learned_at</c> in UTC milliseconds since 1970-01-01),
 /// <c>event_log(offset, event_type, data)</c> and <c>event_log_meta(id, epoch, trimmed_through)</c>
-/// (the event log, its epoch and how far retention removed it), with <c>PRAGMA user_version = 2</c>.
-/// A file of version 1 (the graph tables only) is upgraded in place, in one transaction, on first
-/// use; its event log starts empty, with a new epoch. Each <see cref="SaveChangesAsync"/> is one
-/// transaction.
+/// (the event log, its epoch and how far retention removed it), with <c>PRAGMA user_version = 3</c>.
+/// A file of version 1 (the graph tables only) or 2 (before the journal, with the window keyed by
+/// id) is upgraded in place, in one transaction, on first use; a version-1 file's event log starts
+/// empty, with a new epoch. Each <see cref="SaveChangesAsync"/> is one transaction.
 /// </summary>
 /// <remarks>
 /// The database runs in WAL mode with <c>synchronous = NORMAL</c>: a committed transaction survives
@@ -42,11 +44,12 @@ namespace Pml.GraphEvents.Sqlite;
 public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsyncDisposable, IDisposable
 {
     /// <summary>
-    /// The schema version this store writes and reads (<c>PRAGMA user_version</c>): 2, which added
-    /// the event log and the learned executions to version 1's graph tables. A version-1 file is
+    /// The schema version this store writes and reads (<c>PRAGMA user_version</c>): 3. Version 2
+    /// added the event log and the learned executions to version 1's graph tables; version 3 the
+    /// edge journal, and the learned executions in learning order. A version-1 or version-2 file is
     /// upgraded on first use.
     /// </summary>
-    public static int SchemaVersion => 2;
+    public static int SchemaVersion => 3;
 
     private const string CreateGraphSql = """
         CREATE TABLE tool (
@@ -64,21 +67,19 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
         );
         """;
 
-    // Version 2's additions to version 1, created with the log's new epoch by both a new file and an upgrade.
-    private const string CreateVersion2Sql = SqliteEventLog.CreateSchemaSql + """
+    // Version 3's additions to version 1, created with the log's new epoch by both a new file and an upgrade from 1.
+    private const string CreateVersion3Sql = SqliteEventLog.CreateSchemaSql + SqliteLearnedExecutions.CreateSchemaSql + SqliteEdgeJournal.CreateSchemaSql + """
+        PRAGMA user_version = 3;
+        """;
 
-        CREATE TABLE learned_execution (
-            execution_id TEXT    NOT NULL PRIMARY KEY,
-            learned_at   INTEGER NOT NULL -- UTC, milliseconds since 1970-01-01 (Unix time)
-        );
-        -- The window is trimmed from its oldest end, by age and by count: a range of this index.
-        CREATE INDEX learned_execution_by_time ON learned_execution (learned_at);
-        PRAGMA user_version = 2;
+    // Version 2 to 3: the window rewritten in learning order (its index dropped), and the journal.
+    private const string UpgradeFromVersion2Sql = SqliteLearnedExecutions.UpgradeFromVersion2Sql + SqliteEdgeJournal.CreateSchemaSql + """
+        PRAGMA user_version = 3;
         """;
 
     private static readonly string[] ToolColumns = ["tool_id", "name", "server_id", "metadata"];
     private static readonly string[] DependencyColumns = ["from_tool_id", "to_tool_id", "observed_count", "confidence_score"];
-    private static readonly string[] LearnedColumns = ["execution_id", "learned_at"];
+    private static readonly string[] LearnedVersion2Columns = ["execution_id", "learned_at"];
 
     // One connection, one caller at a time: SQLite serializes writers anyway, and this keeps the
     // file's state (open, schema checked) in one place. The event log's appends share both with the
@@ -86,15 +87,12 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
     // reads have their own connection (_reader), so they never wait for an append, nor it for them.
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly SqliteEventLog _log;
-    private readonly SqliteGraphChangeWriter _writer = new();
+    private readonly SqliteGraphChangeWriter _writer;
     private readonly SqliteEventLogReader _reader;
     private readonly bool _syncEveryCommit;
     private FileStream? _lock;
     private SqliteConnection? _connection;
 
-    // Rows of learned_execution, loaded at open and kept with each commit, so that trimming the
-    // window by count needs no count(*) on every save.
-    private long _learnedCount;
     private bool _disposed;
 
     /// <summary>Creates a store on <paramref name="databasePath"/>. Nothing is opened until first use.</summary>
@@ -115,6 +113,7 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
         LockPath = DatabasePath + ".lock";
         _reader = new SqliteEventLogReader(DatabasePath);
         _log = new SqliteEventLog(DatabasePath, eventLog.MaxEvents, eventLog.MaxBytes);
+        _writer = new SqliteGraphChangeWriter(DatabasePath);
         _syncEveryCommit = eventLog.SyncEveryCommit;
     }
 
@@ -132,6 +131,19 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
     /// after every write and before the commit. For tests that simulate a crash mid-write.
     /// </summary>
     internal Action? BeforeCommit { get; set; }
+
+    /// <summary>
+    /// Edge changes the journal holds before a commit folds it into <c>tool_dependency</c>
+    /// (<see cref="SqliteEdgeJournal.DefaultFoldThreshold"/>). For tests that exercise the fold.
+    /// </summary>
+    internal int EdgeJournalFoldThreshold
+    {
+        get => _writer.Edges.FoldThreshold;
+        set => _writer.Edges.FoldThreshold = value;
+    }
+
+    /// <summary>Edge changes the journal holds now, as committed. For tests.</summary>
+    internal int EdgeJournalLength => _writer.Edges.Journaled;
 
     /// <inheritdoc/>
     public async ValueTask<ToolGraphStoreContents> LoadAsync(CancellationToken cancellationToken = default)
@@ -168,10 +180,13 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
                     }
                 }
 
+                // The table is as of the journal's last fold: the changes since apply on top.
+                _writer.Edges.ApplyTo(edges);
+
                 List<LearnedExecution> learned = [];
                 using (var command = connection.CreateCommand())
                 {
-                    command.CommandText = "SELECT execution_id, learned_at FROM learned_execution ORDER BY learned_at, rowid";
+                    command.CommandText = "SELECT execution_id, learned_at FROM learned_execution ORDER BY seq";
                     using var reader = command.ExecuteReader();
                     while (reader.Read())
                     {
@@ -209,10 +224,11 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
             try
             {
                 using var transaction = connection.BeginTransaction(IsolationLevel.Serializable);
-                var learned = _writer.Write(transaction, changes, _learnedCount);
+                _writer.Begin();
+                _writer.Write(transaction, changes);
                 BeforeCommit?.Invoke();
                 transaction.Commit();
-                _learnedCount = learned;
+                _writer.Commit();
             }
             catch (SqliteException ex)
             {
@@ -269,17 +285,17 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
             {
                 using var transaction = connection.BeginTransaction(IsolationLevel.Serializable);
                 var append = _log.Write(transaction, records);
-                var learned = _learnedCount;
+                _writer.Begin();
                 foreach (var attachment in attachments)
                 {
-                    learned = _writer.Write(transaction, (ToolGraphChanges)attachment, learned);
+                    _writer.Write(transaction, (ToolGraphChanges)attachment);
                 }
 
                 BeforeCommit?.Invoke();
                 transaction.Commit();
 
-                // Only now, once it is on disk: a failure above leaves the in-memory account as the file is.
-                _learnedCount = learned;
+                // Only now, once it is on disk: a failure above leaves the in-memory accounts as the file is.
+                _writer.Commit();
                 return _log.Commit(append);
             }
             catch (SqliteException ex)
@@ -404,20 +420,35 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
 
                 // WAL before creating anything: it is a property of the file, kept across opens.
                 Scalar(connection, "PRAGMA journal_mode = WAL");
-                CreateVersion2(connection, CreateGraphSql + CreateVersion2Sql);
+                Upgrade(connection, CreateGraphSql + CreateVersion3Sql);
             }
             else if (version == 1)
             {
-                // Version 1 is the graph alone: check it, then add version 2's tables, with the log's
-                // epoch, in one transaction, so that a crash leaves the file at version 1 or 2, whole.
+                // Version 1 is the graph alone: check it, then add version 3's tables, with the log's
+                // epoch, in one transaction, so that a crash leaves the file at version 1 or 3, whole.
                 CheckColumns(connection, "tool", ToolColumns);
                 CheckColumns(connection, "tool_dependency", DependencyColumns);
                 Scalar(connection, "PRAGMA journal_mode = WAL");
-                CreateVersion2(connection, CreateVersion2Sql);
+                Upgrade(connection, CreateVersion3Sql);
+            }
+            else if (version == 2)
+            {
+                // Version 2: checked whole, then the window rewritten in learning order and the
+                // journal added, in one transaction; the log and its epoch stay as they are.
+                CheckColumns(connection, "tool", ToolColumns);
+                CheckColumns(connection, "tool_dependency", DependencyColumns);
+                CheckColumns(connection, "learned_execution", LearnedVersion2Columns);
+                foreach (var (table, columns) in SqliteEventLog.Tables)
+                {
+                    CheckColumns(connection, table, columns);
+                }
+
+                Scalar(connection, "PRAGMA journal_mode = WAL");
+                Upgrade(connection, UpgradeFromVersion2Sql);
             }
             else if (version != SchemaVersion)
             {
-                throw new ToolGraphStoreException(DatabasePath, $"The tool graph store '{DatabasePath}' has schema version {version}; this version of Pml.GraphEvents.Sqlite knows versions 1 (upgraded on first use) and {SchemaVersion}.", null);
+                throw new ToolGraphStoreException(DatabasePath, $"The tool graph store '{DatabasePath}' has schema version {version}; this version of Pml.GraphEvents.Sqlite knows versions 1 and 2 (upgraded on first use) and {SchemaVersion}.", null);
             }
             else
             {
@@ -426,7 +457,8 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
 
             CheckColumns(connection, "tool", ToolColumns);
             CheckColumns(connection, "tool_dependency", DependencyColumns);
-            CheckColumns(connection, "learned_execution", LearnedColumns);
+            CheckColumns(connection, "learned_execution", SqliteLearnedExecutions.Columns);
+            CheckColumns(connection, "tool_dependency_journal", SqliteEdgeJournal.Columns);
             foreach (var (table, columns) in SqliteEventLog.Tables)
             {
                 CheckColumns(connection, table, columns);
@@ -435,7 +467,6 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
             // NORMAL: in WAL mode a commit is durable against a killed process, synced at checkpoints;
             // FULL also syncs the WAL at every commit, for hosts whose 202 must survive power loss.
             Scalar(connection, _syncEveryCommit ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
-            _learnedCount = Convert.ToInt64(Scalar(connection, "SELECT count(*) FROM learned_execution"), CultureInfo.InvariantCulture);
             _log.Attach(connection);
             _writer.Attach(connection);
             _connection = connection;
@@ -457,13 +488,17 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
         }
     }
 
-    private static void CreateVersion2(SqliteConnection connection, string sql)
+    private static void Upgrade(SqliteConnection connection, string sql)
     {
         using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = sql;
-        command.Parameters.AddWithValue("$epoch", GraphEventId.NewEpoch());
+        if (sql.Contains("$epoch", StringComparison.Ordinal))
+        {
+            command.Parameters.AddWithValue("$epoch", GraphEventId.NewEpoch());
+        }
+
         command.ExecuteNonQuery();
         transaction.Commit();
     }

@@ -25,6 +25,7 @@ namespace Pml.GraphEvents.Sqlite;
 /// writes the edges in the order the journal first changed them, so new edges get their rowids
 /// (the order a load returns them in) as if each change had been upserted when it was made.
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "Its statements belong to the store's connection: Detach finalizes them when the store closes it, and Attach prepares them again on the next.")]
 internal sealed class SqliteEdgeJournal
 {
     /// <summary>The journal table, created by a new file and by the upgrades to version 3.</summary>
@@ -54,14 +55,9 @@ internal sealed class SqliteEdgeJournal
     private int _stagedJournaled;
 
     private byte[] _buffer = new byte[4096];
-    private SqliteCommand? _append;
-    private SqliteParameter? _appendEdges;
-    private SqliteCommand? _upsert;
-    private SqliteParameter? _upsertFrom;
-    private SqliteParameter? _upsertTo;
-    private SqliteParameter? _upsertCount;
-    private SqliteParameter? _upsertConfidence;
-    private SqliteCommand? _clear;
+    private SqliteStatement? _append;
+    private SqliteStatement? _upsert;
+    private SqliteStatement? _clear;
 
     public SqliteEdgeJournal(string databasePath) => _databasePath = databasePath;
 
@@ -92,25 +88,12 @@ internal sealed class SqliteEdgeJournal
             }
         }
 
-        _append = connection.CreateCommand();
-        _append.CommandText = "INSERT INTO tool_dependency_journal (edges) VALUES ($edges)";
-        _appendEdges = _append.Parameters.Add("$edges", SqliteType.Blob);
-        _append.Prepare();
-
-        _upsert = connection.CreateCommand();
-        _upsert.CommandText = """
-            INSERT INTO tool_dependency (from_tool_id, to_tool_id, observed_count, confidence_score) VALUES ($from, $to, $count, $confidence)
+        _append = new SqliteStatement(connection, "INSERT INTO tool_dependency_journal (edges) VALUES (?1)");
+        _upsert = new SqliteStatement(connection, """
+            INSERT INTO tool_dependency (from_tool_id, to_tool_id, observed_count, confidence_score) VALUES (?1, ?2, ?3, ?4)
             ON CONFLICT (from_tool_id, to_tool_id) DO UPDATE SET observed_count = excluded.observed_count, confidence_score = excluded.confidence_score
-            """;
-        _upsertFrom = _upsert.Parameters.Add("$from", SqliteType.Text);
-        _upsertTo = _upsert.Parameters.Add("$to", SqliteType.Text);
-        _upsertCount = _upsert.Parameters.Add("$count", SqliteType.Integer);
-        _upsertConfidence = _upsert.Parameters.Add("$confidence", SqliteType.Real);
-        _upsert.Prepare();
-
-        _clear = connection.CreateCommand();
-        _clear.CommandText = "DELETE FROM tool_dependency_journal";
-        _clear.Prepare();
+            """);
+        _clear = new SqliteStatement(connection, "DELETE FROM tool_dependency_journal");
         Begin();
     }
 
@@ -133,8 +116,8 @@ internal sealed class SqliteEdgeJournal
         _stagedJournaled = _journal.Count;
     }
 
-    /// <summary>Journals <paramref name="edges"/> in <paramref name="transaction"/>, or folds the journal with them into the table. Staged until <see cref="Commit"/>.</summary>
-    public void Write(SqliteTransaction transaction, IReadOnlyList<ToolGraphEdge> edges)
+    /// <summary>Journals <paramref name="edges"/> in the store's transaction, or folds the journal with them into the table. Staged until <see cref="Commit"/>.</summary>
+    public void Write(IReadOnlyList<ToolGraphEdge> edges)
     {
         if (edges.Count == 0)
         {
@@ -143,17 +126,14 @@ internal sealed class SqliteEdgeJournal
 
         if ((long)_stagedJournaled + edges.Count > FoldThreshold)
         {
-            Fold(transaction, edges);
+            Fold(edges);
             return;
         }
 
+        // The reused buffer's packed part; SQLite copies it (SQLITE_TRANSIENT).
         var length = Encode(edges);
-        _append!.Transaction = transaction;
-
-        // Size bounds how much of the reused buffer is bound; SQLite copies it (SQLITE_TRANSIENT).
-        _appendEdges!.Size = length;
-        _appendEdges.Value = _buffer;
-        _append.ExecuteNonQuery();
+        _append!.BindBlob(1, _buffer.AsSpan(0, length));
+        _append.Execute();
         _staged.Add(edges);
         _stagedJournaled += edges.Count;
     }
@@ -195,7 +175,7 @@ internal sealed class SqliteEdgeJournal
         Merge(edges, index, _journal);
     }
 
-    private void Fold(SqliteTransaction transaction, IReadOnlyList<ToolGraphEdge> edges)
+    private void Fold(IReadOnlyList<ToolGraphEdge> edges)
     {
         // Each edge once, at its latest state, in the order first changed: the committed journal
         // (unless this transaction folded it already), this transaction's changes, then these.
@@ -213,18 +193,16 @@ internal sealed class SqliteEdgeJournal
 
         Merge(latest, index, edges);
         var upsert = _upsert!;
-        upsert.Transaction = transaction;
         foreach (var edge in latest)
         {
-            _upsertFrom!.Value = edge.FromToolId;
-            _upsertTo!.Value = edge.ToToolId;
-            _upsertCount!.Value = edge.ObservedCount;
-            _upsertConfidence!.Value = edge.ConfidenceScore;
-            upsert.ExecuteNonQuery();
+            upsert.Bind(1, edge.FromToolId);
+            upsert.Bind(2, edge.ToToolId);
+            upsert.Bind(3, edge.ObservedCount);
+            upsert.Bind(4, edge.ConfidenceScore);
+            upsert.Execute();
         }
 
-        _clear!.Transaction = transaction;
-        _clear.ExecuteNonQuery();
+        _clear!.Execute();
         _stagedFold = true;
         _staged.Clear();
         _stagedJournaled = 0;

@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
 
 namespace Pml.GraphEvents.Sqlite;
@@ -21,6 +19,7 @@ namespace Pml.GraphEvents.Sqlite;
 /// reopen instead of starting again at 1 (an offset reused would let a client's old id point at a
 /// different event).
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "Its statements belong to the store's connection: Detach finalizes them when the store closes it, and Attach prepares them again on the next.")]
 internal sealed class SqliteEventLog
 {
     /// <summary>The log's tables, created with a new epoch (<c>$epoch</c>) in the transaction that creates or upgrades the file.</summary>
@@ -60,12 +59,9 @@ internal sealed class SqliteEventLog
 
     // Prepared once per connection: Append runs on the broadcaster's pump once per drain, and
     // preparing (parsing and planning the SQL) would otherwise be paid on every call.
-    private SqliteCommand? _insert;
-    private SqliteParameter? _insertOffset;
-    private SqliteParameter? _insertType;
-    private SqliteParameter? _insertData;
-    private SqliteCommand? _trim;
-    private SqliteParameter? _trimThrough;
+    private SqliteStatement? _insert;
+    private SqliteStatement? _trim;
+    private SqliteStatement? _trimMeta;
 
     // Published whole (a reference), so a reader on another thread never sees a torn state.
     private volatile StateBox? _state;
@@ -131,21 +127,11 @@ internal sealed class SqliteEventLog
             }
         }
 
-        _insert = connection.CreateCommand();
-        _insert.CommandText = "INSERT INTO event_log (offset, event_type, data) VALUES ($offset, $type, $data)";
-        _insertOffset = _insert.Parameters.Add("$offset", SqliteType.Integer);
-        _insertType = _insert.Parameters.Add("$type", SqliteType.Text);
-        _insertData = _insert.Parameters.Add("$data", SqliteType.Blob);
-        _insert.Prepare();
+        _insert = new SqliteStatement(connection, "INSERT INTO event_log (offset, event_type, data) VALUES (?1, ?2, ?3)");
 
-        // One statement for both: the rows and the meta row's record of them go together.
-        _trim = connection.CreateCommand();
-        _trim.CommandText = """
-            DELETE FROM event_log WHERE offset <= $through;
-            UPDATE event_log_meta SET trimmed_through = $through WHERE id = 1;
-            """;
-        _trimThrough = _trim.Parameters.Add("$through", SqliteType.Integer);
-
+        // Both in the append's transaction: the rows and the meta row's record of them go together.
+        _trim = new SqliteStatement(connection, "DELETE FROM event_log WHERE offset <= ?1");
+        _trimMeta = new SqliteStatement(connection, "UPDATE event_log_meta SET trimmed_through = ?1 WHERE id = 1");
 
         Publish();
     }
@@ -157,6 +143,8 @@ internal sealed class SqliteEventLog
         _insert = null;
         _trim?.Dispose();
         _trim = null;
+        _trimMeta?.Dispose();
+        _trimMeta = null;
     }
 
     /// <summary>Throws unless <paramref name="records"/> continue the log: consecutive offsets from the last one plus 1.</summary>
@@ -175,12 +163,12 @@ internal sealed class SqliteEventLog
     }
 
     /// <summary>
-    /// Writes <paramref name="records"/> and the retention they cause in <paramref name="transaction"/>.
+    /// Writes <paramref name="records"/> and the retention they cause in the store's transaction.
     /// The in-memory account is not touched: the caller applies the result with
     /// <see cref="Commit"/> once the transaction has committed, so a rolled-back append leaves it as
     /// it was.
     /// </summary>
-    public PendingAppend Write(SqliteTransaction transaction, IReadOnlyList<EventLogRecord> records)
+    public PendingAppend Write(IReadOnlyList<EventLogRecord> records)
     {
         var count = (long)_sizes.Count + records.Count;
         var bytes = _bytes;
@@ -219,20 +207,23 @@ internal sealed class SqliteEventLog
         }
 
         var insert = _insert!;
-        insert.Transaction = transaction;
         for (var i = droppedNew; i < records.Count; i++)
         {
             var record = records[i];
-            _insertOffset!.Value = record.Offset;
-            _insertType!.Value = record.EventType;
-            Insert(insert, _insertData!, record.Data);
+            insert.Bind(1, record.Offset);
+            insert.Bind(2, record.EventType);
+
+            // The frame's data bytes as they are (SQLite copies them): no array to rent or copy.
+            insert.BindBlob(3, record.Data.Span);
+            insert.Execute();
         }
 
         if (trimmedThrough != _floor)
         {
-            _trim!.Transaction = transaction;
-            _trimThrough!.Value = trimmedThrough;
-            _trim.ExecuteNonQuery();
+            _trim!.Bind(1, trimmedThrough);
+            _trim.Execute();
+            _trimMeta!.Bind(1, trimmedThrough);
+            _trimMeta.Execute();
         }
 
         return new PendingAppend(records, droppedHeld, droppedNew, trimmedThrough, bytes);
@@ -266,33 +257,6 @@ internal sealed class SqliteEventLog
         var state = new EventLogState(_epoch, _floor, _last);
         _state = new StateBox(state);
         return state;
-    }
-
-    private static void Insert(SqliteCommand insert, SqliteParameter parameter, ReadOnlyMemory<byte> data)
-    {
-        // Microsoft.Data.Sqlite binds byte[] only; Size bounds how much of the array is bound, so an
-        // array that starts the memory is bound as it is, without a copy. SQLite copies the bound
-        // bytes (SQLITE_TRANSIENT), so a rented array can go back to the pool after the insert.
-        parameter.Size = data.Length;
-        if (MemoryMarshal.TryGetArray(data, out var segment) && segment.Offset == 0)
-        {
-            parameter.Value = segment.Array;
-            insert.ExecuteNonQuery();
-            return;
-        }
-
-        var rented = ArrayPool<byte>.Shared.Rent(data.Length);
-        try
-        {
-            data.Span.CopyTo(rented);
-            parameter.Value = rented;
-            insert.ExecuteNonQuery();
-        }
-        finally
-        {
-            parameter.Value = Array.Empty<byte>();
-            ArrayPool<byte>.Shared.Return(rented);
-        }
     }
 
     /// <summary>What a <see cref="Write"/> did, applied by <see cref="Commit"/> once its transaction committed.</summary>

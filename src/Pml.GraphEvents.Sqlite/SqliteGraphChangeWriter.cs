@@ -18,15 +18,12 @@ namespace Pml.GraphEvents.Sqlite;
 /// writes through here, on the broadcaster's pump when the engine's changes ride with their events,
 /// and preparing five statements on every write measured about a third of such an append.
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "Its statements belong to the store's connection: Detach finalizes them when the store closes it, and Attach prepares them again on the next.")]
 internal sealed class SqliteGraphChangeWriter
 {
     private readonly SqliteEdgeJournal _edges;
     private readonly SqliteLearnedExecutions _learned;
-    private SqliteCommand? _tool;
-    private SqliteParameter? _toolId;
-    private SqliteParameter? _toolName;
-    private SqliteParameter? _toolServer;
-    private SqliteParameter? _toolMetadata;
+    private SqliteStatement? _tool;
 
     public SqliteGraphChangeWriter(string databasePath)
     {
@@ -40,16 +37,10 @@ internal sealed class SqliteGraphChangeWriter
     /// <summary>Loads the journal and the window's times from <paramref name="connection"/>, just opened and checked, and prepares the statements.</summary>
     public void Attach(SqliteConnection connection)
     {
-        _tool = connection.CreateCommand();
-        _tool.CommandText = """
-            INSERT INTO tool (tool_id, name, server_id, metadata) VALUES ($id, $name, $server, $metadata)
+        _tool = new SqliteStatement(connection, """
+            INSERT INTO tool (tool_id, name, server_id, metadata) VALUES (?1, ?2, ?3, ?4)
             ON CONFLICT (tool_id) DO UPDATE SET name = excluded.name, server_id = excluded.server_id, metadata = excluded.metadata
-            """;
-        _toolId = _tool.Parameters.Add("$id", SqliteType.Text);
-        _toolName = _tool.Parameters.Add("$name", SqliteType.Text);
-        _toolServer = _tool.Parameters.Add("$server", SqliteType.Text);
-        _toolMetadata = _tool.Parameters.Add("$metadata", SqliteType.Text);
-        _tool.Prepare();
+            """);
         _edges.Attach(connection);
         _learned.Attach(connection);
     }
@@ -70,25 +61,21 @@ internal sealed class SqliteGraphChangeWriter
         _learned.Begin();
     }
 
-    /// <summary>Writes <paramref name="changes"/> in <paramref name="transaction"/>, which the caller commits, then calls <see cref="Commit"/>.</summary>
-    public void Write(SqliteTransaction transaction, ToolGraphChanges changes)
+    /// <summary>Writes <paramref name="changes"/> in the store's transaction, which the caller commits, then calls <see cref="Commit"/>.</summary>
+    public void Write(ToolGraphChanges changes)
     {
-        if (changes.Tools.Count > 0)
+        foreach (var tool in changes.Tools)
         {
             var command = _tool!;
-            command.Transaction = transaction;
-            foreach (var tool in changes.Tools)
-            {
-                _toolId!.Value = tool.Id;
-                _toolName!.Value = (object?)tool.Name ?? DBNull.Value;
-                _toolServer!.Value = (object?)tool.ServerId ?? DBNull.Value;
-                _toolMetadata!.Value = tool.Metadata is null ? DBNull.Value : WriteMetadata(tool.Metadata);
-                command.ExecuteNonQuery();
-            }
+            command.Bind(1, tool.Id);
+            command.Bind(2, tool.Name);
+            command.Bind(3, tool.ServerId);
+            command.Bind(4, tool.Metadata is null ? null : WriteMetadata(tool.Metadata));
+            command.Execute();
         }
 
-        _edges.Write(transaction, changes.Edges);
-        _learned.Write(transaction, changes);
+        _edges.Write(changes.Edges);
+        _learned.Write(changes);
     }
 
     /// <summary>Applies what the committed transaction's writes staged in memory.</summary>

@@ -20,6 +20,7 @@ namespace Pml.GraphEvents.Sqlite;
 /// keeps in memory run-length encoded (a POST's ids share their time): a few hundred KB for a
 /// window of 100,000, so trimming reads nothing.
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "Its statements belong to the store's connection: Detach finalizes them when the store closes it, and Attach prepares them again on the next.")]
 internal sealed class SqliteLearnedExecutions
 {
     /// <summary>The table, created by a new file and by the upgrades to version 3.</summary>
@@ -63,12 +64,8 @@ internal sealed class SqliteLearnedExecutions
     private long _stagedLast;
     private long _stagedDropped;
 
-    private SqliteCommand? _insert;
-    private SqliteParameter? _insertSeq;
-    private SqliteParameter? _insertId;
-    private SqliteParameter? _insertAt;
-    private SqliteCommand? _trim;
-    private SqliteParameter? _trimThrough;
+    private SqliteStatement? _insert;
+    private SqliteStatement? _trim;
 
     public SqliteLearnedExecutions(string databasePath) => _databasePath = databasePath;
 
@@ -109,18 +106,10 @@ internal sealed class SqliteLearnedExecutions
             }
         }
 
-        _insert = connection.CreateCommand();
-        _insert.CommandText = "INSERT INTO learned_execution (seq, execution_id, learned_at) VALUES ($seq, $id, $at)";
-        _insertSeq = _insert.Parameters.Add("$seq", SqliteType.Integer);
-        _insertId = _insert.Parameters.Add("$id", SqliteType.Text);
-        _insertAt = _insert.Parameters.Add("$at", SqliteType.Integer);
-        _insert.Prepare();
+        _insert = new SqliteStatement(connection, "INSERT INTO learned_execution (seq, execution_id, learned_at) VALUES (?1, ?2, ?3)");
 
         // The oldest rows are a range at the start of the table's own B-tree.
-        _trim = connection.CreateCommand();
-        _trim.CommandText = "DELETE FROM learned_execution WHERE seq <= $through";
-        _trimThrough = _trim.Parameters.Add("$through", SqliteType.Integer);
-        _trim.Prepare();
+        _trim = new SqliteStatement(connection, "DELETE FROM learned_execution WHERE seq <= ?1");
         Begin();
     }
 
@@ -142,13 +131,13 @@ internal sealed class SqliteLearnedExecutions
     }
 
     /// <summary>
-    /// Writes <paramref name="changes"/>' learned executions in <paramref name="transaction"/>, then
+    /// Writes <paramref name="changes"/>' learned executions in the store's transaction, then
     /// trims the window: ids learned more than <see cref="ToolGraphChanges.DuplicateWindowAge"/> before
     /// the newest of them (not the clock's now, so a store written with another clock, or a test's,
     /// trims the same way), then the oldest beyond <see cref="ToolGraphChanges.DuplicateWindowCount"/>,
     /// from the oldest end. Staged until <see cref="Commit"/>.
     /// </summary>
-    public void Write(SqliteTransaction transaction, ToolGraphChanges changes)
+    public void Write(ToolGraphChanges changes)
     {
         var learned = changes.LearnedExecutions;
         if (learned.Count == 0)
@@ -158,15 +147,14 @@ internal sealed class SqliteLearnedExecutions
 
         var newest = long.MinValue;
         var insert = _insert!;
-        insert.Transaction = transaction;
         foreach (var execution in learned)
         {
             var milliseconds = execution.LearnedAt.ToUnixTimeMilliseconds();
             newest = Math.Max(newest, milliseconds);
-            _insertSeq!.Value = ++_stagedLast;
-            _insertId!.Value = execution.ExecutionId;
-            _insertAt!.Value = milliseconds;
-            insert.ExecuteNonQuery();
+            insert.Bind(1, ++_stagedLast);
+            insert.Bind(2, execution.ExecutionId);
+            insert.Bind(3, milliseconds);
+            insert.Execute();
             Append(_staged, milliseconds, 1);
         }
 
@@ -178,9 +166,8 @@ internal sealed class SqliteLearnedExecutions
         if (dropped > 0)
         {
             _stagedDropped += dropped;
-            _trim!.Transaction = transaction;
-            _trimThrough!.Value = _floor + _stagedDropped;
-            _trim.ExecuteNonQuery();
+            _trim!.Bind(1, _floor + _stagedDropped);
+            _trim.Execute();
         }
     }
 

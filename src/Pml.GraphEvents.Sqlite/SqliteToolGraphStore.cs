@@ -1,4 +1,3 @@
-using System.Data;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 
@@ -92,6 +91,9 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
     private readonly bool _syncEveryCommit;
     private FileStream? _lock;
     private SqliteConnection? _connection;
+    private SqliteStatement? _begin;
+    private SqliteStatement? _commit;
+    private SqliteStatement? _rollback;
 
     private bool _disposed;
 
@@ -209,10 +211,12 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
 
     /// <inheritdoc/>
     /// <remarks>
-    /// Learned executions are inserted (one already stored is kept as it is), then the window is
-    /// trimmed: executions learned more than <see cref="ToolGraphChanges.DuplicateWindowAge"/> before
-    /// the newest of the changes', and beyond the <see cref="ToolGraphChanges.DuplicateWindowCount"/>
-    /// most recent, are forgotten, in the same transaction.
+    /// Learned executions are appended in the order given (an id written again is stored again: the
+    /// engine does so only for an id that left its window, and keeps the newer time when it loads
+    /// both), then the window is trimmed from its oldest end, as the engine's own: executions learned
+    /// more than <see cref="ToolGraphChanges.DuplicateWindowAge"/> before the newest of the changes',
+    /// and beyond the <see cref="ToolGraphChanges.DuplicateWindowCount"/> most recent, are forgotten,
+    /// in the same transaction.
     /// </remarks>
     public async ValueTask SaveChangesAsync(ToolGraphChanges changes, CancellationToken cancellationToken = default)
     {
@@ -220,19 +224,27 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var connection = OpenConnection();
+            OpenConnection();
             try
             {
-                using var transaction = connection.BeginTransaction(IsolationLevel.Serializable);
-                _writer.Begin();
-                _writer.Write(transaction, changes);
-                BeforeCommit?.Invoke();
-                transaction.Commit();
+                Begin();
+                try
+                {
+                    _writer.Write(changes);
+                    BeforeCommit?.Invoke();
+                    Commit();
+                }
+                catch
+                {
+                    // Nothing of this change is stored.
+                    Rollback();
+                    throw;
+                }
+
                 _writer.Commit();
             }
             catch (SqliteException ex)
             {
-                // Disposing the transaction rolled it back: nothing of this change is stored.
                 throw Fail("cannot be written", ex);
             }
         }
@@ -279,28 +291,36 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
         _gate.Wait();
         try
         {
-            var connection = OpenConnection();
+            OpenConnection();
             _log.CheckOffsets(records);
             try
             {
-                using var transaction = connection.BeginTransaction(IsolationLevel.Serializable);
-                var append = _log.Write(transaction, records);
-                _writer.Begin();
-                foreach (var attachment in attachments)
+                Begin();
+                SqliteEventLog.PendingAppend append;
+                try
                 {
-                    _writer.Write(transaction, (ToolGraphChanges)attachment);
+                    append = _log.Write(records);
+                    foreach (var attachment in attachments)
+                    {
+                        _writer.Write((ToolGraphChanges)attachment);
+                    }
+
+                    BeforeCommit?.Invoke();
+                    Commit();
+                }
+                catch
+                {
+                    // None of the records or changes is stored.
+                    Rollback();
+                    throw;
                 }
 
-                BeforeCommit?.Invoke();
-                transaction.Commit();
-
-                // Only now, once it is on disk: a failure above leaves the in-memory accounts as the file is.
+                // Only now, once it is in the file: a failure above leaves the in-memory accounts as the file is.
                 _writer.Commit();
                 return _log.Commit(append);
             }
             catch (SqliteException ex)
             {
-                // Disposing the transaction rolled it back: none of the records or changes is stored.
                 throw Fail("cannot be written", ex);
             }
         }
@@ -469,22 +489,52 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
             Scalar(connection, _syncEveryCommit ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
             _log.Attach(connection);
             _writer.Attach(connection);
+
+            // Prepared once, like the writes: Microsoft.Data.Sqlite's BeginTransaction and Commit
+            // parse their statement on every call. IMMEDIATE, as its Serializable level did.
+            _begin = new SqliteStatement(connection, "BEGIN IMMEDIATE");
+            _commit = new SqliteStatement(connection, "COMMIT");
+            _rollback = new SqliteStatement(connection, "ROLLBACK");
             _connection = connection;
             return connection;
         }
         catch (SqliteException ex)
         {
-            _log.Detach();
-            _writer.Detach();
+            DetachAll();
             connection.Dispose();
             throw Fail("cannot be opened", ex);
         }
         catch
         {
-            _log.Detach();
-            _writer.Detach();
+            DetachAll();
             connection.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Starts a write transaction, taking the write lock at once (no other writer holds it: one store per file).</summary>
+    private void Begin()
+    {
+        _begin!.Execute();
+        _writer.Begin();
+    }
+
+    private void Commit() => _commit!.Execute();
+
+    /// <summary>Rolls back the transaction in progress, if SQLite has not already ended it; a failure to do so is left to the caller's error.</summary>
+    private void Rollback()
+    {
+        if (_connection?.Handle is { } db && SQLitePCL.raw.sqlite3_get_autocommit(db) == 0)
+        {
+            try
+            {
+                _rollback!.Execute();
+            }
+            catch (SqliteException)
+            {
+                // The caller's error stands; the next BEGIN fails if the transaction is still open,
+                // and that failure closes and reopens the connection.
+            }
         }
     }
 
@@ -506,10 +556,21 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
     private void CloseConnection()
     {
         // The prepared commands belong to the connection: dropped with it, made again on reopen.
-        _log.Detach();
-        _writer.Detach();
+        DetachAll();
         _connection?.Dispose();
         _connection = null;
+    }
+
+    private void DetachAll()
+    {
+        _log.Detach();
+        _writer.Detach();
+        _begin?.Dispose();
+        _begin = null;
+        _commit?.Dispose();
+        _commit = null;
+        _rollback?.Dispose();
+        _rollback = null;
     }
 
     /// <summary>Takes the exclusive lock on <see cref="LockPath"/>, or fails naming the database.</summary>

@@ -13,11 +13,12 @@ namespace Pml.GraphEvents.Sqlite;
 /// date, packed one row per commit, applied by a load: see <see cref="SqliteEdgeJournal"/>),
 /// <c>learned_execution(seq, execution_id, learned_at)</c> (the duplicate window in learning order;
 /// <c>learned_at</c> in UTC milliseconds since 1970-01-01),
-/// <c>event_log(offset, event_type, data)</c> and <c>event_log_meta(id, epoch, trimmed_through)</c>
-/// (the event log, its epoch and how far retention removed it), with <c>PRAGMA user_version = 3</c>.
-/// A file of version 1 (the graph tables only) or 2 (before the journal, with the window keyed by
-/// id) is upgraded in place, in one transaction, on first use; a version-1 file's event log starts
-/// empty, with a new epoch. Each <see cref="SaveChangesAsync"/> is one transaction.
+/// <c>event_log(first_offset, sizes, events)</c> (the event log, one row per append, its events
+/// packed: see <see cref="SqliteEventLog"/>) and <c>event_log_meta(id, epoch, trimmed_through)</c>
+/// (its epoch and how far rows were removed), with <c>PRAGMA user_version = 3</c>. A file of version
+/// 1 (the graph tables only) or 2 (a row per event, no journal, the window keyed by id) is upgraded
+/// in place, in one transaction, on first use; a version-1 file's event log starts empty, with a new
+/// epoch. Each <see cref="SaveChangesAsync"/> is one transaction.
 /// </summary>
 /// <remarks>
 /// The database runs in WAL mode with <c>synchronous = NORMAL</c>: a committed transaction survives
@@ -71,10 +72,6 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
         PRAGMA user_version = 3;
         """;
 
-    // Version 2 to 3: the window rewritten in learning order (its index dropped), and the journal.
-    private const string UpgradeFromVersion2Sql = SqliteLearnedExecutions.UpgradeFromVersion2Sql + SqliteEdgeJournal.CreateSchemaSql + """
-        PRAGMA user_version = 3;
-        """;
 
     private static readonly string[] ToolColumns = ["tool_id", "name", "server_id", "metadata"];
     private static readonly string[] DependencyColumns = ["from_tool_id", "to_tool_id", "observed_count", "confidence_score"];
@@ -458,13 +455,10 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
                 CheckColumns(connection, "tool", ToolColumns);
                 CheckColumns(connection, "tool_dependency", DependencyColumns);
                 CheckColumns(connection, "learned_execution", LearnedVersion2Columns);
-                foreach (var (table, columns) in SqliteEventLog.Tables)
-                {
-                    CheckColumns(connection, table, columns);
-                }
-
+                CheckColumns(connection, "event_log", SqliteEventLog.Version2Columns);
+                CheckColumns(connection, "event_log_meta", SqliteEventLog.Tables[1].Columns);
                 Scalar(connection, "PRAGMA journal_mode = WAL");
-                Upgrade(connection, UpgradeFromVersion2Sql);
+                UpgradeFromVersion2(connection);
             }
             else if (version != SchemaVersion)
             {
@@ -536,6 +530,32 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
                 // and that failure closes and reopens the connection.
             }
         }
+    }
+
+    /// <summary>
+    /// Version 2 to 3 in one transaction, so that a crash leaves the file at version 2 or 3, whole:
+    /// the window rewritten in learning order (its index dropped), the log's events packed a row per
+    /// 256, and the journal created; the log's epoch and floor stay as they are.
+    /// </summary>
+    private static void UpgradeFromVersion2(SqliteConnection connection)
+    {
+        using var transaction = connection.BeginTransaction();
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = SqliteLearnedExecutions.UpgradeFromVersion2Sql + SqliteEdgeJournal.CreateSchemaSql;
+            command.ExecuteNonQuery();
+        }
+
+        SqliteEventLog.UpgradeFromVersion2(connection, transaction);
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = "PRAGMA user_version = 3";
+            command.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
     }
 
     private static void Upgrade(SqliteConnection connection, string sql)

@@ -7,12 +7,13 @@ using Pml.GraphEvents.Sqlite;
 namespace Pml.GraphEvents.Tests.Graph;
 
 /// <summary>
-/// The layout of schema version 3 of <see cref="SqliteToolGraphStore"/>: edges journaled and folded
-/// into their table, the duplicate window in learning order, and the upgrade of a version-2 file, on
-/// real files. What a load returns is checked against a model of direct writes (each edge upserted
-/// when changed) and against the in-memory store's window.
+/// The layout of schema version 3 of <see cref="SqliteToolGraphStore"/>: the log's events packed a
+/// row per append and removed from the file in batches, edges journaled and folded into their table,
+/// the duplicate window in learning order, and the upgrade of a version-2 file, on real files. What
+/// a read or a load returns is checked against models: every event appended, direct writes (each
+/// edge upserted when changed), and the in-memory store's window.
 /// </summary>
-public sealed class SqliteJournalAndWindowTests : IDisposable
+public sealed class SqliteLayoutTests : IDisposable
 {
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
@@ -21,6 +22,79 @@ public sealed class SqliteJournalAndWindowTests : IDisposable
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public async Task The_floor_is_exact_after_every_append_and_reopen_while_rows_leave_the_file_in_batches()
+    {
+        var path = Db("batches.db");
+        var options = new SqliteEventLogOptions { MaxEvents = 10 };
+        var random = new Random(5);
+        var peakRows = 0L;
+        var batchesRemoved = 0;
+        for (var reopen = 0; reopen < 6; reopen++)
+        {
+            using var store = new SqliteToolGraphStore(path, options);
+            var log = Log(store);
+            var state = log.Open();
+            for (var append = 0; append < 25; append++)
+            {
+                var rowsBefore = (long)(await ScalarAsync(path, "SELECT count(*) FROM event_log"))!;
+                state = log.Append(Records(state.LastOffset + 1, random.Next(1, 6)), []);
+                Assert.Equal(Math.Max(0, state.LastOffset - 10), state.Floor);
+                AssertOffsets(state.Floor + 1, state.LastOffset, log.Read(0, long.MaxValue, 100));
+                var rows = (long)(await ScalarAsync(path, "SELECT count(*) FROM event_log"))!;
+                peakRows = Math.Max(peakRows, rows);
+                batchesRemoved += rows < rowsBefore ? 1 : 0;
+
+                // What the file says it removed is never above the floor.
+                Assert.InRange((long)(await ScalarAsync(path, "SELECT trimmed_through FROM event_log_meta"))!, 0, state.Floor);
+            }
+
+            store.Dispose();
+            using var reopened = new SqliteToolGraphStore(path, options);
+            Assert.Equal(state, Log(reopened).Open());
+        }
+
+        // Rows wait for a batch: never more than a batch of appends wholly below the floor, plus those holding the ten.
+        Assert.True(batchesRemoved >= 3, $"{batchesRemoved} batches");
+        Assert.InRange(peakRows, SqliteEventLog.DeleteBatchRows, SqliteEventLog.DeleteBatchRows + 10);
+        AssertIntact(path);
+    }
+
+    [Fact]
+    public void Reads_of_any_range_and_count_across_packed_rows_return_exactly_those_events()
+    {
+        var path = Db("reads.db");
+        using var store = new SqliteToolGraphStore(path, new SqliteEventLogOptions { MaxEvents = 200 });
+        var log = Log(store);
+        var random = new Random(9);
+        log.Open();
+        Dictionary<long, EventLogRecord> appended = [];
+        for (var i = 0; i < 60; i++)
+        {
+            var first = log.State.LastOffset + 1;
+            EventLogRecord[] records = [.. Enumerable.Range(0, random.Next(1, 12)).Select(j => new EventLogRecord(first + j, j % 3 == 0 ? "workflow_executed" : "édge_updated", Encoding.UTF8.GetBytes(new string('x', random.Next(0, 300)) + (first + j))))];
+            log.Append(records, []);
+            foreach (var record in records)
+            {
+                appended[record.Offset] = record;
+            }
+        }
+
+        var state = log.State;
+        for (var i = 0; i < 300; i++)
+        {
+            var after = random.NextInt64(state.Floor, state.LastOffset + 1);
+            var through = random.NextInt64(after, state.LastOffset + 3);
+            var max = random.Next(1, 60);
+            var read = log.Read(after, through, max);
+            var expected = Enumerable.Range(0, (int)Math.Min(Math.Min(through, state.LastOffset) - after, max)).Select(k => appended[after + 1 + k]).ToArray();
+            Assert.Equal(expected.Select(r => (r.Offset, r.EventType)), read.Select(r => (r.Offset, r.EventType)));
+            Assert.Equal(expected.Select(r => r.Data.ToArray()), read.Select(r => r.Data.ToArray()));
+        }
+
+        AssertIntact(path);
+    }
 
     [Fact]
     public async Task Edges_load_as_direct_writes_would_have_left_them_before_and_after_folds_and_reopens()
@@ -171,7 +245,8 @@ public sealed class SqliteJournalAndWindowTests : IDisposable
             CREATE INDEX learned_execution_by_time ON learned_execution (learned_at);
             INSERT INTO tool VALUES ('a', 'Alpha', NULL, '{"k":"v"}'), ('b', NULL, NULL, NULL), ('c', NULL, NULL, NULL);
             INSERT INTO tool_dependency VALUES ('b', 'c', 2, 0.625), ('a', 'b', 3, 0.75);
-            INSERT INTO event_log VALUES (5, 'edge_created', x'7B7D'), (6, 'edge_updated', x'7B2261223A317D');
+            WITH RECURSIVE n(i) AS (SELECT 5 UNION ALL SELECT i + 1 FROM n WHERE i < 604)
+            INSERT INTO event_log SELECT i, CASE i % 2 WHEN 0 THEN 'edge_updated' ELSE 'edge_created' END, CAST('{"offset":' || i || '}' AS BLOB) FROM n;
             INSERT INTO learned_execution VALUES ('w3', {{T0.AddSeconds(3).ToUnixTimeMilliseconds()}}), ('w1', {{T0.AddSeconds(1).ToUnixTimeMilliseconds()}}), ('w2', {{T0.AddSeconds(2).ToUnixTimeMilliseconds()}});
             PRAGMA user_version = 2;
             """);
@@ -179,8 +254,11 @@ public sealed class SqliteJournalAndWindowTests : IDisposable
         using (var store = new SqliteToolGraphStore(path))
         {
             var log = Log(store);
-            Assert.Equal(new EventLogState(epoch, 4, 6), log.Open());
-            Assert.Equal(["edge_created", "edge_updated"], log.Read(0, 10, 10).Select(r => r.EventType));
+            Assert.Equal(new EventLogState(epoch, 4, 604), log.Open());
+            var events = log.Read(0, 1_000, 1_000);
+            Assert.Equal(Enumerable.Range(5, 600).Select(i => (long)i), events.Select(r => r.Offset));
+            Assert.Equal(Enumerable.Range(5, 600).Select(i => i % 2 == 0 ? "edge_updated" : "edge_created"), events.Select(r => r.EventType));
+            Assert.Equal(Enumerable.Range(5, 600).Select(i => $"{{\"offset\":{i}}}"), events.Select(r => Encoding.UTF8.GetString(r.Data.Span)));
             var contents = await store.LoadAsync(Ct);
             Assert.Equal(["a", "b", "c"], contents.Tools.Select(t => t.Id));
             Assert.Equal("v", contents.Tools[0].Metadata!["k"]);
@@ -194,14 +272,15 @@ public sealed class SqliteJournalAndWindowTests : IDisposable
                 DuplicateWindowCount = 3,
                 DuplicateWindowAge = TimeSpan.FromDays(1),
             };
-            Assert.Equal(7, log.Append(Records(7, 1), [change]).LastOffset);
+            Assert.Equal(605, log.Append(Records(605, 1), [change]).LastOffset);
         }
 
         Assert.Equal((long)SqliteToolGraphStore.SchemaVersion, await ScalarAsync(path, "PRAGMA user_version"));
-        Assert.Equal(0L, await ScalarAsync(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('learned_execution_by_time', 'learned_execution_v2')"));
+        Assert.Equal(0L, await ScalarAsync(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('learned_execution_by_time', 'learned_execution_v2', 'event_log_v2')"));
         using (var reopened = new SqliteToolGraphStore(path))
         {
-            Assert.Equal(new EventLogState(epoch, 4, 7), Log(reopened).Open());
+            Assert.Equal(new EventLogState(epoch, 4, 605), Log(reopened).Open());
+            Assert.Equal(601, Log(reopened).Read(0, 1_000, 1_000).Count);
             var contents = await reopened.LoadAsync(Ct);
             Assert.Equal([new ToolGraphEdge("b", "c", 0.625, 2), new ToolGraphEdge("a", "b", 0.8, 4)], contents.Edges);
             Assert.Equal(["w2", "w3", "w4"], contents.LearnedExecutions.Select(e => e.ExecutionId));
@@ -261,6 +340,9 @@ public sealed class SqliteJournalAndWindowTests : IDisposable
 
     private static EventLogRecord[] Records(long first, int count) =>
         [.. Enumerable.Range(0, count).Select(i => new EventLogRecord(first + i, "edge_updated", Encoding.UTF8.GetBytes($"{{\"offset\":{first + i}}}")))];
+
+    private static void AssertOffsets(long first, long last, IReadOnlyList<EventLogRecord> records) =>
+        Assert.Equal(Enumerable.Range(0, (int)(last - first + 1)).Select(i => first + i), records.Select(r => r.Offset));
 
     private string Db(string name) => Path.Combine(_directory, name);
 

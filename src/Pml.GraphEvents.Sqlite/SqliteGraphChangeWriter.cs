@@ -34,6 +34,9 @@ internal sealed class SqliteGraphChangeWriter
     /// <summary>The edges' journal: its fold threshold (for tests) and what a load applies.</summary>
     public SqliteEdgeJournal Edges => _edges;
 
+    /// <summary>The duplicate window: what a load returns.</summary>
+    public SqliteLearnedExecutions Learned => _learned;
+
     /// <summary>Loads the journal and the window's times from <paramref name="connection"/>, just opened and checked, and prepares the statements.</summary>
     public void Attach(SqliteConnection connection)
     {

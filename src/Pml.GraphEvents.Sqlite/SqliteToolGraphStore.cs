@@ -75,7 +75,6 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
 
     private static readonly string[] ToolColumns = ["tool_id", "name", "server_id", "metadata"];
     private static readonly string[] DependencyColumns = ["from_tool_id", "to_tool_id", "observed_count", "confidence_score"];
-    private static readonly string[] LearnedVersion2Columns = ["execution_id", "learned_at"];
 
     // One connection, one caller at a time: SQLite serializes writers anyway, and this keeps the
     // file's state (open, schema checked) in one place. The event log's appends share both with the
@@ -182,16 +181,7 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
                 // The table is as of the journal's last fold: the changes since apply on top.
                 _writer.Edges.ApplyTo(edges);
 
-                List<LearnedExecution> learned = [];
-                using (var command = connection.CreateCommand())
-                {
-                    command.CommandText = "SELECT execution_id, learned_at FROM learned_execution ORDER BY seq";
-                    using var reader = command.ExecuteReader();
-                    while (reader.Read())
-                    {
-                        learned.Add(new LearnedExecution(reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1))));
-                    }
-                }
+                var learned = _writer.Learned.Load(connection);
 
                 return new ToolGraphStoreContents(tools, edges) { LearnedExecutions = learned };
             }
@@ -454,7 +444,7 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
                 // journal added, in one transaction; the log and its epoch stay as they are.
                 CheckColumns(connection, "tool", ToolColumns);
                 CheckColumns(connection, "tool_dependency", DependencyColumns);
-                CheckColumns(connection, "learned_execution", LearnedVersion2Columns);
+                CheckColumns(connection, "learned_execution", SqliteLearnedExecutions.Version2Columns);
                 CheckColumns(connection, "event_log", SqliteEventLog.Version2Columns);
                 CheckColumns(connection, "event_log_meta", SqliteEventLog.Tables[1].Columns);
                 Scalar(connection, "PRAGMA journal_mode = WAL");
@@ -543,10 +533,11 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
         using (var command = connection.CreateCommand())
         {
             command.Transaction = transaction;
-            command.CommandText = SqliteLearnedExecutions.UpgradeFromVersion2Sql + SqliteEdgeJournal.CreateSchemaSql;
+            command.CommandText = SqliteEdgeJournal.CreateSchemaSql;
             command.ExecuteNonQuery();
         }
 
+        SqliteLearnedExecutions.UpgradeFromVersion2(connection, transaction);
         SqliteEventLog.UpgradeFromVersion2(connection, transaction);
         using (var command = connection.CreateCommand())
         {

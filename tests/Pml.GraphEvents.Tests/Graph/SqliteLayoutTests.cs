@@ -192,6 +192,8 @@ public sealed class SqliteLayoutTests : IDisposable
         var random = new Random(11);
         var memory = new InMemoryToolGraphStore();
         var next = 0;
+        var deletions = 0;
+        var rowsBefore = 0L;
         var clock = T0;
         for (var reopen = 0; reopen < 5; reopen++)
         {
@@ -219,11 +221,18 @@ public sealed class SqliteLayoutTests : IDisposable
                     log.Append(Records(log.State.LastOffset + 1, 1), [changes]);
                 }
 
-                Assert.Equal(
-                    (await memory.LoadAsync(Ct)).LearnedExecutions,
-                    (await store.LoadAsync(Ct)).LearnedExecutions);
+                var held = (await memory.LoadAsync(Ct)).LearnedExecutions;
+                Assert.Equal(held, (await store.LoadAsync(Ct)).LearnedExecutions);
+
+                // A row per change: those wholly out of the window leave the file in batches.
+                var rows = (long)(await ScalarAsync(path, "SELECT count(*) FROM learned_execution"))!;
+                Assert.InRange(rows, 0, held.Count + SqliteLearnedExecutions.DeleteBatchRows);
+                deletions += rows < rowsBefore ? 1 : 0;
+                rowsBefore = rows;
             }
         }
+
+        Assert.True(deletions >= 2, $"{deletions} batch deletions");
 
         AssertIntact(path);
     }
@@ -290,24 +299,59 @@ public sealed class SqliteLayoutTests : IDisposable
     }
 
     [Fact]
+    public async Task A_version_2_window_of_many_ids_is_packed_in_learning_order()
+    {
+        // 1,000 ids with long ones among them (rows of 256 outgrow the first buffer), inserted out of order.
+        var path = Db("v2-window.db");
+        await RawSqlAsync(path, $$"""
+            PRAGMA journal_mode = WAL;
+            CREATE TABLE tool (tool_id TEXT NOT NULL PRIMARY KEY, name TEXT NULL, server_id TEXT NULL, metadata TEXT NULL);
+            CREATE TABLE tool_dependency (from_tool_id TEXT NOT NULL, to_tool_id TEXT NOT NULL, observed_count INTEGER NOT NULL,
+                confidence_score REAL NOT NULL, PRIMARY KEY (from_tool_id, to_tool_id));
+            CREATE TABLE event_log (offset INTEGER PRIMARY KEY, event_type TEXT NOT NULL, data BLOB NOT NULL);
+            CREATE TABLE event_log_meta (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT NOT NULL, trimmed_through INTEGER NOT NULL);
+            INSERT INTO event_log_meta (id, epoch, trimmed_through) VALUES (1, '{{GraphEventId.NewEpoch()}}', 0);
+            CREATE TABLE learned_execution (execution_id TEXT NOT NULL PRIMARY KEY, learned_at INTEGER NOT NULL);
+            CREATE INDEX learned_execution_by_time ON learned_execution (learned_at);
+            WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 999)
+            INSERT INTO learned_execution SELECT 'e' || ((i * 7919) % 1000) || substr(hex(zeroblob(40)), 1, (i % 5) * 20),
+                {{T0.ToUnixTimeMilliseconds()}} + ((i * 7919) % 1000) * 1000 FROM n;
+            PRAGMA user_version = 2;
+            """);
+
+        using var store = new SqliteToolGraphStore(path);
+        var learned = (await store.LoadAsync(Ct)).LearnedExecutions;
+        Assert.Equal(Enumerable.Range(0, 1_000).Select(i => T0.AddSeconds(i)), learned.Select(e => e.LearnedAt));
+        Assert.All(learned, e => Assert.StartsWith($"e{(e.LearnedAt - T0).TotalSeconds}", e.ExecutionId, StringComparison.Ordinal));
+        Assert.Equal(4L, await ScalarAsync(path, "SELECT count(*) FROM learned_execution"));
+    }
+
+    [Fact]
     public async Task A_window_or_journal_that_cannot_be_read_is_an_error_naming_the_file()
     {
         var gap = Db("gap.db");
         var torn = Db("torn.db");
-        foreach (var path in new[] { gap, torn })
+        var tornWindow = Db("torn-window.db");
+        var floor = Db("floor.db");
+        foreach (var path in new[] { gap, torn, tornWindow, floor })
         {
             using var store = new SqliteToolGraphStore(path);
-            await store.SaveChangesAsync(new ToolGraphChanges("w", [], [new ToolGraphEdge("a", "b", 0.5, 1)])
+            for (var i = 0; i < 3; i++)
             {
-                LearnedExecutions = [new LearnedExecution("w1", T0), new LearnedExecution("w2", T0), new LearnedExecution("w3", T0)],
-                DuplicateWindowCount = 10,
-                DuplicateWindowAge = TimeSpan.FromDays(1),
-            }, Ct);
+                await store.SaveChangesAsync(new ToolGraphChanges("w", [], [new ToolGraphEdge("a", "b", 0.5, 1)])
+                {
+                    LearnedExecutions = [new LearnedExecution($"w{i}a", T0), new LearnedExecution($"w{i}b", T0)],
+                    DuplicateWindowCount = 10,
+                    DuplicateWindowAge = TimeSpan.FromDays(1),
+                }, Ct);
+            }
         }
 
-        await RawSqlAsync(gap, "DELETE FROM learned_execution WHERE seq = 2");
+        await RawSqlAsync(gap, "DELETE FROM learned_execution WHERE first_seq = 3");
         await RawSqlAsync(torn, "UPDATE tool_dependency_journal SET edges = x'0103616263'");
-        foreach (var (path, what) in new[] { (gap, "gap"), (torn, "journal") })
+        await RawSqlAsync(tornWindow, "UPDATE learned_execution SET executions = x'01020561' WHERE first_seq = 3");
+        await RawSqlAsync(floor, "UPDATE learned_execution SET floor = 7 WHERE first_seq = 5");
+        foreach (var (path, what) in new[] { (gap, "gap"), (torn, "journal"), (tornWindow, "cannot be read"), (floor, "floor") })
         {
             using var store = new SqliteToolGraphStore(path);
             var error = await Assert.ThrowsAsync<ToolGraphStoreException>(async () => await store.LoadAsync(Ct));

@@ -29,7 +29,7 @@ namespace Pml.GraphEvents.Sqlite;
 /// <para>
 /// Why packed and batched: with a row per event and the oldest deleted on every append, a POST's 45
 /// events rewrote about ten pages of the table per commit (the newest leaves, and the oldest as
-/// SQLite rebalanced them cell by cell), plus the meta row (2025: 12.6 of a commit's 17.3 WAL
+/// SQLite rebalanced them cell by cell), plus the meta row (measured, the layout before: 12.6 of a commit's 17.3 WAL
 /// frames); and 46 statements to run. Packed, an append is one insert: its data, a leaf cell and
 /// the pages the data needs.
 /// </para>

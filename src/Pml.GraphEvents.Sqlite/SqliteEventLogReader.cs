@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Data.Sqlite;
 
 namespace Pml.GraphEvents.Sqlite;
@@ -16,7 +17,6 @@ internal sealed class SqliteEventLogReader(string databasePath) : IDisposable
     private SqliteCommand? _read;
     private SqliteParameter? _after;
     private SqliteParameter? _through;
-    private SqliteParameter? _max;
     private bool _disposed;
 
     /// <summary>
@@ -35,13 +35,16 @@ internal sealed class SqliteEventLogReader(string databasePath) : IDisposable
                 var read = Prepare();
                 _after!.Value = after;
                 _through!.Value = through;
-                _max!.Value = maxCount;
                 List<EventLogRecord> records = new((int)Math.Min(through - after, Math.Min(maxCount, 1024)));
                 using var reader = read.ExecuteReader();
-                while (reader.Read())
+                while (records.Count < maxCount && reader.Read())
                 {
-                    // GetFieldValue<byte[]> copies the blob out of SQLite's page: the record owns its bytes.
-                    records.Add(new EventLogRecord(reader.GetInt64(0), reader.GetString(1), reader.GetFieldValue<byte[]>(2)));
+                    // Each record gets a copy of its data: it owns its bytes.
+                    var first = reader.GetInt64(0);
+                    if (!SqliteEventBatch.TryRead(first, reader.GetFieldValue<byte[]>(1), reader.GetFieldValue<byte[]>(2), after, through, maxCount, records))
+                    {
+                        throw new SqliteException(string.Create(CultureInfo.InvariantCulture, $"The event log row at offset {first} cannot be read."), 11 /* SQLITE_CORRUPT */);
+                    }
                 }
 
                 return records;
@@ -90,10 +93,16 @@ internal sealed class SqliteEventLogReader(string databasePath) : IDisposable
             }
 
             var read = connection.CreateCommand();
-            read.CommandText = "SELECT offset, event_type, data FROM event_log WHERE offset > $after AND offset <= $through ORDER BY offset LIMIT $max";
+            // From the row that holds after + 1 (the last one starting at or before it), through the
+            // last one starting at or before through; each a seek on the rowid.
+            read.CommandText = """
+                SELECT first_offset, sizes, events FROM event_log
+                WHERE first_offset >= coalesce((SELECT max(first_offset) FROM event_log WHERE first_offset <= $after + 1), 0)
+                  AND first_offset <= $through
+                ORDER BY first_offset
+                """;
             _after = read.Parameters.Add("$after", SqliteType.Integer);
             _through = read.Parameters.Add("$through", SqliteType.Integer);
-            _max = read.Parameters.Add("$max", SqliteType.Integer);
             read.Prepare();
             _connection = connection;
             _read = read;

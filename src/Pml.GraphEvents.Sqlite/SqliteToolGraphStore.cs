@@ -1,4 +1,3 @@
-using System.Data;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 
@@ -9,14 +8,17 @@ namespace Pml.GraphEvents.Sqlite;
 /// log in the same file, so that a graph change and the events it produces commit in one
 /// transaction. The tables are created on first use:
 /// <c>tool(tool_id, name, server_id, metadata)</c>,
-/// <c>tool_dependency(from_tool_id, to_tool_id, observed_count, confidence_score)</c>,
-/// <c>learned_execution(execution_id, learned_at)</c> (the duplicate window; <c>learned_at</c> in UTC
-/// milliseconds since 1970-01-01),
-/// <c>event_log(offset, event_type, data)</c> and <c>event_log_meta(id, epoch, trimmed_through)</c>
-/// (the event log, its epoch and how far retention removed it), with <c>PRAGMA user_version = 2</c>.
-/// A file of version 1 (the graph tables only) is upgraded in place, in one transaction, on first
-/// use; its event log starts empty, with a new epoch. Each <see cref="SaveChangesAsync"/> is one
-/// transaction.
+/// <c>tool_dependency(from_tool_id, to_tool_id, observed_count, confidence_score)</c> with
+/// <c>tool_dependency_journal(seq, edges)</c> (the edge changes since the table was last brought up to
+/// date, packed one row per commit, applied by a load: see <see cref="SqliteEdgeJournal"/>),
+/// <c>learned_execution(seq, execution_id, learned_at)</c> (the duplicate window in learning order;
+/// <c>learned_at</c> in UTC milliseconds since 1970-01-01),
+/// <c>event_log(first_offset, sizes, events)</c> (the event log, one row per append, its events
+/// packed: see <see cref="SqliteEventLog"/>) and <c>event_log_meta(id, epoch, trimmed_through)</c>
+/// (its epoch and how far rows were removed), with <c>PRAGMA user_version = 3</c>. A file of version
+/// 1 (the graph tables only) or 2 (a row per event, no journal, the window keyed by id) is upgraded
+/// in place, in one transaction, on first use; a version-1 file's event log starts empty, with a new
+/// epoch. Each <see cref="SaveChangesAsync"/> is one transaction.
 /// </summary>
 /// <remarks>
 /// The database runs in WAL mode with <c>synchronous = NORMAL</c>: a committed transaction survives
@@ -42,11 +44,12 @@ namespace Pml.GraphEvents.Sqlite;
 public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsyncDisposable, IDisposable
 {
     /// <summary>
-    /// The schema version this store writes and reads (<c>PRAGMA user_version</c>): 2, which added
-    /// the event log and the learned executions to version 1's graph tables. A version-1 file is
+    /// The schema version this store writes and reads (<c>PRAGMA user_version</c>): 3. Version 2
+    /// added the event log and the learned executions to version 1's graph tables; version 3 the
+    /// edge journal, and the learned executions in learning order. A version-1 or version-2 file is
     /// upgraded on first use.
     /// </summary>
-    public static int SchemaVersion => 2;
+    public static int SchemaVersion => 3;
 
     private const string CreateGraphSql = """
         CREATE TABLE tool (
@@ -64,21 +67,14 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
         );
         """;
 
-    // Version 2's additions to version 1, created with the log's new epoch by both a new file and an upgrade.
-    private const string CreateVersion2Sql = SqliteEventLog.CreateSchemaSql + """
-
-        CREATE TABLE learned_execution (
-            execution_id TEXT    NOT NULL PRIMARY KEY,
-            learned_at   INTEGER NOT NULL -- UTC, milliseconds since 1970-01-01 (Unix time)
-        );
-        -- The window is trimmed from its oldest end, by age and by count: a range of this index.
-        CREATE INDEX learned_execution_by_time ON learned_execution (learned_at);
-        PRAGMA user_version = 2;
+    // Version 3's additions to version 1, created with the log's new epoch by both a new file and an upgrade from 1.
+    private const string CreateVersion3Sql = SqliteEventLog.CreateSchemaSql + SqliteLearnedExecutions.CreateSchemaSql + SqliteEdgeJournal.CreateSchemaSql + """
+        PRAGMA user_version = 3;
         """;
+
 
     private static readonly string[] ToolColumns = ["tool_id", "name", "server_id", "metadata"];
     private static readonly string[] DependencyColumns = ["from_tool_id", "to_tool_id", "observed_count", "confidence_score"];
-    private static readonly string[] LearnedColumns = ["execution_id", "learned_at"];
 
     // One connection, one caller at a time: SQLite serializes writers anyway, and this keeps the
     // file's state (open, schema checked) in one place. The event log's appends share both with the
@@ -86,15 +82,15 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
     // reads have their own connection (_reader), so they never wait for an append, nor it for them.
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly SqliteEventLog _log;
-    private readonly SqliteGraphChangeWriter _writer = new();
+    private readonly SqliteGraphChangeWriter _writer;
     private readonly SqliteEventLogReader _reader;
     private readonly bool _syncEveryCommit;
     private FileStream? _lock;
     private SqliteConnection? _connection;
+    private SqliteStatement? _begin;
+    private SqliteStatement? _commit;
+    private SqliteStatement? _rollback;
 
-    // Rows of learned_execution, loaded at open and kept with each commit, so that trimming the
-    // window by count needs no count(*) on every save.
-    private long _learnedCount;
     private bool _disposed;
 
     /// <summary>Creates a store on <paramref name="databasePath"/>. Nothing is opened until first use.</summary>
@@ -115,6 +111,7 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
         LockPath = DatabasePath + ".lock";
         _reader = new SqliteEventLogReader(DatabasePath);
         _log = new SqliteEventLog(DatabasePath, eventLog.MaxEvents, eventLog.MaxBytes);
+        _writer = new SqliteGraphChangeWriter(DatabasePath);
         _syncEveryCommit = eventLog.SyncEveryCommit;
     }
 
@@ -132,6 +129,19 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
     /// after every write and before the commit. For tests that simulate a crash mid-write.
     /// </summary>
     internal Action? BeforeCommit { get; set; }
+
+    /// <summary>
+    /// Edge changes the journal holds before a commit folds it into <c>tool_dependency</c>
+    /// (<see cref="SqliteEdgeJournal.DefaultFoldThreshold"/>). For tests that exercise the fold.
+    /// </summary>
+    internal int EdgeJournalFoldThreshold
+    {
+        get => _writer.Edges.FoldThreshold;
+        set => _writer.Edges.FoldThreshold = value;
+    }
+
+    /// <summary>Edge changes the journal holds now, as committed. For tests.</summary>
+    internal int EdgeJournalLength => _writer.Edges.Journaled;
 
     /// <inheritdoc/>
     public async ValueTask<ToolGraphStoreContents> LoadAsync(CancellationToken cancellationToken = default)
@@ -168,16 +178,10 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
                     }
                 }
 
-                List<LearnedExecution> learned = [];
-                using (var command = connection.CreateCommand())
-                {
-                    command.CommandText = "SELECT execution_id, learned_at FROM learned_execution ORDER BY learned_at, rowid";
-                    using var reader = command.ExecuteReader();
-                    while (reader.Read())
-                    {
-                        learned.Add(new LearnedExecution(reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1))));
-                    }
-                }
+                // The table is as of the journal's last fold: the changes since apply on top.
+                _writer.Edges.ApplyTo(edges);
+
+                var learned = _writer.Learned.Load(connection);
 
                 return new ToolGraphStoreContents(tools, edges) { LearnedExecutions = learned };
             }
@@ -194,10 +198,12 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
 
     /// <inheritdoc/>
     /// <remarks>
-    /// Learned executions are inserted (one already stored is kept as it is), then the window is
-    /// trimmed: executions learned more than <see cref="ToolGraphChanges.DuplicateWindowAge"/> before
-    /// the newest of the changes', and beyond the <see cref="ToolGraphChanges.DuplicateWindowCount"/>
-    /// most recent, are forgotten, in the same transaction.
+    /// Learned executions are appended in the order given (an id written again is stored again: the
+    /// engine does so only for an id that left its window, and keeps the newer time when it loads
+    /// both), then the window is trimmed from its oldest end, as the engine's own: executions learned
+    /// more than <see cref="ToolGraphChanges.DuplicateWindowAge"/> before the newest of the changes',
+    /// and beyond the <see cref="ToolGraphChanges.DuplicateWindowCount"/> most recent, are forgotten,
+    /// in the same transaction.
     /// </remarks>
     public async ValueTask SaveChangesAsync(ToolGraphChanges changes, CancellationToken cancellationToken = default)
     {
@@ -205,18 +211,27 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var connection = OpenConnection();
+            OpenConnection();
             try
             {
-                using var transaction = connection.BeginTransaction(IsolationLevel.Serializable);
-                var learned = _writer.Write(transaction, changes, _learnedCount);
-                BeforeCommit?.Invoke();
-                transaction.Commit();
-                _learnedCount = learned;
+                Begin();
+                try
+                {
+                    _writer.Write(changes);
+                    BeforeCommit?.Invoke();
+                    Commit();
+                }
+                catch
+                {
+                    // Nothing of this change is stored.
+                    Rollback();
+                    throw;
+                }
+
+                _writer.Commit();
             }
             catch (SqliteException ex)
             {
-                // Disposing the transaction rolled it back: nothing of this change is stored.
                 throw Fail("cannot be written", ex);
             }
         }
@@ -263,28 +278,36 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
         _gate.Wait();
         try
         {
-            var connection = OpenConnection();
+            OpenConnection();
             _log.CheckOffsets(records);
             try
             {
-                using var transaction = connection.BeginTransaction(IsolationLevel.Serializable);
-                var append = _log.Write(transaction, records);
-                var learned = _learnedCount;
-                foreach (var attachment in attachments)
+                Begin();
+                SqliteEventLog.PendingAppend append;
+                try
                 {
-                    learned = _writer.Write(transaction, (ToolGraphChanges)attachment, learned);
+                    append = _log.Write(records);
+                    foreach (var attachment in attachments)
+                    {
+                        _writer.Write((ToolGraphChanges)attachment);
+                    }
+
+                    BeforeCommit?.Invoke();
+                    Commit();
+                }
+                catch
+                {
+                    // None of the records or changes is stored.
+                    Rollback();
+                    throw;
                 }
 
-                BeforeCommit?.Invoke();
-                transaction.Commit();
-
-                // Only now, once it is on disk: a failure above leaves the in-memory account as the file is.
-                _learnedCount = learned;
+                // Only now, once it is in the file: a failure above leaves the in-memory accounts as the file is.
+                _writer.Commit();
                 return _log.Commit(append);
             }
             catch (SqliteException ex)
             {
-                // Disposing the transaction rolled it back: none of the records or changes is stored.
                 throw Fail("cannot be written", ex);
             }
         }
@@ -404,20 +427,32 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
 
                 // WAL before creating anything: it is a property of the file, kept across opens.
                 Scalar(connection, "PRAGMA journal_mode = WAL");
-                CreateVersion2(connection, CreateGraphSql + CreateVersion2Sql);
+                Upgrade(connection, CreateGraphSql + CreateVersion3Sql);
             }
             else if (version == 1)
             {
-                // Version 1 is the graph alone: check it, then add version 2's tables, with the log's
-                // epoch, in one transaction, so that a crash leaves the file at version 1 or 2, whole.
+                // Version 1 is the graph alone: check it, then add version 3's tables, with the log's
+                // epoch, in one transaction, so that a crash leaves the file at version 1 or 3, whole.
                 CheckColumns(connection, "tool", ToolColumns);
                 CheckColumns(connection, "tool_dependency", DependencyColumns);
                 Scalar(connection, "PRAGMA journal_mode = WAL");
-                CreateVersion2(connection, CreateVersion2Sql);
+                Upgrade(connection, CreateVersion3Sql);
+            }
+            else if (version == 2)
+            {
+                // Version 2: checked whole, then the window rewritten in learning order and the
+                // journal added, in one transaction; the log and its epoch stay as they are.
+                CheckColumns(connection, "tool", ToolColumns);
+                CheckColumns(connection, "tool_dependency", DependencyColumns);
+                CheckColumns(connection, "learned_execution", SqliteLearnedExecutions.Version2Columns);
+                CheckColumns(connection, "event_log", SqliteEventLog.Version2Columns);
+                CheckColumns(connection, "event_log_meta", SqliteEventLog.Tables[1].Columns);
+                Scalar(connection, "PRAGMA journal_mode = WAL");
+                UpgradeFromVersion2(connection);
             }
             else if (version != SchemaVersion)
             {
-                throw new ToolGraphStoreException(DatabasePath, $"The tool graph store '{DatabasePath}' has schema version {version}; this version of Pml.GraphEvents.Sqlite knows versions 1 (upgraded on first use) and {SchemaVersion}.", null);
+                throw new ToolGraphStoreException(DatabasePath, $"The tool graph store '{DatabasePath}' has schema version {version}; this version of Pml.GraphEvents.Sqlite knows versions 1 and 2 (upgraded on first use) and {SchemaVersion}.", null);
             }
             else
             {
@@ -426,7 +461,8 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
 
             CheckColumns(connection, "tool", ToolColumns);
             CheckColumns(connection, "tool_dependency", DependencyColumns);
-            CheckColumns(connection, "learned_execution", LearnedColumns);
+            CheckColumns(connection, "learned_execution", SqliteLearnedExecutions.Columns);
+            CheckColumns(connection, "tool_dependency_journal", SqliteEdgeJournal.Columns);
             foreach (var (table, columns) in SqliteEventLog.Tables)
             {
                 CheckColumns(connection, table, columns);
@@ -435,35 +471,95 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
             // NORMAL: in WAL mode a commit is durable against a killed process, synced at checkpoints;
             // FULL also syncs the WAL at every commit, for hosts whose 202 must survive power loss.
             Scalar(connection, _syncEveryCommit ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
-            _learnedCount = Convert.ToInt64(Scalar(connection, "SELECT count(*) FROM learned_execution"), CultureInfo.InvariantCulture);
             _log.Attach(connection);
             _writer.Attach(connection);
+
+            // Prepared once, like the writes: Microsoft.Data.Sqlite's BeginTransaction and Commit
+            // parse their statement on every call. IMMEDIATE, as its Serializable level did.
+            _begin = new SqliteStatement(connection, "BEGIN IMMEDIATE");
+            _commit = new SqliteStatement(connection, "COMMIT");
+            _rollback = new SqliteStatement(connection, "ROLLBACK");
             _connection = connection;
             return connection;
         }
         catch (SqliteException ex)
         {
-            _log.Detach();
-            _writer.Detach();
+            DetachAll();
             connection.Dispose();
             throw Fail("cannot be opened", ex);
         }
         catch
         {
-            _log.Detach();
-            _writer.Detach();
+            DetachAll();
             connection.Dispose();
             throw;
         }
     }
 
-    private static void CreateVersion2(SqliteConnection connection, string sql)
+    /// <summary>Starts a write transaction, taking the write lock at once (no other writer holds it: one store per file).</summary>
+    private void Begin()
+    {
+        _begin!.Execute();
+        _writer.Begin();
+    }
+
+    private void Commit() => _commit!.Execute();
+
+    /// <summary>Rolls back the transaction in progress, if SQLite has not already ended it; a failure to do so is left to the caller's error.</summary>
+    private void Rollback()
+    {
+        if (_connection?.Handle is { } db && SQLitePCL.raw.sqlite3_get_autocommit(db) == 0)
+        {
+            try
+            {
+                _rollback!.Execute();
+            }
+            catch (SqliteException)
+            {
+                // The caller's error stands; the next BEGIN fails if the transaction is still open,
+                // and that failure closes and reopens the connection.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Version 2 to 3 in one transaction, so that a crash leaves the file at version 2 or 3, whole:
+    /// the window rewritten in learning order (its index dropped), the log's events packed a row per
+    /// 256, and the journal created; the log's epoch and floor stay as they are.
+    /// </summary>
+    private static void UpgradeFromVersion2(SqliteConnection connection)
+    {
+        using var transaction = connection.BeginTransaction();
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = SqliteEdgeJournal.CreateSchemaSql;
+            command.ExecuteNonQuery();
+        }
+
+        SqliteLearnedExecutions.UpgradeFromVersion2(connection, transaction);
+        SqliteEventLog.UpgradeFromVersion2(connection, transaction);
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = "PRAGMA user_version = 3";
+            command.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
+    }
+
+    private static void Upgrade(SqliteConnection connection, string sql)
     {
         using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = sql;
-        command.Parameters.AddWithValue("$epoch", GraphEventId.NewEpoch());
+        if (sql.Contains("$epoch", StringComparison.Ordinal))
+        {
+            command.Parameters.AddWithValue("$epoch", GraphEventId.NewEpoch());
+        }
+
         command.ExecuteNonQuery();
         transaction.Commit();
     }
@@ -471,10 +567,21 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
     private void CloseConnection()
     {
         // The prepared commands belong to the connection: dropped with it, made again on reopen.
-        _log.Detach();
-        _writer.Detach();
+        DetachAll();
         _connection?.Dispose();
         _connection = null;
+    }
+
+    private void DetachAll()
+    {
+        _log.Detach();
+        _writer.Detach();
+        _begin?.Dispose();
+        _begin = null;
+        _commit?.Dispose();
+        _commit = null;
+        _rollback?.Dispose();
+        _rollback = null;
     }
 
     /// <summary>Takes the exclusive lock on <see cref="LockPath"/>, or fails naming the database.</summary>

@@ -104,7 +104,7 @@ public sealed class SqliteToolGraphStoreTests : IDisposable
             PRAGMA user_version = 2;
             """);
 
-        Assert.Equal(2, SqliteToolGraphStore.SchemaVersion);
+        Assert.Equal(3, SqliteToolGraphStore.SchemaVersion);
         foreach (var path in new[] { newer, foreign, broken, brokenV2 })
         {
             using var store = new SqliteToolGraphStore(path);
@@ -112,12 +112,13 @@ public sealed class SqliteToolGraphStoreTests : IDisposable
             Assert.Contains(path, error.Message, StringComparison.Ordinal);
         }
 
-        // A version-1 file that is not whole is refused before it is upgraded: it is left at version 1.
+        // A version-1 or version-2 file that is not whole is refused before it is upgraded: it is left as it was.
         Assert.Equal(1L, await ScalarAsync(broken, "PRAGMA user_version"));
+        Assert.Equal(2L, await ScalarAsync(brokenV2, "PRAGMA user_version"));
     }
 
     [Fact]
-    public async Task A_new_file_has_schema_version_2()
+    public async Task A_new_file_has_schema_version_3()
     {
         var path = Path.Combine(_directory, "new.db");
         using (var store = new SqliteToolGraphStore(path))

@@ -141,6 +141,19 @@ internal sealed class SqliteEdgeJournal
         _stagedJournaled += edges.Count;
     }
 
+    /// <summary>
+    /// Folds the whole committed journal into the table in the store's transaction (staged until
+    /// <see cref="Commit"/>); nothing when it is empty. The store does this when it closes, so a
+    /// file at rest holds every edge in <c>tool_dependency</c>, readable with plain SQL.
+    /// </summary>
+    public void FoldAll()
+    {
+        if (_journal.Count > 0 || _staged.Count > 0)
+        {
+            Fold([]);
+        }
+    }
+
     /// <summary>Applies what the committed transaction staged.</summary>
     public void Commit()
     {

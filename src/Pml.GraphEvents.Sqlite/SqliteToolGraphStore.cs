@@ -372,6 +372,7 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
         {
             _disposed = true;
             _reader.Dispose();
+            FoldEdgeJournal();
             CloseConnection();
 
             // Released last, once the connection is closed: the next holder finds the file at rest.
@@ -562,6 +563,40 @@ public sealed class SqliteToolGraphStore : IToolGraphStore, IGraphEventLog, IAsy
 
         command.ExecuteNonQuery();
         transaction.Commit();
+    }
+
+    /// <summary>
+    /// On a clean close, the edge journal into <c>tool_dependency</c> (one transaction), so that a file
+    /// at rest has every edge in the story's table. Best effort: a failure leaves the journal, which
+    /// the next open applies as it would after a crash.
+    /// </summary>
+    private void FoldEdgeJournal()
+    {
+        if (_connection is null || _writer.Edges.Journaled == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            Begin();
+            try
+            {
+                _writer.Edges.FoldAll();
+                Commit();
+            }
+            catch
+            {
+                Rollback();
+                throw;
+            }
+
+            _writer.Edges.Commit();
+        }
+        catch (SqliteException)
+        {
+            // Nothing lost: the journal rows are still there and a load applies them.
+        }
     }
 
     private void CloseConnection()

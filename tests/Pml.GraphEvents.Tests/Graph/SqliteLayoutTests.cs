@@ -144,6 +144,35 @@ public sealed class SqliteLayoutTests : IDisposable
     }
 
     [Fact]
+    public async Task A_clean_close_folds_the_journal_so_the_file_at_rest_has_every_edge_in_tool_dependency()
+    {
+        var path = Db("close-folds.db");
+        var model = new EdgeModel();
+        var random = new Random(11);
+        using (var store = new SqliteToolGraphStore(path))
+        {
+            var log = Log(store);
+            log.Open();
+            for (var i = 0; i < 5; i++)
+            {
+                log.Append(Records(log.State.LastOffset + 1, 2), [model.Change(random, 6)]);
+            }
+
+            Assert.True(store.EdgeJournalLength > 0);
+            Assert.Equal(0L, await ScalarAsync(path, "SELECT count(*) FROM tool_dependency"));
+        }
+
+        Assert.Equal((long)model.Edges.Count, await ScalarAsync(path, "SELECT count(*) FROM tool_dependency"));
+        Assert.Equal(0L, await ScalarAsync(path, "SELECT count(*) FROM tool_dependency_journal"));
+        using (var reopened = new SqliteToolGraphStore(path))
+        {
+            Assert.Equal(model.Edges, (await reopened.LoadAsync(Ct)).Edges);
+        }
+
+        AssertIntact(path);
+    }
+
+    [Fact]
     public async Task A_commit_that_would_fold_and_fails_leaves_table_journal_and_memory_as_they_were()
     {
         var path = Db("fold-fails.db");
@@ -348,7 +377,8 @@ public sealed class SqliteLayoutTests : IDisposable
         }
 
         await RawSqlAsync(gap, "DELETE FROM learned_execution WHERE first_seq = 3");
-        await RawSqlAsync(torn, "UPDATE tool_dependency_journal SET edges = x'0103616263'");
+        // A clean close folds the journal, so the torn row is one a crash would have left.
+        await RawSqlAsync(torn, "INSERT INTO tool_dependency_journal (edges) VALUES (x'0103616263')");
         await RawSqlAsync(tornWindow, "UPDATE learned_execution SET executions = x'01020561' WHERE first_seq = 3");
         await RawSqlAsync(floor, "UPDATE learned_execution SET floor = 7 WHERE first_seq = 5");
         foreach (var (path, what) in new[] { (gap, "gap"), (torn, "journal"), (tornWindow, "cannot be read"), (floor, "floor") })

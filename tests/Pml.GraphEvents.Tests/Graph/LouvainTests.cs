@@ -71,6 +71,41 @@ public sealed class LouvainTests
         Assert.InRange(firstCount, 2, 119);
     }
 
+    [Fact]
+    public void The_same_input_again_gives_the_same_communities_in_a_new_array_and_a_changed_one_is_recomputed()
+    {
+        var random = new Random(11);
+        var edges = new List<EdgeData>();
+        for (var e = 0; e < 400; e++)
+        {
+            var (a, b) = (random.Next(60), random.Next(60));
+            if (a != b && !edges.Exists(x => x.From == a && x.To == b))
+            {
+                edges.Add(new EdgeData(a, b, 0.5, 1));
+            }
+        }
+
+        EdgeData[] first = [.. edges];
+        var once = Louvain.Detect(60, first, 5, out var onceCount);
+        var again = Louvain.Detect(60, first, 5, out var againCount);
+        Assert.NotSame(once, again);
+        Assert.Equal(once, again);
+        Assert.Equal(onceCount, againCount);
+
+        // What Louvain does not read (the count) answers from memory; a confidence, a seed or a
+        // tool more does not.
+        EdgeData[] counted = [.. first.Select(e => e with { ObservedCount = 2 })];
+        Assert.Equal(once, Louvain.Detect(60, counted, 5, out _));
+        EdgeData[] bumped = [.. first];
+        bumped[17] = bumped[17] with { Confidence = 0.55 };
+        foreach (var (nodes, input, seed) in new[] { (60, bumped, 5), (60, first, 6), (61, first, 5) })
+        {
+            var expected = Frozen.FrozenLouvain.Detect(nodes, input, seed, out var expectedCount);
+            Assert.Equal(expected, Louvain.Detect(nodes, input, seed, out var count));
+            Assert.Equal(expectedCount, count);
+        }
+    }
+
     private static IEnumerable<EdgeData> Clique(int first, int size)
     {
         for (var a = first; a < first + size; a++)

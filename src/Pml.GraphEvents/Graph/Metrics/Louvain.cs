@@ -35,6 +35,7 @@ namespace Pml.GraphEvents;
 /// of non-empty communities with a negative total is counted, and the shortcuts wait while it is
 /// not zero.</item>
 /// <item>No allocation but the result: the arrays are reused (<see cref="LouvainWorkspace"/>).</item>
+/// <item>The same input as the last run is answered from it (<see cref="LouvainMemo"/>).</item>
 /// </list>
 /// </remarks>
 internal static class Louvain
@@ -47,6 +48,11 @@ internal static class Louvain
     /// <summary>The community of each node <c>0..n-1</c>, numbered 0.. by first appearance in node order.</summary>
     public static int[] Detect(int nodeCount, ReadOnlySpan<EdgeData> edges, int seed, out int communityCount)
     {
+        if (LouvainMemo.TryGet(nodeCount, edges, seed, out communityCount) is { } known)
+        {
+            return known;
+        }
+
         var n = nodeCount;
         var membership = new int[n];
         for (var i = 0; i < n; i++)
@@ -93,6 +99,7 @@ internal static class Louvain
             LouvainWorkspace.Return(workspace);
         }
 
+        LouvainMemo.Record(n, edges, seed, membership, communityCount);
         return membership;
     }
 

@@ -572,7 +572,9 @@ internal sealed partial class ToolGraphEngineCore : IToolGraphEngine
         // One copy per change, which the snapshot then owns: the writer never mutates an array a
         // snapshot holds (the next change copies again), so snapshot and writer share it.
         var added = new List<(int From, int To)>();
-        var edges = new EdgeData[_edges.Length + plan.NewEdgeCount];
+        // Every element is written below (the copy, then the changed and added edges), so the
+        // array is not zeroed first: at 10,000 edges that is 240 KB of memset per batch saved.
+        var edges = GC.AllocateUninitializedArray<EdgeData>(_edges.Length + plan.NewEdgeCount);
         Array.Copy(_edges, edges, _edges.Length);
         var count = _edges.Length;
         foreach (var edge in plan.ChangedEdges)
@@ -586,6 +588,12 @@ internal sealed partial class ToolGraphEngineCore : IToolGraphEngine
                 added.Add((edge.From, edge.To));
                 edges[count++] = edge;
             }
+        }
+
+        if (count != edges.Length)
+        {
+            // The plan counted its new edges wrong: an element would be left unwritten.
+            throw new InvalidOperationException($"The plan adds {plan.NewEdgeCount} edges but holds {count - _edges.Length} new ones.");
         }
 
         var metrics = GraphMetricsCalculator.Compute(nodes, edges, _seed, _snapshot.PageRankSpan);

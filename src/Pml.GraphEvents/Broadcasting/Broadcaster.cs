@@ -61,6 +61,9 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
     private readonly List<object> _attachments = [];
     private readonly List<EventLogRecord> _records = new(MaxDrain);
 
+    // The work items that wake the readers of a drain, reused from drain to drain.
+    private readonly SubscriberWakeups.Pool _wakeups = new();
+
     private long _eventsPublished;
     private long _framesDelivered;
     private long _subscribersEvicted;
@@ -289,7 +292,10 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
             subscribers = _subscribers;
         }
 
-        Deliver(GraphEventFrame.Create(item.Event), subscribers);
+        // The pump's drain is over (ApplyBreak runs between drains), so its list is free.
+        _drained.Add(GraphEventFrame.Create(item.Event));
+        Deliver(_drained, subscribers);
+        _drained.Clear();
     }
 
     /// <summary>
@@ -719,10 +725,7 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
         }
 
         _commits.Clear();
-        foreach (var frame in _drained)
-        {
-            Deliver(frame, subscribers);
-        }
+        Deliver(_drained, subscribers);
     }
 
     /// <summary>
@@ -791,43 +794,41 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
             ? GraphEventFrame.Create(ids, offset, item.Event, item.Contract, timestamp)
             : GraphEventFrame.Create(ids, offset, item.Event, item.Contract, item.Data, timestamp);
 
-    /// <summary>Offers <paramref name="frame"/> to every subscriber whose filter takes it.</summary>
-    private void Deliver(GraphEventFrame frame, GraphEventSubscription[] subscribers)
+    /// <summary>
+    /// Offers the frames of a drain to every subscriber, in order: each subscriber's buffer takes
+    /// the ones its filter keeps under one lock, and each reader that was waiting is woken once for
+    /// the whole drain, so that it finds everything at once (a stream writer then writes it all in
+    /// one flush). The wake-ups are handed to a few work items together (<see cref="SubscriberWakeups"/>).
+    /// </summary>
+    private void Deliver(List<GraphEventFrame> frames, GraphEventSubscription[] subscribers)
     {
+        if (frames.Count == 0)
+        {
+            return;
+        }
+
         long delivered = 0;
         long dropped = 0;
-        int droppedNow;
         List<GraphEventSubscription>? lagging = null;
+        SubscriberWakeups? wakeups = null;
         foreach (var subscriber in subscribers)
         {
-            if ((subscriber.Mask & frame.Kind) == 0)
+            var result = subscriber.Queue.TryEnqueueRange(frames, subscriber.Mask, ref delivered, ref dropped, out var wake);
+            if (wake)
             {
-                continue;
+                (wakeups ??= _wakeups.Rent(subscribers.Length)).Add(subscriber.Queue);
             }
 
-            switch (subscriber.Queue.TryEnqueue(frame, out droppedNow))
+            if (result == EnqueueResult.Full && subscriber.End(SubscriptionEndReason.Lagging))
             {
-                case EnqueueResult.Enqueued:
-                    delivered++;
-                    break;
-                case EnqueueResult.DroppedOldest:
-                    delivered++;
-                    dropped += droppedNow;
-                    break;
-                case EnqueueResult.Full:
-                    // Ended now (so nothing more is enqueued for it), removed from the snapshot
-                    // below in one pass: when many lag at once, that is one copy, not one each.
-                    if (subscriber.End(SubscriptionEndReason.Lagging))
-                    {
-                        (lagging ??= []).Add(subscriber);
-                    }
-
-                    break;
-                case EnqueueResult.Closed:
-                    break;
+                // Ended now (so nothing more is enqueued for it), removed from the snapshot below
+                // in one pass: when many lag at once, that is one copy, not one each. The frames it
+                // took before it filled are still read.
+                (lagging ??= []).Add(subscriber);
             }
         }
 
+        wakeups?.Dispatch();
         if (lagging is not null)
         {
             RemoveLagging(lagging);
@@ -836,7 +837,7 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
 
         Interlocked.Add(ref _framesDropped, dropped);
         Interlocked.Add(ref _framesDelivered, delivered);
-        Interlocked.Increment(ref _eventsPublished);
+        Interlocked.Add(ref _eventsPublished, frames.Count);
     }
 
     private void Beat()

@@ -11,7 +11,16 @@ namespace Pml.GraphEvents;
 /// <see cref="GraphEventSubscription.Completion"/> completes: once it is completed, empty, and the
 /// reader has read the frames of the stream's start that it holds outside this queue.
 /// </summary>
-internal sealed class SubscriberQueue : IValueTaskSource<bool>
+/// <remarks>
+/// A pending wait is completed in two steps: whoever ends it (the pump with new frames, the end of
+/// the queue, a cancellation) claims it under the lock and records how it ends, then one thread-pool
+/// work item completes it, and the reader's continuation runs right there, on that work item. The
+/// pump's claims of a drain are completed together by a few <see cref="SubscriberWakeups"/> work
+/// items, so waking N readers costs a few work items, not N; the other ends, which are rare, queue
+/// this queue itself as the work item. Either way the continuation never runs on the pump, nor on a
+/// thread that disposed a subscription or cancelled a token.
+/// </remarks>
+internal sealed class SubscriberQueue : IValueTaskSource<bool>, IThreadPoolWorkItem
 {
     private const int InitialArrayLength = 4;
 
@@ -39,6 +48,10 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
 
     private ManualResetValueTaskSourceCore<bool> _waiter;
     private bool _hasWaiter;
+
+    // How the claimed wait ends: written under the lock by the claim, read by the one wake that
+    // follows it (published to that work item by the thread pool's queue).
+    private WaitOutcome _outcome;
     private CancellationToken _waitToken;
     private CancellationTokenRegistration _waitRegistration;
 
@@ -48,9 +61,17 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
         _capacityBytes = capacityBytes;
         _dropOldest = dropOldest;
 
-        // The pump must never run a subscriber's continuation inline: that continuation may write
-        // to a socket, and every other subscriber would wait for it.
-        _waiter.RunContinuationsAsynchronously = true;
+        // Continuations run inline in SetResult, which is only ever called from a work item of the
+        // thread pool that exists to run them (see Wake): the pump, which only claims waits, never
+        // runs one, and a second hop through the thread pool per wake-up would buy nothing.
+        _waiter.RunContinuationsAsynchronously = false;
+    }
+
+    private enum WaitOutcome : byte
+    {
+        Ready,
+        Ended,
+        Cancelled,
     }
 
     /// <summary>Frames dropped by the drop-oldest policy since the queue was created.</summary>
@@ -110,18 +131,22 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
     }
 
     /// <summary>
-    /// Called by the pump only. The buffer is full when it holds its capacity in frames, or when
-    /// <paramref name="frame"/> would take it past its capacity in bytes; then the frame is
-    /// refused (<see cref="EnqueueResult.Full"/>) or, dropping oldest, as many of the oldest frames
-    /// as it takes are dropped, <paramref name="dropped"/> of them. A frame always fits an empty
-    /// buffer, so that one large event never ends a subscriber that has read everything.
+    /// Called by the pump only: offers the frames of one drain that <paramref name="mask"/> takes,
+    /// in order, under one lock. The buffer is full when it holds its capacity in frames, or when a
+    /// frame would take it past its capacity in bytes; then that frame is refused and so are the
+    /// ones after it (<see cref="EnqueueResult.Full"/>: the pump ends this subscription), or,
+    /// dropping oldest, as many of the oldest frames as it takes are dropped (counted in
+    /// <paramref name="dropped"/>). A frame always fits an empty buffer, so that one large event
+    /// never ends a subscriber that has read everything. <paramref name="delivered"/> counts the
+    /// frames taken. When <paramref name="wake"/> is <see langword="true"/>, this call claimed the
+    /// reader's pending wait, and the caller must have <see cref="Wake"/> called once, on a thread
+    /// where the reader's continuation may run.
     /// </summary>
-    public EnqueueResult TryEnqueue(GraphEventFrame frame, out int dropped)
+    public EnqueueResult TryEnqueueRange(List<GraphEventFrame> frames, GraphEventKind mask, ref long delivered, ref long dropped, out bool wake)
     {
         var result = EnqueueResult.Enqueued;
-        var length = frame.Length;
-        dropped = 0;
-        bool wake;
+        var taken = 0;
+        wake = false;
         lock (_lock)
         {
             if (_completed)
@@ -129,45 +154,59 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
                 return EnqueueResult.Closed;
             }
 
-            if (_count == _capacity || _bytes + length > _capacityBytes)
+            foreach (var frame in frames)
             {
-                if (!_dropOldest)
+                if ((frame.Kind & mask) == 0)
                 {
-                    if (_count > 0)
-                    {
-                        return EnqueueResult.Full;
-                    }
+                    continue;
                 }
-                else
-                {
-                    while (_count > 0 && (_count == _capacity || _bytes + length > _capacityBytes))
-                    {
-                        _bytes -= _items![_head]!.Length;
-                        _items[_head] = null;
-                        _head = (_head + 1) % _items.Length;
-                        _count--;
-                        dropped++;
-                    }
 
-                    _lost += dropped;
-                    _droppedTotal += dropped;
-                    result = dropped > 0 ? EnqueueResult.DroppedOldest : EnqueueResult.Enqueued;
+                var length = frame.Length;
+                var count = _count;
+                if (count == _capacity || _bytes + length > _capacityBytes)
+                {
+                    if (!_dropOldest)
+                    {
+                        if (count > 0)
+                        {
+                            result = EnqueueResult.Full;
+                            break;
+                        }
+                    }
+                    else
+                    {
+                        var droppedNow = 0;
+                        while (count > 0 && (count == _capacity || _bytes + length > _capacityBytes))
+                        {
+                            _bytes -= _items![_head]!.Length;
+                            _items[_head] = null;
+                            _head = (_head + 1) % _items.Length;
+                            count--;
+                            droppedNow++;
+                        }
+
+                        _lost += droppedNow;
+                        _droppedTotal += droppedNow;
+                        dropped += droppedNow;
+                    }
                 }
+
+                EnsureRoom(count);
+                _items![(_head + count) % _items.Length] = frame;
+                _bytes += length;
+                _count = count + 1;
+                taken++;
             }
 
-            EnsureRoom();
-            _items![(_head + _count) % _items.Length] = frame;
-            _count++;
-            _bytes += length;
-            wake = _hasWaiter;
-            _hasWaiter = false;
+            if (taken > 0 && _hasWaiter)
+            {
+                _hasWaiter = false;
+                _outcome = WaitOutcome.Ready;
+                wake = true;
+            }
         }
 
-        if (wake)
-        {
-            Wake(true);
-        }
-
+        delivered += taken;
         return result;
     }
 
@@ -276,7 +315,6 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
     public bool Complete()
     {
         bool wake;
-        bool hasItems;
         bool drained;
         lock (_lock)
         {
@@ -288,13 +326,15 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
             _completed = true;
             wake = _hasWaiter;
             _hasWaiter = false;
-            hasItems = _count > 0 || _lost > 0;
+            _outcome = _count > 0 || _lost > 0 ? WaitOutcome.Ready : WaitOutcome.Ended;
             drained = IsDrained();
         }
 
         if (wake)
         {
-            Wake(hasItems);
+            // Whoever ends a subscription (a disposal on any thread, the pump for a lagging one)
+            // must not run its reader's continuation: a work item of its own does. Rare, so one each.
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
 
         if (drained)
@@ -313,6 +353,7 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
             return ValueTask.FromCanceled<bool>(cancellationToken);
         }
 
+        short version;
         lock (_lock)
         {
             if (_count > 0 || _lost > 0)
@@ -333,16 +374,20 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
             _waiter.Reset();
             _hasWaiter = true;
             _waitToken = cancellationToken;
-            if (cancellationToken.CanBeCanceled)
-            {
-                // Registered under the lock so that GetResult, which unregisters it, can never
-                // run before the field is set.
-                _waitRegistration = cancellationToken.UnsafeRegister(
-                    static (state, token) => ((SubscriberQueue)state!).CancelWait(token), this);
-            }
-
-            return new ValueTask<bool>(this, _waiter.Version);
+            version = _waiter.Version;
         }
+
+        if (cancellationToken.CanBeCanceled)
+        {
+            // Registered once the lock is left: a token cancelled meanwhile runs CancelWait at once,
+            // on this thread. GetResult, which unregisters it, cannot run before the field is set:
+            // the awaiter only asks for the result, or registers its continuation, once this
+            // method has returned.
+            _waitRegistration = cancellationToken.UnsafeRegister(
+                static (state, token) => ((SubscriberQueue)state!).CancelWait(token), this);
+        }
+
+        return new ValueTask<bool>(this, version);
     }
 
     private void CancelWait(CancellationToken token)
@@ -357,12 +402,35 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
             }
 
             _hasWaiter = false;
+            _outcome = WaitOutcome.Cancelled;
         }
 
-        _waiter.SetException(new OperationCanceledException(token));
+        // Not on the thread that cancelled the token (a timer, a request abort): on a work item.
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
     }
 
-    private void Wake(bool result) => _waiter.SetResult(result);
+    /// <summary>
+    /// Completes the wait that was claimed for this wake-up, running the reader's continuation on
+    /// the calling thread: call it once per claim, from a thread-pool work item that exists for it.
+    /// </summary>
+    public void Wake()
+    {
+        switch (_outcome)
+        {
+            case WaitOutcome.Ready:
+                _waiter.SetResult(true);
+                break;
+            case WaitOutcome.Ended:
+                _waiter.SetResult(false);
+                break;
+            default:
+                // The token is the claimed wait's: a new wait cannot begin before this one completes.
+                _waiter.SetException(new OperationCanceledException(_waitToken));
+                break;
+        }
+    }
+
+    void IThreadPoolWorkItem.Execute() => Wake();
 
     // Under the lock.
     private GraphEventFrame TakeHead()
@@ -388,7 +456,8 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
         }
     }
 
-    private void EnsureRoom()
+    // Under the lock: room for one more frame after the count held.
+    private void EnsureRoom(int count)
     {
         if (_items is null)
         {
@@ -396,13 +465,13 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>
             return;
         }
 
-        if (_count < _items.Length)
+        if (count < _items.Length)
         {
             return;
         }
 
         var grown = new GraphEventFrame?[(int)Math.Min((long)_items.Length * 2, _capacity)];
-        for (var i = 0; i < _count; i++)
+        for (var i = 0; i < count; i++)
         {
             grown[i] = _items[(_head + i) % _items.Length];
         }

@@ -250,6 +250,43 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>, IThreadPoolWorkI
     }
 
     /// <summary>
+    /// Takes frames from the head under one lock, into <paramref name="into"/>, while the bytes
+    /// taken stay below <paramref name="maxBytes"/> (so the last one may cross it, as a reader
+    /// taking them one at a time while under budget would); returns how many. When frames were
+    /// dropped since the last read, takes none and reports that count in <paramref name="lost"/>
+    /// instead: the notice comes first, as in <see cref="TryDequeue"/>.
+    /// </summary>
+    public int TryDequeueMany(Span<GraphEventFrame?> into, long maxBytes, out long lost)
+    {
+        var taken = 0;
+        long bytes = 0;
+        bool drained;
+        lock (_lock)
+        {
+            lost = _lost;
+            _lost = 0;
+            if (lost == 0)
+            {
+                while (_count > 0 && taken < into.Length && bytes < maxBytes)
+                {
+                    var frame = TakeHead();
+                    into[taken++] = frame;
+                    bytes += frame.Length;
+                }
+            }
+
+            drained = IsDrained();
+        }
+
+        if (drained)
+        {
+            SignalCompletion();
+        }
+
+        return taken;
+    }
+
+    /// <summary>
     /// Drops the frames at the head whose id is at most <paramref name="lastId"/> (a resuming client
     /// already has them), stopping at a loss notice or a frame without an id, which are read as they
     /// are. Returns whether something is left to read; <paramref name="passed"/> is

@@ -194,7 +194,11 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>, IThreadPoolWorkI
                 EnsureRoom(count);
                 _items![(_head + count) % _items.Length] = frame;
                 _bytes += length;
-                _count = count + 1;
+
+                // One store, after the loss is recorded, and never 0: the reader looks at the count
+                // without the lock (LooksEmpty), and must never see drops without their loss, nor
+                // an empty buffer in the middle of dropping the oldest frames to make room.
+                Volatile.Write(ref _count, count + 1);
                 taken++;
             }
 
@@ -217,6 +221,13 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>, IThreadPoolWorkI
     /// </summary>
     public bool TryDequeue(out GraphEventFrame? frame, out long lost)
     {
+        if (LooksEmpty())
+        {
+            frame = null;
+            lost = 0;
+            return false;
+        }
+
         bool drained;
         lock (_lock)
         {
@@ -258,6 +269,12 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>, IThreadPoolWorkI
     /// </summary>
     public int TryDequeueMany(Span<GraphEventFrame?> into, long maxBytes, out long lost)
     {
+        if (LooksEmpty())
+        {
+            lost = 0;
+            return 0;
+        }
+
         var taken = 0;
         long bytes = 0;
         bool drained;
@@ -468,6 +485,17 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>, IThreadPoolWorkI
     }
 
     void IThreadPoolWorkItem.Execute() => Wake();
+
+    /// <summary>
+    /// Reader only, without the lock: whether there is nothing to take. A reader asks after every
+    /// batch it read and nearly always finds nothing, so that answer costs no lock. Only the reader
+    /// empties the buffer and clears the loss count (the pump's count is never 0, and it records a
+    /// loss before the count that follows it), so after a wait that said there is something, this
+    /// never says there is nothing; a frame the pump is adding meanwhile may be missed, and is found
+    /// by the wait that follows, which looks under the lock. Taking nothing changes nothing, so no
+    /// end needs signalling here.
+    /// </summary>
+    private bool LooksEmpty() => Volatile.Read(ref _count) == 0 && Volatile.Read(ref _lost) == 0;
 
     // Under the lock.
     private GraphEventFrame TakeHead()

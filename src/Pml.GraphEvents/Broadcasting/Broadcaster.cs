@@ -64,6 +64,10 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
     // The work items that wake the readers of a drain, reused from drain to drain.
     private readonly SubscriberWakeups.Pool _wakeups = new();
 
+    // The most frames offered to a buffer at once (see Deliver): a whole POST's events, and at
+    // most a quarter of a subscriber's buffer.
+    private readonly int _deliverySlice;
+
     private long _eventsPublished;
     private long _framesDelivered;
     private long _subscribersEvicted;
@@ -78,6 +82,7 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
         _maxSubscribers = options.MaxSubscribers;
         _subscriberBufferCapacity = options.SubscriberBufferCapacity;
         _subscriberBufferCapacityBytes = options.SubscriberBufferCapacityBytes;
+        _deliverySlice = Math.Clamp(_subscriberBufferCapacity / 4, 1, 256);
         _maxEventBytes = options.MaxEventBytes;
 
         // Frozen, not copied: the registry is this broadcaster's for its life (the backplane and the
@@ -795,25 +800,35 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
             : GraphEventFrame.Create(ids, offset, item.Event, item.Contract, item.Data, timestamp);
 
     /// <summary>
-    /// Offers the frames of a drain to every subscriber, in order: each subscriber's buffer takes
-    /// the ones its filter keeps under one lock, and each reader that was waiting is woken once for
-    /// the whole drain, so that it finds everything at once (a stream writer then writes it all in
-    /// one flush). The wake-ups are handed to a few work items together (<see cref="SubscriberWakeups"/>).
+    /// Offers the frames of a drain to every subscriber, in order, a slice at a time: each
+    /// subscriber's buffer takes the frames of a slice its filter keeps under one lock, and each
+    /// reader that was waiting is woken once for the slice, so that it finds all of it at once (a
+    /// stream writer then writes it in one flush). The wake-ups are handed to a few work items
+    /// together (<see cref="SubscriberWakeups"/>). A drain is one slice unless it is large (a
+    /// backlog): then the readers start on the first slices while the pump offers the next, as they
+    /// did when frames were offered one at a time, so that a burst larger than a buffer does not
+    /// end subscribers that keep up with it.
     /// </summary>
     private void Deliver(List<GraphEventFrame> frames, GraphEventSubscription[] subscribers)
     {
-        if (frames.Count == 0)
+        // The same snapshot for every slice: a subscriber ended by one is closed to the next.
+        for (var start = 0; start < frames.Count; start += _deliverySlice)
         {
-            return;
+            DeliverSlice(frames, start, Math.Min(_deliverySlice, frames.Count - start), subscribers);
         }
 
+        Interlocked.Add(ref _eventsPublished, frames.Count);
+    }
+
+    private void DeliverSlice(List<GraphEventFrame> frames, int start, int count, GraphEventSubscription[] subscribers)
+    {
         long delivered = 0;
         long dropped = 0;
         List<GraphEventSubscription>? lagging = null;
         SubscriberWakeups? wakeups = null;
         foreach (var subscriber in subscribers)
         {
-            var result = subscriber.Queue.TryEnqueueRange(frames, subscriber.Mask, ref delivered, ref dropped, out var wake);
+            var result = subscriber.Queue.TryEnqueueRange(frames, start, count, subscriber.Mask, ref delivered, ref dropped, out var wake);
             if (wake)
             {
                 (wakeups ??= _wakeups.Rent(subscribers.Length)).Add(subscriber.Queue);
@@ -837,7 +852,6 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
 
         Interlocked.Add(ref _framesDropped, dropped);
         Interlocked.Add(ref _framesDelivered, delivered);
-        Interlocked.Add(ref _eventsPublished, frames.Count);
     }
 
     private void Beat()

@@ -133,9 +133,10 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>, IThreadPoolWorkI
     }
 
     /// <summary>
-    /// Called by the pump only: offers the frames of one drain that <paramref name="mask"/> takes,
-    /// in order, under one gate. The buffer is full when it holds its capacity in frames, or when a
-    /// frame would take it past its capacity in bytes; then that frame is refused and so are the
+    /// Called by the pump only: offers the frames of a slice of a drain (<paramref name="frameCount"/>
+    /// from <paramref name="start"/>) that <paramref name="mask"/> takes, in order, under one gate.
+    /// The buffer is full when it holds its capacity in frames, or when a frame would take it past
+    /// its capacity in bytes; then that frame is refused and so are the
     /// ones after it (<see cref="EnqueueResult.Full"/>: the pump ends this subscription), or,
     /// dropping oldest, as many of the oldest frames as it takes are dropped (counted in
     /// <paramref name="dropped"/>). A frame always fits an empty buffer, so that one large event
@@ -144,7 +145,7 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>, IThreadPoolWorkI
     /// reader's pending wait, and the caller must have <see cref="Wake"/> called once, on a thread
     /// where the reader's continuation may run.
     /// </summary>
-    public EnqueueResult TryEnqueueRange(List<GraphEventFrame> frames, GraphEventKind mask, ref long delivered, ref long dropped, out bool wake)
+    public EnqueueResult TryEnqueueRange(List<GraphEventFrame> frames, int start, int frameCount, GraphEventKind mask, ref long delivered, ref long dropped, out bool wake)
     {
         var result = EnqueueResult.Enqueued;
         var taken = 0;
@@ -156,8 +157,9 @@ internal sealed class SubscriberQueue : IValueTaskSource<bool>, IThreadPoolWorkI
                 return EnqueueResult.Closed;
             }
 
-            foreach (var frame in frames)
+            for (var i = start; i < start + frameCount; i++)
             {
+                var frame = frames[i];
                 if ((frame.Kind & mask) == 0)
                 {
                     continue;

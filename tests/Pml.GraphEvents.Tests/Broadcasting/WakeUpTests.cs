@@ -97,17 +97,18 @@ public sealed class WakeUpTests
     }
 
     [Fact]
-    public async Task Readers_woken_together_each_get_every_event_in_order_through_many_drains()
+    public async Task Readers_woken_together_each_get_every_event_in_order_through_drains_large_and_small()
     {
         const int Subscribers = 300;
-        const int Events = 500;
+        const int Events = 1_500;
         await using var broadcaster = GraphEventBroadcaster.Create(new GraphEventsOptions { MaxSubscribers = Subscribers, SubscriberBufferCapacity = Events });
         var subscriptions = Enumerable.Range(0, Subscribers).Select(_ => broadcaster.Subscribe()).ToList();
         var reads = subscriptions.Select(s => Task.Run(() => s.ReadAsync(1 + Events))).ToList();
 
-        // Blocks of various sizes and single events, so drains of one and of many frames alternate.
+        // Blocks of various sizes and single events, so drains of one and of many frames alternate;
+        // the first is larger than a slice (a quarter of the buffer), so it is offered in several.
         var sent = 0;
-        var size = 1;
+        var size = 1_000;
         while (sent < Events)
         {
             var block = Enumerable.Range(sent, Math.Min(size, Events - sent)).Select(i => (GraphEvent)SampleEvents.Edge(i)).ToList();

@@ -61,6 +61,13 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
     private readonly List<object> _attachments = [];
     private readonly List<EventLogRecord> _records = new(MaxDrain);
 
+    // The work items that wake the readers of a drain, reused from drain to drain.
+    private readonly SubscriberWakeups.Pool _wakeups = new();
+
+    // The most frames offered to a buffer at once (see Deliver): a whole POST's events, and at
+    // most a quarter of a subscriber's buffer.
+    private readonly int _deliverySlice;
+
     private long _eventsPublished;
     private long _framesDelivered;
     private long _subscribersEvicted;
@@ -75,6 +82,7 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
         _maxSubscribers = options.MaxSubscribers;
         _subscriberBufferCapacity = options.SubscriberBufferCapacity;
         _subscriberBufferCapacityBytes = options.SubscriberBufferCapacityBytes;
+        _deliverySlice = Math.Clamp(_subscriberBufferCapacity / 4, 1, 256);
         _maxEventBytes = options.MaxEventBytes;
 
         // Frozen, not copied: the registry is this broadcaster's for its life (the backplane and the
@@ -289,7 +297,10 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
             subscribers = _subscribers;
         }
 
-        Deliver(GraphEventFrame.Create(item.Event), subscribers);
+        // The pump's drain is over (ApplyBreak runs between drains), so its list is free.
+        _drained.Add(GraphEventFrame.Create(item.Event));
+        Deliver(_drained, subscribers);
+        _drained.Clear();
     }
 
     /// <summary>
@@ -719,10 +730,7 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
         }
 
         _commits.Clear();
-        foreach (var frame in _drained)
-        {
-            Deliver(frame, subscribers);
-        }
+        Deliver(_drained, subscribers);
     }
 
     /// <summary>
@@ -791,43 +799,51 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
             ? GraphEventFrame.Create(ids, offset, item.Event, item.Contract, timestamp)
             : GraphEventFrame.Create(ids, offset, item.Event, item.Contract, item.Data, timestamp);
 
-    /// <summary>Offers <paramref name="frame"/> to every subscriber whose filter takes it.</summary>
-    private void Deliver(GraphEventFrame frame, GraphEventSubscription[] subscribers)
+    /// <summary>
+    /// Offers the frames of a drain to every subscriber, in order, a slice at a time: each
+    /// subscriber's buffer takes the frames of a slice its filter keeps under one lock, and each
+    /// reader that was waiting is woken once for the slice, so that it finds all of it at once (a
+    /// stream writer then writes it in one flush). The wake-ups are handed to a few work items
+    /// together (<see cref="SubscriberWakeups"/>). A drain is one slice unless it is large (a
+    /// backlog): then the readers start on the first slices while the pump offers the next, as they
+    /// did when frames were offered one at a time, so that a burst larger than a buffer does not
+    /// end subscribers that keep up with it.
+    /// </summary>
+    private void Deliver(List<GraphEventFrame> frames, GraphEventSubscription[] subscribers)
+    {
+        // The same snapshot for every slice: a subscriber ended by one is closed to the next.
+        for (var start = 0; start < frames.Count; start += _deliverySlice)
+        {
+            DeliverSlice(frames, start, Math.Min(_deliverySlice, frames.Count - start), subscribers);
+        }
+
+        Interlocked.Add(ref _eventsPublished, frames.Count);
+    }
+
+    private void DeliverSlice(List<GraphEventFrame> frames, int start, int count, GraphEventSubscription[] subscribers)
     {
         long delivered = 0;
         long dropped = 0;
-        int droppedNow;
         List<GraphEventSubscription>? lagging = null;
+        SubscriberWakeups? wakeups = null;
         foreach (var subscriber in subscribers)
         {
-            if ((subscriber.Mask & frame.Kind) == 0)
+            var result = subscriber.Queue.TryEnqueueRange(frames, start, count, subscriber.Mask, ref delivered, ref dropped, out var wake);
+            if (wake)
             {
-                continue;
+                (wakeups ??= _wakeups.Rent(subscribers.Length)).Add(subscriber.Queue);
             }
 
-            switch (subscriber.Queue.TryEnqueue(frame, out droppedNow))
+            if (result == EnqueueResult.Full && subscriber.End(SubscriptionEndReason.Lagging))
             {
-                case EnqueueResult.Enqueued:
-                    delivered++;
-                    break;
-                case EnqueueResult.DroppedOldest:
-                    delivered++;
-                    dropped += droppedNow;
-                    break;
-                case EnqueueResult.Full:
-                    // Ended now (so nothing more is enqueued for it), removed from the snapshot
-                    // below in one pass: when many lag at once, that is one copy, not one each.
-                    if (subscriber.End(SubscriptionEndReason.Lagging))
-                    {
-                        (lagging ??= []).Add(subscriber);
-                    }
-
-                    break;
-                case EnqueueResult.Closed:
-                    break;
+                // Ended now (so nothing more is enqueued for it), removed from the snapshot below
+                // in one pass: when many lag at once, that is one copy, not one each. The frames it
+                // took before it filled are still read.
+                (lagging ??= []).Add(subscriber);
             }
         }
 
+        wakeups?.Dispatch();
         if (lagging is not null)
         {
             RemoveLagging(lagging);
@@ -836,7 +852,6 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
 
         Interlocked.Add(ref _framesDropped, dropped);
         Interlocked.Add(ref _framesDelivered, delivered);
-        Interlocked.Increment(ref _eventsPublished);
     }
 
     private void Beat()

@@ -176,6 +176,41 @@ public sealed class GraphEventSubscription : ChannelReader<GraphEventFrame>, IDi
     }
 
     /// <summary>
+    /// Reader only: takes the frames that are ready, up to <paramref name="into"/>'s length and
+    /// while the bytes taken stay below <paramref name="maxBytes"/>, as <see cref="TryRead"/> would
+    /// one at a time, in the same order; returns how many. Live frames are taken under one lock
+    /// of the buffer, not one per frame (a stream writer's batch); the start of the stream, a
+    /// loss notice and a resume's skipped frames are taken one at a time as by <see cref="TryRead"/>.
+    /// </summary>
+    internal int TryReadMany(Span<GraphEventFrame?> into, long maxBytes)
+    {
+        if (into.IsEmpty || maxBytes <= 0)
+        {
+            return 0;
+        }
+
+        if (!_startRead || _skipThrough != 0)
+        {
+            if (!TryRead(out var frame))
+            {
+                return 0;
+            }
+
+            into[0] = frame;
+            return 1;
+        }
+
+        var taken = _queue.TryDequeueMany(into, maxBytes, out var lost);
+        if (lost > 0)
+        {
+            into[0] = GraphEventFrame.Create(new EventsLostEvent(EventsLostReasons.BufferOverflow, lost, _owner.TimeProvider.GetUtcNow()));
+            return 1;
+        }
+
+        return taken;
+    }
+
+    /// <summary>
     /// Waits until a frame can be read (<see langword="true"/>: the next <see cref="TryRead"/>
     /// returns one) or the subscription has ended and everything it held was read
     /// (<see langword="false"/>). Does not allocate when it waits, except behind a backplane while

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.ComponentModel;
 using System.Globalization;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 
 namespace Pml.GraphEvents;
 
@@ -128,18 +129,7 @@ public static class GraphEventStreamWriter
             var pendingFrames = 0;
             while (true)
             {
-                while (pendingBytes < maxBatchBytes && pendingFrames < MaxBatchFrames && subscription.TryRead(out var frame))
-                {
-                    var bytes = frame.Utf8Bytes.Span;
-                    output.Write(bytes);
-                    pendingBytes += bytes.Length;
-                    if (stamps is not null)
-                    {
-                        stamps[pendingFrames] = frame.DispatchTimestamp;
-                    }
-
-                    pendingFrames++;
-                }
+                CopyReady(subscription, output, stamps, maxBatchBytes, ref pendingBytes, ref pendingFrames);
 
                 if (pendingBytes > 0)
                 {
@@ -209,6 +199,86 @@ public static class GraphEventStreamWriter
         return new GraphEventStreamResult(reason, subscription.EndReason, framesWritten, bytesWritten);
     }
 
+
+    /// <summary>
+    /// Copies the frames that are ready into <paramref name="output"/>, up to a batch's budget of
+    /// bytes and frames. The frames come out of the subscription's buffer a few dozen per lock
+    /// (<see cref="GraphEventSubscription.TryReadMany"/>), not one per lock: the pump may hold that
+    /// lock while it fills the buffer with a drain. And they go into one <see cref="PipeWriter.GetSpan"/>
+    /// and one <see cref="PipeWriter.Advance"/> per buffer the output hands out, not per frame:
+    /// each is a call through the host's writer (Kestrel takes a lock in both, and sizes a chunk),
+    /// and a batch of small frames fills a buffer many frames at a time. A frame that does not fit
+    /// the rest of a buffer is split across two, so every buffer is filled, as
+    /// <see cref="BuffersExtensions.Write{T}(IBufferWriter{T}, ReadOnlySpan{T})"/> does.
+    /// </summary>
+    private static void CopyReady(GraphEventSubscription subscription, PipeWriter output, long[]? stamps, int maxBatchBytes, ref long pendingBytes, ref int pendingFrames)
+    {
+        var taken = default(FrameBuffer);
+        Span<GraphEventFrame?> frames = taken;
+        var buffer = Span<byte>.Empty;
+        var used = 0;
+        while (pendingBytes < maxBatchBytes && pendingFrames < MaxBatchFrames)
+        {
+            var count = subscription.TryReadMany(frames[..Math.Min(frames.Length, MaxBatchFrames - pendingFrames)], maxBatchBytes - pendingBytes);
+            if (count == 0)
+            {
+                break;
+            }
+
+            for (var i = 0; i < count; i++)
+            {
+                var frame = frames[i]!;
+                frames[i] = null;
+                var bytes = frame.Utf8Bytes.Span;
+                pendingBytes += bytes.Length;
+                if (stamps is not null)
+                {
+                    stamps[pendingFrames] = frame.DispatchTimestamp;
+                }
+
+                pendingFrames++;
+                while (true)
+                {
+                    var room = buffer.Length - used;
+                    if (bytes.Length <= room)
+                    {
+                        bytes.CopyTo(buffer[used..]);
+                        used += bytes.Length;
+                        break;
+                    }
+
+                    if (room > 0)
+                    {
+                        bytes[..room].CopyTo(buffer[used..]);
+                        bytes = bytes[room..];
+                        used += room;
+                    }
+
+                    if (used > 0)
+                    {
+                        output.Advance(used);
+                    }
+
+                    // No size hint: the output's next buffer of its usual size (Kestrel's are pooled
+                    // blocks), which the frames fill, split where they cross from one to the next.
+                    buffer = output.GetSpan();
+                    used = 0;
+                }
+            }
+        }
+
+        if (used > 0)
+        {
+            output.Advance(used);
+        }
+    }
+
+    /// <summary>Frames taken from the subscription at once, on the stack: a writer holds no array between batches.</summary>
+    [InlineArray(32)]
+    private struct FrameBuffer
+    {
+        private GraphEventFrame? _frame;
+    }
 
     private static void RecordLatency(GraphEventsMetrics metrics, TimeProvider clock, ReadOnlySpan<long> stamps, long streamStart)
     {

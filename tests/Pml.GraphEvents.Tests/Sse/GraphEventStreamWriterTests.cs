@@ -73,6 +73,82 @@ public sealed class GraphEventStreamWriterTests
     }
 
     [Fact]
+    public async Task Each_batch_holds_whole_frames_up_to_the_first_that_reaches_the_byte_budget()
+    {
+        await using var broadcaster = GraphEventBroadcaster.Create();
+        var subscription = broadcaster.Subscribe();
+        for (var i = 0; i < 100; i++)
+        {
+            await broadcaster.PublishAsync(SampleEvents.Edge(i), TestContext.Current.CancellationToken);
+        }
+
+        await SubscriptionReading.EventuallyAsync(() => broadcaster.GetStatistics().FramesDelivered == 100, "100 frames buffered");
+        subscription.Dispose();
+        var output = new FlushRecordingWriter();
+        var result = await subscription.WriteToAsync(output, new GraphEventStreamWriterOptions { MaxBatchBytes = 1024 }, TestContext.Current.CancellationToken);
+
+        // Every batch (the first with retry: and connected) stops at the first frame that reaches
+        // the budget, so it crosses it by less than one frame; the last holds what is left.
+        var flushes = output.Flushes;
+        var frameBytes = Encoding.UTF8.GetByteCount("id: " + broadcaster.IdAt(10) + "\nevent: edge_created\ndata: {\"from_tool_id\":\"tool:9\",\"to_tool_id\":\"tool:10\",\"confidence_score\":0.5,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n");
+        Assert.StartsWith("retry: 3000\n", flushes[0], StringComparison.Ordinal);
+        Assert.All(flushes.SkipLast(1), batch => Assert.InRange(Encoding.UTF8.GetByteCount(batch), 1024, 1024 + frameBytes));
+        Assert.Equal(101, result.FramesWritten);
+        Assert.Equal(100, flushes.Sum(batch => batch.Split("event: edge_created").Length - 1));
+    }
+
+    [Fact]
+    public async Task Events_committed_together_reach_a_waiting_writer_in_one_flush()
+    {
+        // No heartbeat may come between: it would be a flush of its own.
+        await using var broadcaster = GraphEventBroadcaster.Create(new GraphEventsOptions { HeartbeatInterval = TimeSpan.FromHours(1) });
+        var subscription = broadcaster.Subscribe();
+        var output = new FlushRecordingWriter();
+        var writing = subscription.WriteToAsync(output, cancellationToken: TestContext.Current.CancellationToken);
+        await SubscriptionReading.EventuallyAsync(() => output.Flushes.Count == 1, "the connected frame flushed");
+
+        // One commit (a POST's events) is one batch for every writer: one write per client.
+        var events = Enumerable.Range(0, 30).Select(i => (GraphEvent)SampleEvents.Edge(i)).ToList();
+        await ((Broadcaster)broadcaster).CommitAsync(events, null, TestContext.Current.CancellationToken);
+        await SubscriptionReading.EventuallyAsync(() => output.Flushes.Count == 2, "the block flushed");
+        subscription.Dispose();
+        var result = await writing;
+
+        Assert.Equal(2, output.Flushes.Count);
+        Assert.Equal(30, output.Flushes[1].Split("event: edge_created").Length - 1);
+        Assert.Equal(31, result.FramesWritten);
+    }
+
+    [Fact]
+    public async Task Under_drop_oldest_the_writer_writes_the_loss_notice_before_the_frames_after_the_gap()
+    {
+        await using var broadcaster = GraphEventBroadcaster.Create(new GraphEventsOptions
+        {
+            SubscriberBufferCapacity = 4,
+            SlowSubscriberPolicy = SlowSubscriberPolicy.DropOldest,
+        });
+        var subscription = broadcaster.Subscribe();
+        for (var i = 0; i < 10; i++)
+        {
+            await broadcaster.PublishAsync(SampleEvents.Edge(i), TestContext.Current.CancellationToken);
+        }
+
+        await SubscriptionReading.EventuallyAsync(() => broadcaster.GetStatistics().FramesDelivered == 10, "10 frames offered");
+        subscription.Dispose();
+        var output = new FlushRecordingWriter();
+        var result = await subscription.WriteToAsync(output, cancellationToken: TestContext.Current.CancellationToken);
+
+        var text = string.Concat(output.Flushes);
+        var connected = text.IndexOf("event: connected\n", StringComparison.Ordinal);
+        var lost = text.IndexOf("event: events_lost\ndata: {\"reason\":\"buffer_overflow\",\"lost_count\":6,", StringComparison.Ordinal);
+        var kept = text.IndexOf("id: " + broadcaster.IdAt(7) + "\n", StringComparison.Ordinal);
+        Assert.True(connected >= 0 && connected < lost && lost < kept, text);
+        Assert.DoesNotContain("id: " + broadcaster.IdAt(6) + "\n", text, StringComparison.Ordinal);
+        Assert.EndsWith("\"to_tool_id\":\"tool:10\",\"confidence_score\":0.5,\"timestamp\":\"2025-12-01T10:30:00.123Z\"}\n\n", text, StringComparison.Ordinal);
+        Assert.Equal(1 + 1 + 4, result.FramesWritten);
+    }
+
+    [Fact]
     public async Task The_token_ends_the_stream_and_the_subscription_at_once()
     {
         await using var broadcaster = GraphEventBroadcaster.Create();
@@ -343,6 +419,49 @@ public sealed class GraphEventStreamWriterTests
     }
 
     /// <summary>Keeps everything written and counts flushes.</summary>
+    /// <summary>Records what each flush sent; safe to read while a writer runs on another thread.</summary>
+    private sealed class FlushRecordingWriter : PipeWriter
+    {
+        private readonly ArrayBufferWriter<byte> _pending = new();
+        private readonly List<string> _flushes = [];
+
+        public List<string> Flushes
+        {
+            get
+            {
+                lock (_flushes)
+                {
+                    return [.. _flushes];
+                }
+            }
+        }
+
+        public override void Advance(int bytes) => _pending.Advance(bytes);
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => _pending.GetMemory(sizeHint);
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => _pending.GetSpan(sizeHint);
+
+        public override void CancelPendingFlush()
+        {
+        }
+
+        public override void Complete(Exception? exception = null)
+        {
+        }
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+        {
+            lock (_flushes)
+            {
+                _flushes.Add(Encoding.UTF8.GetString(_pending.WrittenSpan));
+            }
+
+            _pending.Clear();
+            return new ValueTask<FlushResult>(new FlushResult(false, false));
+        }
+    }
+
     private sealed class CountingWriter : PipeWriter
     {
         public ArrayBufferWriter<byte> Written { get; } = new();

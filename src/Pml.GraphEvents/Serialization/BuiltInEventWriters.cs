@@ -62,10 +62,11 @@ internal static class BuiltInEventWriters
         writer.WritePropertyName(ToolIds);
         if (e.ToolIds is { } toolIds)
         {
+            // Enumerated, as the serializer enumerates it: a host's list is read the same way as before.
             writer.WriteStartArray();
-            for (var i = 0; i < toolIds.Count; i++)
+            foreach (var toolId in toolIds)
             {
-                writer.WriteStringValue(toolIds[i]);
+                writer.WriteStringValue(toolId);
             }
 
             writer.WriteEndArray();
@@ -91,9 +92,9 @@ internal static class BuiltInEventWriters
         if (e.PageRankTop10 is { } top)
         {
             writer.WriteStartArray();
-            for (var i = 0; i < top.Count; i++)
+            foreach (var item in top)
             {
-                if (top[i] is { } score)
+                if (item is { } score)
                 {
                     writer.WriteStartObject();
                     writer.WriteString(ToolId, score.ToolId);

@@ -58,12 +58,16 @@ internal sealed class SubscriberWakeups : IThreadPoolWorkItem
         var workers = Math.Min(_count, Math.Max(2, Environment.ProcessorCount));
         _next = 0;
         Volatile.Write(ref _running, workers);
-        for (var i = 0; i < workers; i++)
+        for (var i = 1; i < workers; i++)
         {
-            // Global, not the pump thread's local queue: any idle worker may start on them at once,
-            // while the pump goes on with its next drain.
+            // Global: any idle worker may start on them at once, while the pump finishes its drain.
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
+
+        // The last on the pump thread's own queue: that thread takes it as soon as the pump waits
+        // again, with no other thread to wake (for a single reader, that is all there is), and
+        // any idle worker may still take it first.
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
     }
 
     void IThreadPoolWorkItem.Execute()

@@ -23,7 +23,7 @@ public static class ServerApp
     /// <summary>Builds the server from command-line <paramref name="args"/> (and appsettings.json, environment variables).</summary>
     /// <param name="args">
     /// Command-line arguments: any configuration key (<c>--urls</c>, <c>--Server:DatabasePath</c>, ...)
-    /// and the short forms <c>--simulate</c>, <c>--db</c> and <c>--api-key</c>.
+    /// and the short forms <c>--simulate</c>, <c>--db</c>, <c>--api-key</c> and <c>--log-format</c>.
     /// </param>
     /// <param name="configure">Changes services or configuration before the app is built (tests use it).</param>
     /// <exception cref="InvalidOperationException">No API key is configured and a URL is not loopback.</exception>
@@ -44,7 +44,9 @@ public static class ServerApp
             ["--simulate"] = "Server:Simulate",
             ["--db"] = "Server:DatabasePath",
             ["--api-key"] = "Server:ApiKey",
+            ["--log-format"] = "Server:LogFormat",
         });
+        LogFormats.Configure(builder);
 
         builder.Services.AddOptions<ServerOptions>().BindConfiguration(ServerOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ServerOptions>>(new OptionsValidator<ServerOptions>(static o => o.Validate()));

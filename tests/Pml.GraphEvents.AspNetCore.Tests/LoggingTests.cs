@@ -30,7 +30,7 @@ public sealed class LoggingTests
         var entries = logs.Entries.ToList();
         Assert.Contains(entries, e => e.Id.Id == 5 && e.Level == LogLevel.Debug && e.Message.Contains("Last-Event-ID x", StringComparison.Ordinal));
         Assert.Contains(entries, e => e.Id.Id == 1 && e.Level == LogLevel.Information && e.Message.Contains("connected from 127.0.0.1", StringComparison.Ordinal));
-        Assert.Contains(entries, e => e.Id.Id == 4 && e.Level == LogLevel.Warning && e.Message.Contains("limit of 1 subscribers", StringComparison.Ordinal));
+        Assert.Contains(entries, e => e.Id.Id == 4 && e.Level == LogLevel.Information && e.Message.Contains("limit of 1 subscribers", StringComparison.Ordinal));
         Assert.Contains(entries, e => e.Id.Id == 2 && e.Message.Contains("disconnected: Cancelled", StringComparison.Ordinal));
     }
 }

@@ -133,6 +133,7 @@ public sealed class StartupTests
         { "Server:DatabasePath", " " },
         { "Server:SimulationInterval", "00:00:00" },
         { "Server:EventLog", "99" },
+        { "Server:LogFormat", "xml" },
     };
 
     [Theory]

@@ -11,10 +11,10 @@ internal static partial class GraphEventStreamLog
     [LoggerMessage(2, LogLevel.Information, "Event stream client {ClientId} disconnected: {EndReason} (subscription {SubscriptionEndReason}) after {Frames} frames, {Bytes} bytes in {Duration}")]
     public static partial void Disconnected(ILogger logger, string clientId, GraphEventStreamEndReason endReason, SubscriptionEndReason subscriptionEndReason, long frames, long bytes, TimeSpan duration);
 
-    [LoggerMessage(3, LogLevel.Warning, "Event stream client {ClientId} evicted: {Reason}. It reads too slowly or stopped reading; it may reconnect with Last-Event-ID")]
+    [LoggerMessage(3, LogLevel.Information, "Event stream client {ClientId} evicted: {Reason}. It reads too slowly or stopped reading; it may reconnect with Last-Event-ID")]
     public static partial void Evicted(ILogger logger, string clientId, string reason);
 
-    [LoggerMessage(4, LogLevel.Warning, "Event stream client from {RemoteIp} refused: the limit of {MaxSubscribers} subscribers is reached")]
+    [LoggerMessage(4, LogLevel.Information, "Event stream client from {RemoteIp} refused: the limit of {MaxSubscribers} subscribers is reached")]
     public static partial void Refused(ILogger logger, string? remoteIp, int maxSubscribers);
 
     [LoggerMessage(5, LogLevel.Debug, "Malformed Last-Event-ID {LastEventId}: the client starts with live events, told by events_lost (unknown_last_event_id)")]

@@ -103,9 +103,21 @@ public sealed class ServerOptions
     /// </summary>
     public string? TrustedProxies { get; set; }
 
+    /// <summary>
+    /// How the console log is written: <c>text</c> (the default, one readable line per message) or
+    /// <c>json</c> (one JSON object per line: timestamp, level, category, event id, message and its
+    /// named values, for a log collector). Also <c>--log-format json</c> on the command line.
+    /// </summary>
+    public string LogFormat { get; set; } = LogFormats.Text;
+
     internal List<string> Validate()
     {
         List<string> failures = [];
+        if (!LogFormats.IsKnown(LogFormat))
+        {
+            failures.Add($"{SectionName}:{nameof(LogFormat)} must be {LogFormats.Text} or {LogFormats.Json} (was '{LogFormat}').");
+        }
+
         if (MaxConnections is < 1 or > 1_000_000)
         {
             failures.Add($"{SectionName}:{nameof(MaxConnections)} must be between 1 and 1,000,000, or absent to derive it from the open-file limit (was {MaxConnections:N0}).");

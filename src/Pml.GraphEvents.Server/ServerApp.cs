@@ -102,6 +102,7 @@ public static class ServerApp
                 "Set Server:ApiKey (or --api-key) to require one, or listen on loopback (--urls http://127.0.0.1:5080).");
         }
 
+        builder.AddTelemetry();
         var app = builder.Build();
         if (!string.IsNullOrWhiteSpace(app.Services.GetRequiredService<IOptions<ServerOptions>>().Value.TrustedProxies))
         {
@@ -128,6 +129,7 @@ public static class ServerApp
         app.MapReadEndpoints();
         app.MapQueryEndpoints();
         app.MapIngest("/executions");
+        app.MapMetrics();
         return app;
     }
 

@@ -5,6 +5,7 @@ using Pml.GraphEvents.Server.Tests.TestSupport;
 namespace Pml.GraphEvents.Server.Tests;
 
 /// <summary>GET /metrics on the real server: our counters after real traffic, Kestrel's, ASP.NET Core's and the runtime's beside them.</summary>
+[Collection(RunsAlone.Name)]
 public sealed class MetricsTests
 {
     private const string Published = "pml_graph_events_events_published_total";

@@ -104,6 +104,7 @@ public static class ServerApp
                 "Set Server:ApiKey (or --api-key) to require one, or listen on loopback (--urls http://127.0.0.1:5080).");
         }
 
+        builder.AddTelemetry();
         var app = builder.Build();
         if (!string.IsNullOrWhiteSpace(app.Services.GetRequiredService<IOptions<ServerOptions>>().Value.TrustedProxies))
         {
@@ -130,6 +131,7 @@ public static class ServerApp
         app.MapReadEndpoints();
         app.MapQueryEndpoints();
         app.MapIngest("/executions");
+        app.MapMetrics();
         return app;
     }
 

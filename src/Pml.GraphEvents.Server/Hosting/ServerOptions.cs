@@ -110,6 +110,14 @@ public sealed class ServerOptions
     /// </summary>
     public string LogFormat { get; set; } = LogFormats.Text;
 
+    /// <summary>
+    /// Whether <c>GET /metrics</c> serves the server's metrics in Prometheus text format (the
+    /// library's meters, ASP.NET Core's, Kestrel's and the runtime's; docs/operations.md). Read-only
+    /// and without the API key, like the other read endpoints: keep the listener on a private
+    /// interface, or do not forward <c>/metrics</c> at the proxy. Default <see langword="true"/>.
+    /// </summary>
+    public bool Metrics { get; set; } = true;
+
     internal List<string> Validate()
     {
         List<string> failures = [];

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging.Console;
-
 namespace Pml.GraphEvents.Server;
 
 /// <summary>
@@ -36,6 +34,5 @@ internal static class LogFormats
             options.IncludeScopes = false;
             options.JsonWriterOptions = new JsonWriterOptions { Indented = false };
         });
-        builder.Services.Configure<ConsoleLoggerOptions>(options => options.FormatterName = ConsoleFormatterNames.Json);
     }
 }

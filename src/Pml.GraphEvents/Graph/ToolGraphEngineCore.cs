@@ -100,7 +100,12 @@ internal sealed partial class ToolGraphEngineCore : IToolGraphEngine
     }
 
     // sharedCommit: the learner's way to the shared log (see LearnAsync); null for this engine's own publisher.
-    private async ValueTask<ExecutionBatchResult> UpdateAsync(IReadOnlyList<WorkflowExecution> executions, string paramName, SharedLogCommit? sharedCommit, CancellationToken cancellationToken)
+    private ValueTask<ExecutionBatchResult> UpdateAsync(IReadOnlyList<WorkflowExecution> executions, string paramName, SharedLogCommit? sharedCommit, CancellationToken cancellationToken) =>
+        GraphEventsTracing.Source.HasListeners()
+            ? UpdateTracedAsync(executions, paramName, sharedCommit, cancellationToken)
+            : LearnLockedAsync(executions, paramName, sharedCommit, null, cancellationToken); // no second state machine untraced
+
+    private async ValueTask<ExecutionBatchResult> UpdateTracedAsync(IReadOnlyList<WorkflowExecution> executions, string paramName, SharedLogCommit? sharedCommit, CancellationToken cancellationToken)
     {
         // A child of whatever is current (the POST's request, the Redis learner's receive): the
         // broadcaster's commit takes this span as the parent of its publish span, on the pump's thread.

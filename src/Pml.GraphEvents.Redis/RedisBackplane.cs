@@ -705,12 +705,6 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
     }
 
     /// <summary>
-    /// Stores this instance's length for the stream unless one is stored, and warns when the stored
-    /// one differs: the append script trims to the stored one, so one instance's setting cannot
-    /// trim the stream for all. A warning, not a refusal: a rolling change of the setting must not
-    /// stop the instances that already have the new one.
-    /// </summary>
-    /// <summary>
     /// Records one <see cref="RedisClusterTracing.EventsRead"/> span per unit of a read that was
     /// appended in a span, as its child: from the read's start to every event of the read handed
     /// to the broadcaster. Made after the fact, with the times recorded, so that none is current
@@ -738,6 +732,12 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
         units.Clear();
     }
 
+    /// <summary>
+    /// Stores this instance's length for the stream unless one is stored, and warns when the stored
+    /// one differs: the append script trims to the stored one, so one instance's setting cannot
+    /// trim the stream for all. A warning, not a refusal: a rolling change of the setting must not
+    /// stop the instances that already have the new one.
+    /// </summary>
     private async Task CheckMaxLengthAsync(IDatabase db)
     {
         await db.HashSetAsync(_configKey, RedisAppendScript.MaxLengthField, _maxLength, When.NotExists).ConfigureAwait(false);

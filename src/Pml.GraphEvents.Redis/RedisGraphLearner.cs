@@ -358,6 +358,13 @@ internal sealed class RedisGraphLearner
             return null;
         }
 
+        if (links is not null)
+        {
+            // A root with links: not a child of whatever context flowed into the learner's loop when
+            // it started (the caller's LearnAsync is async, so this does not leak past it).
+            Activity.Current = null;
+        }
+
         var activity = RedisClusterTracing.Source.StartActivity(RedisClusterTracing.ExecutionsReceive, ActivityKind.Consumer, links is null ? parent : default, links: links);
         activity?.SetTag(RedisClusterTracing.EntriesTag, entries.Length);
         activity?.SetTag(RedisClusterTracing.StreamIdTag, entries[0].Id.ToString());

@@ -35,7 +35,7 @@ internal static class RedisClusterTracing
     /// <summary>Entries in the read or append.</summary>
     public const string EntriesTag = "pml.graph_events.redis.entries";
 
-    /// <summary>The stream id of the first entry the span is about.</summary>
+    /// <summary>The stream id of the first entry read: of a learner's read (receive), of a unit (read). An append's span has the core's <c>last_event_id</c> instead.</summary>
     public const string StreamIdTag = "pml.graph_events.redis.stream_id";
 
     public static readonly ActivitySource Source = new(SourceName, typeof(RedisClusterTracing).Assembly.GetName().Version?.ToString(3));

@@ -474,7 +474,6 @@ internal sealed class RedisGraphLearner
                 throw new HeadMovedException();
         }
 
-        activity?.SetTag(RedisClusterTracing.StreamIdTag, (string?)result[1]);
 
         var last = (string)result[1]!;
         var epoch = (string)result[2]!;
@@ -484,7 +483,9 @@ internal sealed class RedisGraphLearner
             throw new InvalidOperationException($"The event stream issued id {last}, which does not fit a 64-bit event id.");
         }
 
-        return new SharedLogPosition(offset, GraphEventId.Format(epoch, offset));
+        var position = new SharedLogPosition(offset, GraphEventId.Format(epoch, offset));
+        activity?.SetTag(GraphEventsTracing.LastEventIdTag, position.Id);
+        return position;
     }
 
     private async Task WriteSnapshotAsync(IDatabase db, long token, CancellationToken cancellationToken)

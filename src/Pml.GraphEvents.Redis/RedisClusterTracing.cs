@@ -58,16 +58,4 @@ internal static class RedisClusterTracing
         // strictly, and a malformed one is ignored rather than trusted or thrown.
         return ActivityContext.TryParse((string?)value, null, isRemote: true, out context);
     }
-
-    /// <summary>Marks <paramref name="activity"/> failed with <paramref name="exception"/>.</summary>
-    public static void Fail(Activity? activity, Exception exception)
-    {
-        if (activity is null)
-        {
-            return;
-        }
-
-        activity.SetStatus(ActivityStatusCode.Error, exception.Message);
-        activity.AddException(exception);
-    }
 }

@@ -41,7 +41,7 @@ internal sealed class RedisExecutionIngest(RedisGraphCluster cluster) : IExecuti
         catch (Exception ex) when (ex is RedisException or TimeoutException or ExecutionLogFullException)
         {
             // Nothing was appended (one script: all or nothing); the caller may send the batch again.
-            RedisClusterTracing.Fail(activity, ex);
+            GraphEventsTracing.Fail(activity, ex);
             throw new ToolGraphStoreException($"The shared executions log (Redis) cannot take executions now: {ex.Message}", ex);
         }
 

@@ -314,7 +314,7 @@ internal sealed class RedisGraphLearner
         }
         catch (Exception exception)
         {
-            RedisClusterTracing.Fail(activity, exception);
+            GraphEventsTracing.Fail(activity, exception);
             throw;
         }
     }
@@ -460,7 +460,7 @@ internal sealed class RedisGraphLearner
         }
         catch (Exception exception)
         {
-            RedisClusterTracing.Fail(activity, exception);
+            GraphEventsTracing.Fail(activity, exception);
             throw;
         }
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using Pml.GraphEvents.AspNetCore;
 using StackExchange.Redis;
@@ -13,21 +12,9 @@ namespace Pml.GraphEvents.Redis.Tests;
 /// </summary>
 public sealed class RedisTracingTests : IDisposable
 {
-    private readonly ConcurrentQueue<Activity> _stopped = new();
-    private readonly ActivityListener _listener;
+    private readonly SpanRecorder _spans = new("Pml.GraphEvents", "Pml.GraphEvents.Redis");
 
-    public RedisTracingTests()
-    {
-        _listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name is "Pml.GraphEvents" or "Pml.GraphEvents.Redis",
-            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = _stopped.Enqueue,
-        };
-        ActivitySource.AddActivityListener(_listener);
-    }
-
-    public void Dispose() => _listener.Dispose();
+    public void Dispose() => _spans.Dispose();
 
     [Fact]
     public async Task A_read_of_two_posts_executions_is_received_in_a_root_span_linked_to_both()
@@ -58,7 +45,7 @@ public sealed class RedisTracingTests : IDisposable
 
         Activity? receive = null;
         await Eventually.HoldsAsync(
-            () => (receive = _stopped.FirstOrDefault(s => s.OperationName == "pml.graph_events.redis.executions.receive" && s.Links.Any(l => l.Context.TraceId == first.TraceId))) is not null,
+            () => (receive = _spans.All.FirstOrDefault(s => s.OperationName == "pml.graph_events.redis.executions.receive" && s.Links.Any(l => l.Context.TraceId == first.TraceId))) is not null,
             "the learner's receive span linked to the first POST");
         Assert.Equal(default, receive!.ParentSpanId);
         Assert.Equal(ActivityKind.Consumer, receive.Kind);
@@ -82,7 +69,7 @@ public sealed class RedisTracingTests : IDisposable
     private static string Json(string id) =>
         $$"""{"id":"{{id}}","tasks":[{"id":"t0","tool":"tool:a","depends_on":[]},{"id":"t1","tool":"tool:b","depends_on":["t0"]}],"success":true,"execution_time_ms":1}""";
 
-    private List<Activity> Of(ActivityTraceId trace) => [.. _stopped.Where(s => s.TraceId == trace)];
+    private List<Activity> Of(ActivityTraceId trace) => _spans.Of(trace);
 
     /// <summary>Puts <c>first</c> first: the links' order is the entries' order, which the assertion need not depend on.</summary>
     private sealed class SpanIdOrder(ActivitySpanId first) : IComparer<ActivitySpanId>

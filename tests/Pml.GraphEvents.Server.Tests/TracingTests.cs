@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using Pml.GraphEvents.Server.Tests.TestSupport;
@@ -138,27 +137,5 @@ public sealed class TracingTests
 
         // Only what was asked for: no span for the health probe or the scrape, in any export.
         Assert.DoesNotContain(receiver.Spans, s => s.Name.Contains("healthz", StringComparison.Ordinal) || s.Name.Contains("metrics", StringComparison.Ordinal));
-    }
-
-    /// <summary>Records every stopped span of the named sources in this process, all data sampled.</summary>
-    private sealed class SpanRecorder : IDisposable
-    {
-        private readonly ConcurrentQueue<Activity> _stopped = new();
-        private readonly ActivityListener _listener;
-
-        public SpanRecorder(params string[] sources)
-        {
-            _listener = new ActivityListener
-            {
-                ShouldListenTo = source => sources.Contains(source.Name),
-                Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-                ActivityStopped = _stopped.Enqueue,
-            };
-            ActivitySource.AddActivityListener(_listener);
-        }
-
-        public List<Activity> Of(ActivityTraceId trace) => [.. _stopped.Where(s => s.TraceId == trace)];
-
-        public void Dispose() => _listener.Dispose();
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Pml.GraphEvents.Sqlite;
@@ -18,25 +17,13 @@ public sealed class GraphEventsTracingTests : IDisposable
     private static readonly ActivitySource Caller = new(CallerName);
 
     private readonly string _directory = Directory.CreateTempSubdirectory("pml-tracing-").FullName;
-    private readonly ConcurrentQueue<Activity> _stopped = new();
-    private readonly ActivityListener _listener;
-
-    public GraphEventsTracingTests()
-    {
-        _listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name is "Pml.GraphEvents" or CallerName,
-            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = _stopped.Enqueue,
-        };
-        ActivitySource.AddActivityListener(_listener);
-    }
+    private readonly SpanRecorder _spans = new("Pml.GraphEvents", CallerName);
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
     public void Dispose()
     {
-        _listener.Dispose();
+        _spans.Dispose();
         Directory.Delete(_directory, recursive: true);
     }
 
@@ -119,7 +106,7 @@ public sealed class GraphEventsTracingTests : IDisposable
         }
     }
 
-    private List<Activity> Of(ActivityTraceId trace) => [.. _stopped.Where(s => s.TraceId == trace)];
+    private List<Activity> Of(ActivityTraceId trace) => _spans.Of(trace);
 
     private ServiceProvider Build()
     {

@@ -44,6 +44,15 @@ internal sealed class ChildProcess : IAsyncDisposable
 
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment["DOTNET_NOLOGO"] = "1";
+
+        // A tool's launcher finds the runtime through DOTNET_ROOT or the global install location,
+        // not PATH: where the SDK is installed elsewhere (a CI's ~/.dotnet), point it at the
+        // runtime this test runs on (<root>/shared/Microsoft.NETCore.App/<version>/).
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DOTNET_ROOT")))
+        {
+            info.Environment["DOTNET_ROOT"] = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(typeof(object).Assembly.Location)!, "..", "..", ".."));
+        }
+
         return new ChildProcess(Process.Start(info) ?? throw new InvalidOperationException($"{fileName} did not start."));
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -524,6 +525,9 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
         // How many entries were ever added up to the cursor (Redis 7's entries-added): with the
         // stream's own count, it tells entries trimmed before this reader got to them.
         long seen = 0;
+
+        // The units of a read appended in a span (only while a listener takes this source).
+        List<(ActivityContext Context, RedisValue EntryId)>? tracedUnits = null;
         try
         {
             var redis = await _connecting!.WaitAsync(token).ConfigureAwait(false);
@@ -581,6 +585,8 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
                         // passed on under the old log's epoch.
                         // With it, in the same transaction, where the stream stands (its length, its
                         // oldest entry, the entries ever added), to tell a gap from trimming.
+                        var readStart = RedisClusterTracing.Source.HasListeners() ? _timeProvider.GetUtcNow() : default;
+                        tracedUnits?.Clear(); // what a failed read left
                         var read = db.CreateTransaction();
                         var epochRead = read.StringGetAsync(_epochKey);
                         var infoRead = read.ExecuteAsync("XINFO", "STREAM", _stream);
@@ -623,6 +629,12 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
                         foreach (var entry in entries)
                         {
                             cursor = entry.Id;
+                            if (readStart != default && RedisClusterTracing.TryReadContext(entry, out var appendedIn))
+                            {
+                                // The first event of a unit appended in a span: this read continues its trace.
+                                (tracedUnits ??= []).Add((appendedIn, entry.Id));
+                            }
+
                             if (!TryDecode(entry, out var id, out var graphEvent, out var contract, out var producer, out var sequence))
                             {
                                 continue;
@@ -644,6 +656,11 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
                             // id, kept in the replay ring, delivered to every subscriber (events_lost
                             // passes every filter) and replayed to a resume across the gap.
                             await broadcaster.WriteSequencedAsync(id, graphEvent, contract, token).ConfigureAwait(false);
+                        }
+
+                        if (tracedUnits is { Count: > 0 })
+                        {
+                            ReadSpans(tracedUnits, readStart, entries.Length);
                         }
 
                         more = entries.Length == ReadBatchSize;
@@ -685,6 +702,34 @@ internal sealed class RedisBackplane : IGraphEventBackplane, IAsyncDisposable, I
 #pragma warning restore CA1031
         {
         }
+    }
+
+    /// <summary>
+    /// Records one <see cref="RedisClusterTracing.EventsRead"/> span per unit of a read that was
+    /// appended in a span, as its child: from the read's start to every event of the read handed
+    /// to the broadcaster. Made after the fact, with the times recorded, so that none is current
+    /// while the loop goes on.
+    /// </summary>
+    private void ReadSpans(List<(ActivityContext Context, RedisValue EntryId)> units, DateTimeOffset start, int entries)
+    {
+        var end = _timeProvider.GetUtcNow();
+        foreach (var (context, entryId) in units)
+        {
+            using var activity = RedisClusterTracing.Source.CreateActivity(RedisClusterTracing.EventsRead, ActivityKind.Consumer, context);
+            if (activity is null)
+            {
+                continue;
+            }
+
+            activity.SetStartTime(start.UtcDateTime);
+            activity.SetTag(RedisClusterTracing.EntriesTag, entries);
+            activity.SetTag(RedisClusterTracing.StreamIdTag, entryId.ToString());
+            activity.Start();
+            activity.SetEndTime(end.UtcDateTime);
+            activity.Stop();
+        }
+
+        units.Clear();
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using StackExchange.Redis;
 
@@ -28,14 +29,19 @@ internal sealed class RedisExecutionIngest(RedisGraphCluster cluster) : IExecuti
             throw new ToolGraphStoreException("The shared executions log (Redis) cannot take executions now: Redis is not connected.");
         }
 
+        // A child of the POST's span; its context goes with every entry, for the learner's spans.
+        using var activity = RedisClusterTracing.Source.StartActivity(RedisClusterTracing.ExecutionsAppend, ActivityKind.Producer);
+        activity?.SetTag(RedisClusterTracing.EntriesTag, entries.Length);
         try
         {
             var log = await cluster.ExecutionLogAsync(cancellationToken).ConfigureAwait(false);
-            duplicates = await log.AppendAsync(entries).WaitAsync(cancellationToken).ConfigureAwait(false);
+            duplicates = await log.AppendAsync(entries, RedisClusterTracing.ContextOf(activity)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            activity?.SetTag(GraphEventsTracing.DuplicatesTag, duplicates.Count);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ExecutionLogFullException)
         {
             // Nothing was appended (one script: all or nothing); the caller may send the batch again.
+            RedisClusterTracing.Fail(activity, ex);
             throw new ToolGraphStoreException($"The shared executions log (Redis) cannot take executions now: {ex.Message}", ex);
         }
 

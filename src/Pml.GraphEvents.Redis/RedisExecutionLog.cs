@@ -21,11 +21,11 @@ internal sealed class RedisExecutionLog
 {
     // KEYS: 1 the stream, 2 the seen set, 3 the appended count, 4 the learned count.
     // ARGV: 1 window age in ms, 2 window count (0: no window), 3 the pending bound, 4 the
-    // notification channel, then (id, json) per execution.
+    // notification channel, 5 the appending span's traceparent ('' for none), then (id, json) per execution.
     // Returns {'full', waiting} (nothing appended), or {'ok', duplicate ids in the body's order...}.
     private const string AppendScript = """
         local waiting = tonumber(redis.call('GET', KEYS[3]) or '0') - tonumber(redis.call('GET', KEYS[4]) or '0')
-        if waiting + (#ARGV - 4) / 2 > tonumber(ARGV[3]) then
+        if waiting + (#ARGV - 5) / 2 > tonumber(ARGV[3]) then
           return {'full', tostring(waiting)}
         end
         local window = tonumber(ARGV[2]) > 0
@@ -37,9 +37,13 @@ internal sealed class RedisExecutionLog
         end
         local result = {'ok'}
         local added = 0
-        for i = 5, #ARGV, 2 do
+        for i = 6, #ARGV, 2 do
           if not window or redis.call('ZADD', KEYS[2], 'NX', nowMs, ARGV[i]) == 1 then
-            redis.call('XADD', KEYS[1], '*', 'i', ARGV[i], 'd', ARGV[i + 1])
+            if ARGV[5] == '' then
+              redis.call('XADD', KEYS[1], '*', 'i', ARGV[i], 'd', ARGV[i + 1])
+            else
+              redis.call('XADD', KEYS[1], '*', 'i', ARGV[i], 'd', ARGV[i + 1], 'c', ARGV[5])
+            end
             added = added + 1
           else
             result[#result + 1] = ARGV[i]
@@ -93,9 +97,11 @@ internal sealed class RedisExecutionLog
     /// step, skipping ids within the window and repeats within the body: returns the skipped ids, in
     /// order. Once this returns, Redis holds every execution not returned.
     /// </summary>
+    /// <param name="executions">The executions, id and JSON each.</param>
+    /// <param name="traceParent">The appending span's W3C <c>traceparent</c>, stored with each entry for the learner to continue; empty for none.</param>
     /// <exception cref="RedisException">Redis could not be reached or refused the script: nothing was appended.</exception>
     /// <exception cref="ExecutionLogFullException">Too many executions wait for the learner: nothing was appended.</exception>
-    public async Task<IReadOnlyList<string>> AppendAsync(IReadOnlyList<(string Id, string Json)> executions)
+    public async Task<IReadOnlyList<string>> AppendAsync(IReadOnlyList<(string Id, string Json)> executions, RedisValue traceParent = default)
     {
         ArgumentNullException.ThrowIfNull(executions);
         if (executions.Count == 0)
@@ -103,15 +109,16 @@ internal sealed class RedisExecutionLog
             return [];
         }
 
-        var args = new RedisValue[4 + (2 * executions.Count)];
+        var args = new RedisValue[5 + (2 * executions.Count)];
         args[0] = _windowAgeMs;
         args[1] = _windowCount;
         args[2] = _maxPending;
         args[3] = _notify.ToString();
+        args[4] = traceParent.IsNull ? RedisValue.EmptyString : traceParent;
         for (var i = 0; i < executions.Count; i++)
         {
-            args[4 + (2 * i)] = executions[i].Id;
-            args[5 + (2 * i)] = executions[i].Json;
+            args[5 + (2 * i)] = executions[i].Id;
+            args[6 + (2 * i)] = executions[i].Json;
         }
 
         var result = (RedisResult[])(await _database.ScriptEvaluateAsync(AppendScript, _keys, args).ConfigureAwait(false))!;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
@@ -306,6 +307,72 @@ internal sealed class RedisGraphLearner
     /// <summary>Learns one read of the executions log; returns the events appended.</summary>
     private async Task<int> LearnAsync(IDatabase db, long token, StreamEntry[] entries, CancellationToken cancellationToken)
     {
+        using var activity = StartReceive(entries);
+        try
+        {
+            return await LearnEntriesAsync(db, token, entries, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            RedisClusterTracing.Fail(activity, exception);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The receive span of a read, when a listener takes it and an entry carries the context it was
+    /// appended in: a read of one POST's executions continues that POST's trace; a read of several
+    /// POSTs' links to each of them (a span has one parent). No span for a read appended untraced.
+    /// </summary>
+    private static Activity? StartReceive(StreamEntry[] entries)
+    {
+        if (!RedisClusterTracing.Source.HasListeners())
+        {
+            return null;
+        }
+
+        List<ActivityLink>? links = null;
+        ActivityContext parent = default;
+        foreach (var entry in entries)
+        {
+            if (!RedisClusterTracing.TryReadContext(entry, out var context) || context == parent)
+            {
+                continue;
+            }
+
+            if (parent == default && links is null)
+            {
+                parent = context;
+                continue;
+            }
+
+            links ??= [new ActivityLink(parent)];
+            if (!links.Exists(link => link.Context == context))
+            {
+                links.Add(new ActivityLink(context));
+            }
+        }
+
+        if (parent == default)
+        {
+            return null;
+        }
+
+        if (links is not null)
+        {
+            // A root with links: not a child of whatever context flowed into the learner's loop when
+            // it started (the caller's LearnAsync is async, so this does not leak past it).
+            Activity.Current = null;
+        }
+
+        var activity = RedisClusterTracing.Source.StartActivity(RedisClusterTracing.ExecutionsReceive, ActivityKind.Consumer, links is null ? parent : default, links: links);
+        activity?.SetTag(RedisClusterTracing.EntriesTag, entries.Length);
+        activity?.SetTag(RedisClusterTracing.StreamIdTag, entries[0].Id.ToString());
+        return activity;
+    }
+
+    private async Task<int> LearnEntriesAsync(IDatabase db, long token, StreamEntry[] entries, CancellationToken cancellationToken)
+    {
         List<WorkflowExecution> batch = new(entries.Length);
         foreach (var entry in entries)
         {
@@ -364,7 +431,11 @@ internal sealed class RedisGraphLearner
 
     private async ValueTask<SharedLogPosition> CommitAsync(IDatabase db, long token, IReadOnlyList<GraphEvent> events, long expected, RedisValue cursor, int executions)
     {
-        var args = new RedisValue[7 + (2 * events.Count)];
+        // A unit's append (not a cursor move): a child of the engine's learn span, its context
+        // stored with the unit's first event for every instance's backplane to continue.
+        using var activity = events.Count > 0 ? RedisClusterTracing.Source.StartActivity(RedisClusterTracing.EventsAppend, ActivityKind.Producer) : null;
+        activity?.SetTag(RedisClusterTracing.EntriesTag, events.Count);
+        var args = new RedisValue[8 + (2 * events.Count)];
         args[0] = Holder(token);
         args[1] = RedisStreamId.Format(expected);
         args[2] = cursor;
@@ -372,23 +443,38 @@ internal sealed class RedisGraphLearner
         args[4] = _keys.EventsNotify.ToString();
         args[5] = _maxLength;
         args[6] = GraphEventId.NewEpoch();
+        args[7] = RedisClusterTracing.ContextOf(activity);
         for (var i = 0; i < events.Count; i++)
         {
-            args[7 + (2 * i)] = events[i].EventType;
-            args[8 + (2 * i)] = GraphEventJson.SerializeToUtf8Bytes(events[i]);
+            args[8 + (2 * i)] = events[i].EventType;
+            args[9 + (2 * i)] = GraphEventJson.SerializeToUtf8Bytes(events[i]);
         }
 
-        var result = (RedisResult[])(await db.ScriptEvaluateAsync(
-            RedisGraphScripts.Commit,
-            [_keys.Lease, _keys.Stream, _keys.Head, _keys.LearnedCursor, _keys.LearnedCount, _keys.Config, _keys.Executions, _keys.Epoch, _keys.AppendedCount],
-            args).ConfigureAwait(false))!;
+        RedisResult[] result;
+        try
+        {
+            result = (RedisResult[])(await db.ScriptEvaluateAsync(
+                RedisGraphScripts.Commit,
+                [_keys.Lease, _keys.Stream, _keys.Head, _keys.LearnedCursor, _keys.LearnedCount, _keys.Config, _keys.Executions, _keys.Epoch, _keys.AppendedCount],
+                args).ConfigureAwait(false))!;
+        }
+        catch (Exception exception)
+        {
+            RedisClusterTracing.Fail(activity, exception);
+            throw;
+        }
+
         switch ((long)result[0])
         {
             case 0:
+                activity?.SetStatus(ActivityStatusCode.Error, "The learner's lease was lost: nothing was appended.");
                 throw new LeaseLostException();
             case -1:
+                activity?.SetStatus(ActivityStatusCode.Error, "The stream's head moved: nothing was appended.");
                 throw new HeadMovedException();
         }
+
+        activity?.SetTag(RedisClusterTracing.StreamIdTag, (string?)result[1]);
 
         var last = (string)result[1]!;
         var epoch = (string)result[2]!;

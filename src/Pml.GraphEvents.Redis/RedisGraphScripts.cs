@@ -14,7 +14,8 @@ internal static class RedisGraphScripts
     /// count, 6 the stream's config hash, 7 the executions log, 8 the epoch, 9 the appended count.
     /// ARGV: 1 the lease holder (<c>&lt;token&gt;:&lt;instance&gt;</c>), 2 the head the unit follows,
     /// 3 the new cursor, 4 the executions learned, 5 the notification channel, 6 this instance's
-    /// stream length (stored if none is), 7 an epoch to create if none exists, then (type, data) per event.
+    /// stream length (stored if none is), 7 an epoch to create if none exists, 8 the appending span's
+    /// W3C <c>traceparent</c>, stored as <c>c</c> on the unit's first event ('' for none), then (type, data) per event.
     /// Returns <c>{0}</c> when the lease is not held (nothing written), <c>{-1, head}</c> when the head
     /// is not the one the unit follows (the learner's state is behind: nothing written), or
     /// <c>{1, last id, epoch, executions still waiting}</c>.
@@ -43,8 +44,10 @@ internal static class RedisGraphScripts
         redis.call('HSETNX', KEYS[6], 'maxlen', ARGV[6])
         local maxlen = redis.call('HGET', KEYS[6], 'maxlen')
         local last = head
-        for i = 8, #ARGV, 2 do
-          if i == 8 then
+        for i = 9, #ARGV, 2 do
+          if i == 9 and ARGV[8] ~= '' then
+            last = redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', 'b', head, 't', ARGV[i], 'd', ARGV[i + 1], 'c', ARGV[8])
+          elseif i == 9 then
             last = redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', 'b', head, 't', ARGV[i], 'd', ARGV[i + 1])
           else
             last = redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', 'u', head, 't', ARGV[i], 'd', ARGV[i + 1])
@@ -54,7 +57,7 @@ internal static class RedisGraphScripts
         redis.call('SET', KEYS[4], ARGV[3])
         redis.call('INCRBY', KEYS[5], ARGV[4])
         redis.call('XTRIM', KEYS[7], 'MINID', ARGV[3])
-        if #ARGV >= 8 then
+        if #ARGV >= 9 then
           redis.call('PUBLISH', ARGV[5], '1')
         end
         local waiting = tonumber(redis.call('GET', KEYS[9]) or '0') - tonumber(redis.call('GET', KEYS[5]) or '0')

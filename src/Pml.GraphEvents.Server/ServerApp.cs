@@ -51,6 +51,7 @@ public static class ServerApp
         builder.Services.AddOptions<ServerOptions>().BindConfiguration(ServerOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ServerOptions>>(new OptionsValidator<ServerOptions>(static o => o.Validate()));
         builder.Services.AddSingleton<PendingBodyBudget>();
+        builder.Services.AddSingleton<StoreFailureLog>();
         builder.Services.AddSingleton(SampleCatalog.Load());
         ConfigureConnections(builder);
         builder.Services.AddStreamDefaults();

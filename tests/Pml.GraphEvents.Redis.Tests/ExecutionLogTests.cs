@@ -49,6 +49,47 @@ public sealed class ExecutionLogTests
     }
 
     [Fact]
+    public async Task A_body_that_would_leave_more_than_the_pending_bound_waiting_is_refused_whole()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        var log = new RedisExecutionLog(connection.GetDatabase(), NewStreamKey(), 100, TimeSpan.FromHours(24), maxPending: 3);
+        Assert.Empty(await log.AppendAsync([("p1", "{}"), ("p2", "{}")]));
+
+        // Two waiting, two more would be four: nothing of the body is appended.
+        var full = await Assert.ThrowsAsync<ExecutionLogFullException>(() => log.AppendAsync([("p3", "{}"), ("p4", "{}")]));
+        Assert.Contains("3", full.Message, StringComparison.Ordinal);
+        Assert.Equal(2, await connection.GetDatabase().StreamLengthAsync(log.Stream));
+
+        // One more is three: exactly the bound.
+        Assert.Empty(await log.AppendAsync([("p3", "{}")], "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"));
+        Assert.Equal(3, await connection.GetDatabase().StreamLengthAsync(log.Stream));
+    }
+
+    [Fact]
+    public async Task A_trace_context_is_stored_with_every_entry_of_its_body_and_only_when_given()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        var log = new RedisExecutionLog(connection.GetDatabase(), NewStreamKey(), 100, TimeSpan.FromHours(24));
+        const string traceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        await log.AppendAsync([("c1", "{}"), ("c2", "{}")], traceParent);
+        await log.AppendAsync([("c3", "{}")]);
+
+        var entries = await connection.GetDatabase().StreamRangeAsync(log.Stream);
+        Assert.Equal([traceParent, traceParent, null], entries.Select(e => (string?)e[RedisClusterTracing.ContextField]));
+        Assert.True(RedisClusterTracing.TryReadContext(entries[0], out var context));
+        Assert.Equal("0af7651916cd43dd8448eb211c80319c", context.TraceId.ToHexString());
+        Assert.True(context.IsRemote);
+        Assert.False(RedisClusterTracing.TryReadContext(entries[2], out _));
+
+        // Anyone who can write the stream can write the field: a malformed one is ignored, not trusted.
+        await connection.GetDatabase().StreamAddAsync(log.Stream, [new NameValueEntry("i", "c4"), new NameValueEntry("d", "{}"), new NameValueEntry("c", "00-nothex-01")]);
+        var forged = (await connection.GetDatabase().StreamRangeAsync(log.Stream))[^1];
+        Assert.False(RedisClusterTracing.TryReadContext(forged, out _));
+    }
+
+    [Fact]
     public async Task A_window_of_zero_appends_every_execution()
     {
         await using var redis = await RedisServer.StartNewAsync();

@@ -206,7 +206,7 @@ public sealed class SharedGraphTests
 
         RedisKey[] commitKeys = [keys.Lease, keys.Stream, keys.Head, keys.LearnedCursor, keys.LearnedCount, keys.Config, keys.Executions, keys.Epoch, keys.AppendedCount];
         RedisValue[] Args(string holder, string expectedHead) =>
-            [holder, expectedHead, "1-0", 1, keys.EventsNotify.ToString(), 100, "bbbbbbbbbb", "metrics_updated", "{}"];
+            [holder, expectedHead, "1-0", 1, keys.EventsNotify.ToString(), 100, "bbbbbbbbbb", "", "metrics_updated", "{}"];
 
         // A woke up from a pause: the fence refuses it, nothing is written.
         var paused = (RedisResult[])(await db.ScriptEvaluateAsync(RedisGraphScripts.Commit, commitKeys, Args($"{tokenA}:A", "0-0")))!;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Pml.GraphEvents.Server.Tests.TestSupport;
 
 namespace Pml.GraphEvents.Server.Tests;
@@ -115,10 +116,12 @@ public sealed class IngestTests : IAsyncLifetime
     {
         using var database = new TempDatabase();
         var store = new FailingStore();
+        var logs = new ListLoggerProvider();
         await using var server = await RunningServer.StartAsync(
             database.Path,
-            settings: new Dictionary<string, string> { ["Server:EventLog"] = "Memory" },
-            configure: builder => builder.Services.Replace(ServiceDescriptor.Singleton<IToolGraphStore>(store)));
+            settings: new Dictionary<string, string> { ["Server:EventLog"] = "Memory", ["Logging:LogLevel:Pml.GraphEvents.Server"] = "Debug" },
+            configure: builder => builder.Services.Replace(ServiceDescriptor.Singleton<IToolGraphStore>(store)),
+            logger: logs);
         using var http = server.CreateClient();
         var before = server.Services.GetRequiredService<IToolGraphEngine>().Snapshot;
 
@@ -128,6 +131,16 @@ public sealed class IngestTests : IAsyncLifetime
         Assert.Equal("1", response.Headers.GetValues("Retry-After").Single());
         Assert.Contains("nothing of this body was learned", await response.Content.ReadAsStringAsync(Token), StringComparison.Ordinal);
         Assert.Same(before, server.Services.GetRequiredService<IToolGraphEngine>().Snapshot);
+
+        // An outage answers every POST 503: each failure at Debug, one Error line (the first) within the minute.
+        using (var again = await http.PostAsync("executions", RunningServer.Json("""{"execution_id":"s1","tool_ids":["git:status","git:commit"]}"""), Token))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, again.StatusCode);
+        }
+
+        var failures = logs.Entries.Where(e => e.Message.Contains("failed in the graph store", StringComparison.Ordinal)).ToList();
+        Assert.Equal([LogLevel.Debug, LogLevel.Error, LogLevel.Debug], failures.Select(e => e.Level));
+        Assert.StartsWith("1 ingest(s) failed", failures[1].Message, StringComparison.Ordinal);
 
         // Sent again once the store works: learned, not a duplicate.
         store.Failing = false;

@@ -1,13 +1,17 @@
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 
 namespace Pml.GraphEvents.Server;
 
 /// <summary>
-/// The server's metrics: the library's meters (<c>Pml.GraphEvents</c>, and <c>Pml.GraphEvents.Redis</c>
-/// in cluster mode), ASP.NET Core's and Kestrel's, and the runtime's, served on <c>GET /metrics</c>
-/// in Prometheus text format (<c>Server:Metrics</c>, default on) and pushed over OTLP when
-/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set. Only the server references OpenTelemetry: the libraries
-/// report on plain <see cref="System.Diagnostics.Metrics.Meter"/>s that any listener can take.
+/// The server's metrics and traces. Metrics: the library's meters (<c>Pml.GraphEvents</c>, and
+/// <c>Pml.GraphEvents.Redis</c> in cluster mode), ASP.NET Core's and Kestrel's, and the runtime's,
+/// served on <c>GET /metrics</c> in Prometheus text format (<c>Server:Metrics</c>, default on) and
+/// pushed over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set. Traces, pushed over OTLP when
+/// that variable is set: each request's span (continuing the caller's <c>traceparent</c>) with the
+/// library's spans under it (learn, publish, and the Redis appends and reads). Only the server
+/// references OpenTelemetry: the libraries report on plain <see cref="System.Diagnostics.Metrics.Meter"/>s
+/// and <see cref="System.Diagnostics.ActivitySource"/>s that any listener can take.
 /// </summary>
 internal static class Telemetry
 {
@@ -27,6 +31,13 @@ internal static class Telemetry
         "Microsoft.AspNetCore.Server.Kestrel", // connections, queued, TLS handshakes
     ];
 
+    // The library's activity sources by name (docs/operations.md, "Traces").
+    private static readonly string[] Sources =
+    [
+        "Pml.GraphEvents",
+        "Pml.GraphEvents.Redis",
+    ];
+
     private static string MetricsKey => $"{ServerOptions.SectionName}:{nameof(ServerOptions.Metrics)}";
 
     /// <summary>Registers the meter provider and its exporters, read from the configuration as it is before the app is built.</summary>
@@ -42,7 +53,25 @@ internal static class Telemetry
             return;
         }
 
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics =>
+        var telemetry = builder.Services.AddOpenTelemetry();
+        if (otlp)
+        {
+            // Traces only go out over OTLP (there is nothing to scrape): without the endpoint no
+            // listener takes the sources, and the library makes no span at all.
+            telemetry.WithTracing(tracing => tracing
+                .AddSource(Sources)
+                .AddAspNetCoreInstrumentation(aspNetCore =>
+                {
+                    // A scrape every 15 s and a probe every few seconds would bury the executions'
+                    // traces; they are counted in the request metrics all the same.
+                    aspNetCore.Filter = static context =>
+                        !context.Request.Path.StartsWithSegments(MetricsPath, StringComparison.OrdinalIgnoreCase)
+                        && !context.Request.Path.StartsWithSegments("/healthz", StringComparison.OrdinalIgnoreCase);
+                })
+                .AddOtlpExporter());
+        }
+
+        telemetry.WithMetrics(metrics =>
         {
             metrics.AddMeter(Meters).AddRuntimeInstrumentation();
             if (scrape)

@@ -7,7 +7,7 @@ namespace Pml.GraphEvents.Server;
 /// <summary><c>POST /executions</c>: learn from one execution or an array of them.</summary>
 internal static partial class IngestEndpoint
 {
-    private const string LoggerCategory = "Pml.GraphEvents.Server.Ingest";
+    internal const string LoggerCategory = "Pml.GraphEvents.Server.Ingest";
 
     public static RouteHandlerBuilder MapIngest(this IEndpointRouteBuilder endpoints, string pattern) =>
         endpoints.MapPost(pattern, HandleAsync)
@@ -22,6 +22,7 @@ internal static partial class IngestEndpoint
         IOptions<GraphEventsOptions> eventOptions,
         IOptions<ToolGraphEngineOptions> engineOptions,
         PendingBodyBudget budget,
+        StoreFailureLog storeFailures,
         ILoggerFactory loggers,
         CancellationToken cancellationToken)
     {
@@ -103,7 +104,7 @@ internal static partial class IngestEndpoint
                 return reservation.Refused ? Busy(context, logger, budget) : TooLarge(limit);
             }
 
-            return await LearnAsync(context, logger, engine, ingest, body.Value, eventOptions.Value.MaxEventBytes, engineOptions.Value.MaxEdgesPerExecution, cancellationToken);
+            return await LearnAsync(context, storeFailures, engine, ingest, body.Value, eventOptions.Value.MaxEventBytes, engineOptions.Value.MaxEdgesPerExecution, cancellationToken);
         }
         finally
         {
@@ -111,7 +112,7 @@ internal static partial class IngestEndpoint
         }
     }
 
-    private static async Task<IResult> LearnAsync(HttpContext context, ILogger logger, IToolGraphEngine engine, IExecutionIngest ingest, ReadOnlyMemory<byte> body, int maxEventBytes, int maxEdges, CancellationToken cancellationToken)
+    private static async Task<IResult> LearnAsync(HttpContext context, StoreFailureLog storeFailures, IToolGraphEngine engine, IExecutionIngest ingest, ReadOnlyMemory<byte> body, int maxEventBytes, int maxEdges, CancellationToken cancellationToken)
     {
         var (executions, errors) = ExecutionPayloadParser.Parse(body);
         if (executions is null)
@@ -192,7 +193,7 @@ internal static partial class IngestEndpoint
         {
             // The server's fault, and likely passing (a full disk, a locked file): nothing of the
             // body was learned or published (one transaction), so the client may send it again.
-            LogStoreFailed(logger, ex);
+            storeFailures.Report(ex);
             context.Response.Headers.RetryAfter = "1";
             return Results.Problem(
                 statusCode: StatusCodes.Status503ServiceUnavailable,
@@ -315,9 +316,6 @@ internal static partial class IngestEndpoint
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Request body aborted by the client")]
     private static partial void LogBodyAborted(ILogger logger, Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "An ingest failed in the graph store; answered 503 and nothing of the body was learned")]
-    private static partial void LogStoreFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Request body refused with 503: bodies being read hold {Held} bytes (Server:MaxPendingBodyBytes)")]
     private static partial void LogBusy(ILogger logger, long held);

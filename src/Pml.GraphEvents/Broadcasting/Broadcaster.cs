@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -58,6 +59,9 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
     private readonly List<IngressItem> _drain = new(MaxDrain);
     private readonly List<GraphEventFrame> _drained = new(MaxDrain);
     private readonly List<LogCommit> _commits = [];
+
+    // The drain's commits that get a publish span (only while a listener takes them).
+    private readonly List<LogCommit> _tracedCommits = [];
     private readonly List<object> _attachments = [];
     private readonly List<EventLogRecord> _records = new(MaxDrain);
 
@@ -507,6 +511,7 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
                 _drain.Clear();
                 _drained.Clear();
                 _commits.Clear();
+                _tracedCommits.Clear();
                 _attachments.Clear();
                 _records.Clear();
             }
@@ -554,7 +559,11 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
             throw new ArgumentException($"This broadcaster's event log cannot store a {attachment.GetType().Name} with its events.", nameof(attachment));
         }
 
-        var commit = new LogCommit(items, attachment);
+        var commit = new LogCommit(items, attachment)
+        {
+            // Read only while someone listens: Activity.Current is an async-local read, cheap but not free.
+            TraceParent = GraphEventsTracing.Source.HasListeners() ? Activity.Current?.Context ?? default : default,
+        };
         try
         {
             await _ingress.Writer.WriteAsync(new IngressItem(null!, null!, 0, null) { Commit = commit }, cancellationToken).ConfigureAwait(false);
@@ -606,6 +615,12 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
     {
         var next = _lastId;
         var timestamp = _timeProvider.GetTimestamp();
+
+        // The clock is read for spans only while a listener takes them; the spans themselves are
+        // made at the end of the drain (PublishSpans), so that nothing of the pump's work runs
+        // with one of them current.
+        var tracing = GraphEventsTracing.Source.HasListeners();
+        var traceStart = tracing ? _timeProvider.GetUtcNow() : default;
         var ids = _ids;
         foreach (var item in _drain)
         {
@@ -694,12 +709,20 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
             }
         }
 
+        if (tracing)
+        {
+            // Kept past TryAppend and Complete, which empty _commits.
+            _tracedCommits.AddRange(_commits);
+        }
+
         var resynced = false;
         if (_log is not null && (next != _lastId || _attachments.Count > 0) && !TryAppend(out var logLast))
         {
             next = Math.Max(_lastId, logLast);
             resynced = next != _lastId;
         }
+
+        var appendedAt = tracing ? _timeProvider.GetUtcNow() : default;
 
         GraphEventSubscription[] subscribers;
         lock (_gate)
@@ -731,6 +754,63 @@ internal sealed partial class Broadcaster : IGraphEventBroadcaster, IGraphEventS
 
         _commits.Clear();
         Deliver(_drained, subscribers);
+        if (_tracedCommits.Count > 0)
+        {
+            PublishSpans(traceStart, appendedAt, ids, subscribers.Length);
+        }
+    }
+
+    /// <summary>
+    /// Records one <see cref="GraphEventsTracing.Publish"/> span per block of the drain that was
+    /// committed within a span, as its child: from the drain's start, through the log append (an
+    /// event), to the end of delivery. The drain's append and delivery are shared by its blocks,
+    /// so each block's span covers all of them; the drain's size is a tag. A block that failed
+    /// (the log could not be written) ends in error. A block committed outside any span gets none:
+    /// the pump's own context is whatever flowed into it when it started, not the block's.
+    /// </summary>
+    private void PublishSpans(DateTimeOffset start, DateTimeOffset appendedAt, EventIdPrefix ids, int subscribers)
+    {
+        var end = _timeProvider.GetUtcNow();
+        try
+        {
+            foreach (var commit in _tracedCommits)
+            {
+                if (commit.TraceParent == default)
+                {
+                    continue;
+                }
+
+                using var activity = GraphEventsTracing.Source.CreateActivity(GraphEventsTracing.Publish, ActivityKind.Internal, commit.TraceParent);
+                if (activity is null)
+                {
+                    continue;
+                }
+
+                activity.SetStartTime(start.UtcDateTime);
+                activity.SetTag(GraphEventsTracing.EventsTag, commit.Items.Length);
+                activity.SetTag(GraphEventsTracing.DrainEventsTag, _drained.Count);
+                activity.SetTag(GraphEventsTracing.SubscribersTag, subscribers);
+                if (commit.Committed.IsCompletedSuccessfully)
+                {
+                    activity.SetTag(GraphEventsTracing.LastEventIdTag, ids.Format(commit.LastOffset));
+                    activity.AddEvent(new ActivityEvent(GraphEventsTracing.AppendedEvent, appendedAt));
+                }
+                else if (commit.Committed.Exception?.InnerException is { } exception)
+                {
+                    GraphEventsTracing.Fail(activity, exception);
+                }
+
+                // Start and stop at once, with the times recorded: the span is current only
+                // between the two, on this thread, and the pump's context is as it was after.
+                activity.Start();
+                activity.SetEndTime(end.UtcDateTime);
+                activity.Stop();
+            }
+        }
+        finally
+        {
+            _tracedCommits.Clear();
+        }
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Pml.GraphEvents;
 
 /// <summary>
@@ -20,6 +22,13 @@ internal sealed class LogCommit(IngressItem[] items, object? attachment)
 
     /// <summary>The id of the block's last event (of the log's last event when the block is empty), once the block is in the log.</summary>
     public Task<string> Committed => _committed.Task;
+
+    /// <summary>
+    /// The span the block was committed in (the engine's learn span), when a listener takes
+    /// <see cref="GraphEventsTracing.Source"/>; default otherwise. The pump runs on its own thread,
+    /// where <see cref="Activity.Current"/> is not the committer's, so the context travels with the block.
+    /// </summary>
+    public ActivityContext TraceParent { get; init; }
 
     /// <summary>The offset of the block's last event, set by the pump while it numbers the drain.</summary>
     public long LastOffset { get; set; }

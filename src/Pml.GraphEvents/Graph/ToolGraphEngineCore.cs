@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 
 namespace Pml.GraphEvents;
@@ -99,12 +100,43 @@ internal sealed partial class ToolGraphEngineCore : IToolGraphEngine
     }
 
     // sharedCommit: the learner's way to the shared log (see LearnAsync); null for this engine's own publisher.
-    private async ValueTask<ExecutionBatchResult> UpdateAsync(IReadOnlyList<WorkflowExecution> executions, string paramName, SharedLogCommit? sharedCommit, CancellationToken cancellationToken)
+    private ValueTask<ExecutionBatchResult> UpdateAsync(IReadOnlyList<WorkflowExecution> executions, string paramName, SharedLogCommit? sharedCommit, CancellationToken cancellationToken) =>
+        GraphEventsTracing.Source.HasListeners()
+            ? UpdateTracedAsync(executions, paramName, sharedCommit, cancellationToken)
+            : LearnLockedAsync(executions, paramName, sharedCommit, null, cancellationToken); // no second state machine untraced
+
+    private async ValueTask<ExecutionBatchResult> UpdateTracedAsync(IReadOnlyList<WorkflowExecution> executions, string paramName, SharedLogCommit? sharedCommit, CancellationToken cancellationToken)
+    {
+        // A child of whatever is current (the POST's request, the Redis learner's receive): the
+        // broadcaster's commit takes this span as the parent of its publish span, on the pump's thread.
+        using var activity = GraphEventsTracing.Source.StartActivity(GraphEventsTracing.Learn);
+        activity?.SetTag(GraphEventsTracing.ExecutionsTag, executions.Count);
+        try
+        {
+            var result = await LearnLockedAsync(executions, paramName, sharedCommit, activity, cancellationToken).ConfigureAwait(false);
+            if (activity is not null)
+            {
+                activity.SetTag(GraphEventsTracing.LearnedTag, result.Learned.Count);
+                activity.SetTag(GraphEventsTracing.DuplicatesTag, result.Duplicates.Count);
+                activity.SetTag(GraphEventsTracing.LastEventIdTag, result.Snapshot.AsOfEventId);
+            }
+
+            return result;
+        }
+        catch (Exception exception)
+        {
+            GraphEventsTracing.Fail(activity, exception);
+            throw;
+        }
+    }
+
+    private async ValueTask<ExecutionBatchResult> LearnLockedAsync(IReadOnlyList<WorkflowExecution> executions, string paramName, SharedLogCommit? sharedCommit, Activity? activity, CancellationToken cancellationToken)
     {
         // Everything that can refuse an execution is checked here, before the writer lock and
         // long before the store: a refused batch changes nothing and publishes nothing.
         var checkedExecutions = Check(executions, paramName);
         await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        activity?.AddEvent(new ActivityEvent(GraphEventsTracing.LockedEvent));
         try
         {
             var now = _timeProvider.GetUtcNow();
@@ -166,6 +198,12 @@ internal sealed partial class ToolGraphEngineCore : IToolGraphEngine
             // reader holds changes until the batch is committed, so a failed commit leaves nothing to undo.
             var next = Prepare(plan);
             events.Add(MetricsEvent(next.Metrics.Metrics, now));
+            if (activity is not null)
+            {
+                activity.AddEvent(new ActivityEvent(GraphEventsTracing.PlannedEvent));
+                activity.SetTag(GraphEventsTracing.EventsTag, events.Count);
+            }
+
             var changes = plan.ToChanges(learned[0]) with
             {
                 LearnedExecutions = _duplicateWindowCount == 0 ? [] : [.. learned.Select(id => new LearnedExecution(id, now))],

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Pml.GraphEvents.Server.Tests.TestSupport;
+namespace Pml.GraphEvents.Testing;
 
 /// <summary>
 /// The samples of a Prometheus text exposition (version 0.0.4), parsed line by line: a metric name,

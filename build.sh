@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-# Debian packages some tests drive for real (a browser, a Redis server). Installed only when
+# Debian packages some tests drive for real (a browser, a Redis server, nginx). Installed only when
 # missing; needs root or sudo, as on CI and the development machines.
 ensure_packages() {
   local missing=()
@@ -29,7 +29,9 @@ command="${1:-test}"
 [ $# -gt 0 ] && shift
 case "$command" in
   test)
-    ensure_packages curl:curl chromium:chromium redis-server:redis-server
+    # nginx for the reverse-proxy test (docs/operations.md's site file in front of the server);
+    # by path, since /usr/sbin is not on every user's PATH.
+    ensure_packages curl:curl chromium:chromium redis-server:redis-server /usr/sbin/nginx:nginx
     # Test projects one at a time: the browser, load and stalled-client tests each want the two
     # cores of a CI machine to themselves; tests inside a project still run in parallel.
     dotnet test Pml.GraphEvents.sln --max-parallel-test-modules 1 "$@"

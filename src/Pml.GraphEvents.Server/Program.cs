@@ -10,6 +10,11 @@ switch (args)
         return await PathsCommand.RunAsync(pathsArgs, Console.Out, Console.Error);
 }
 
+if (ServerCommandLine.TryRun(args, Console.Out, Console.Error) is { } exitCode)
+{
+    return exitCode;
+}
+
 await using var app = ServerApp.Build(args);
 await app.RunAsync();
 return 0;

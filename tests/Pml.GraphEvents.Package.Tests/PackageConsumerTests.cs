@@ -10,7 +10,7 @@ namespace Pml.GraphEvents.Package.Tests;
 /// and ASP.NET Core packages, and a console app that keeps a graph in the SQLite package's store.
 /// What a user of the packages does, end to end.
 /// </summary>
-public sealed class PackageConsumerTests(PackageConsumerTests.Feed feed) : IClassFixture<PackageConsumerTests.Feed>, IDisposable
+public sealed class PackageConsumerTests(PackageConsumerTests.Feed feed) : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("pml-package-consumer-").FullName;
 
@@ -23,6 +23,10 @@ public sealed class PackageConsumerTests(PackageConsumerTests.Feed feed) : IClas
             AssertPackageContents(Path.Combine(feed.Directory, $"{package}.{feed.Version}.nupkg"), package);
             Assert.True(File.Exists(Path.Combine(feed.Directory, $"{package}.{feed.Version}.snupkg")), $"{package} has no symbol package.");
         }
+
+        // The server as a .NET tool: everything under tools/, the same metadata and symbols.
+        AssertPackageContents(Path.Combine(feed.Directory, $"{Feed.Tool}.{feed.Version}.nupkg"), Feed.Tool, "tools/net10.0/any");
+        Assert.True(File.Exists(Path.Combine(feed.Directory, $"{Feed.Tool}.{feed.Version}.snupkg")), $"{Feed.Tool} has no symbol package.");
     }
 
     [Fact]
@@ -133,13 +137,13 @@ public sealed class PackageConsumerTests(PackageConsumerTests.Feed feed) : IClas
                 .ToList();
     }
 
-    private static void AssertPackageContents(string path, string package)
+    private static void AssertPackageContents(string path, string package, string folder = "lib/net10.0")
     {
         using var archive = ZipFile.OpenRead(path);
         var names = archive.Entries.Select(e => e.FullName).ToList();
         Assert.Contains("README.md", names);
-        Assert.Contains($"lib/net10.0/{package}.dll", names);
-        Assert.Contains($"lib/net10.0/{package}.xml", names);
+        Assert.Contains($"{folder}/{package}.dll", names);
+        Assert.Contains($"{folder}/{package}.xml", names);
         using var nuspec = new StreamReader(archive.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
         var text = nuspec.ReadToEnd();
         Assert.Contains("<license type=\"expression\">MIT</license>", text, StringComparison.Ordinal);
@@ -239,10 +243,17 @@ public sealed class PackageConsumerTests(PackageConsumerTests.Feed feed) : IClas
         }
     }
 
-    /// <summary>The folder feed: every package packed once, under a version no cache has seen.</summary>
+    /// <summary>
+    /// The folder feed: every package packed once, under a version no cache has seen. One for the
+    /// whole test assembly (AssemblyInfo.cs), so the tool's tests use the same packs.
+    /// </summary>
     public sealed class Feed : IDisposable
     {
+        /// <summary>The libraries.</summary>
         public static readonly string[] Packages = ["Pml.GraphEvents", "Pml.GraphEvents.AspNetCore", "Pml.GraphEvents.Redis", "Pml.GraphEvents.Sqlite", "Pml.GraphEvents.QuikGraph"];
+
+        /// <summary>The server, packed as a .NET tool (<c>pml-graph-events</c>).</summary>
+        public const string Tool = "Pml.GraphEvents.Server";
 
         private readonly SemaphoreSlim _gate = new(1, 1);
         private bool _packed;
@@ -265,7 +276,7 @@ public sealed class PackageConsumerTests(PackageConsumerTests.Feed feed) : IClas
                     return;
                 }
 
-                foreach (var package in Packages)
+                foreach (var package in (string[])[.. Packages, Tool])
                 {
                     await DotnetCli.RunAsync(DotnetCli.RepositoryRoot, "pack", $"src/{package}/{package}.csproj", "-c", "Release", "-o", Directory, $"-p:Version={Version}");
                 }

@@ -14,6 +14,10 @@ does (file writes are the store's, socket calls the network's, futex/yield/sched
 then managed frames from the leaf up. --per US scales the shares to microseconds of a unit of work
 (e.g. server-cpu.py's cpu_us_per_execution). Native frames of libraries without frame pointers
 (SQLite) often lose their callers: those samples land in a stage by the library itself.
+
+--telemetry first takes out what metrics and traces cost (issue 18, docs/benchmarks.md "Traces on"):
+samples whose leaf frame is OpenTelemetry's, System.Diagnostics' Activity or Metrics code, or our
+RecordLatency, and every sample of OpenTelemetry's exporter thread.
 """
 import argparse, collections, re, subprocess
 
@@ -39,6 +43,20 @@ STAGES = [
     ("http: Kestrel, routing, middleware", ["Kestrel", "Microsoft.AspNetCore", "System.Net.Sockets", "System.IO.Pipelines"]),
     ("runtime: thread pool waiting/spinning", ["LowLevelLifoSemaphore", "LowLevelSpinWaiter", "__sched_yield"]),
 ]
+# By the leaf frame only (what the sample was executing), so that a caller's cost is not counted.
+TELEMETRY = [
+    ("telemetry: traces", re.compile(r"System\.Diagnostics\.Activity|OpenTelemetry\.(Trace|Exporter|Instrumentation|Internal)|HostingApplicationDiagnostics::StartActivity|Otlp|Protobuf")),
+    ("telemetry: metrics", re.compile(r"OpenTelemetry\.Metrics|RecordLatency|MeasurementRecorded|System\.Diagnostics\.Metrics|Prometheus")),
+]
+
+
+def telemetry(thread, frames):
+    if thread.startswith("OpenTelemetry-B"):
+        return "telemetry: traces (exporter thread)"
+    for name, pattern in TELEMETRY:
+        if frames and pattern.search(frames[0]):
+            return name
+    return None
 
 
 def stage(thread, frames):
@@ -66,6 +84,7 @@ def main():
     p.add_argument("perf_data")
     p.add_argument("--per", type=float, help="CPU µs per unit of work: print µs per unit beside the shares")
     p.add_argument("--leaves", type=int, default=0, help="the N hottest leaf frames of each stage")
+    p.add_argument("--telemetry", action="store_true", help="put the cost of metrics and traces in stages of their own first")
     args = p.parse_args()
     out = subprocess.run(["perf", "script", "-i", args.perf_data, "-F", "comm,tid,ip,sym,dso"],
                          capture_output=True, text=True, check=True).stdout
@@ -77,7 +96,7 @@ def main():
         m = re.match(r"\s*(.*?)\s+(\d+)\s*$", lines[0])
         thread = m.group(1) if m else lines[0]
         frames = [line.strip() for line in lines[1:]]
-        s = stage(thread, frames)
+        s = (args.telemetry and telemetry(thread, frames)) or stage(thread, frames)
         counts[s] += 1
         total += 1
         leaves[s][re.sub(r"^\S+\s+", "", frames[0])[:110] if frames else "?"] += 1

@@ -271,12 +271,12 @@ internal sealed class SqliteEdgeJournal
 
         var span = _buffer.AsSpan();
         span[0] = Format;
-        var at = 1 + WriteVarint(span[1..], (uint)_tools.Count);
+        var at = 1 + SqliteVarint.Write(span[1..], (uint)_tools.Count);
         foreach (var tool in _tools)
         {
             // The length first (at most 5 bytes), then the bytes, written after it and moved up.
             var length = Encoding.UTF8.GetBytes(tool, span[(at + 5)..]);
-            var prefix = WriteVarint(span[at..], (uint)length);
+            var prefix = SqliteVarint.Write(span[at..], (uint)length);
             if (prefix != 5)
             {
                 span.Slice(at + 5, length).CopyTo(span[(at + prefix)..]);
@@ -287,9 +287,9 @@ internal sealed class SqliteEdgeJournal
 
         foreach (var edge in edges)
         {
-            at += WriteVarint(span[at..], (uint)_toolIndex[edge.FromToolId]);
-            at += WriteVarint(span[at..], (uint)_toolIndex[edge.ToToolId]);
-            at += WriteVarint(span[at..], (uint)((edge.ObservedCount << 1) ^ (edge.ObservedCount >> 31)));
+            at += SqliteVarint.Write(span[at..], (uint)_toolIndex[edge.FromToolId]);
+            at += SqliteVarint.Write(span[at..], (uint)_toolIndex[edge.ToToolId]);
+            at += SqliteVarint.Write(span[at..], (uint)((edge.ObservedCount << 1) ^ (edge.ObservedCount >> 31)));
             BinaryPrimitives.WriteDoubleLittleEndian(span[at..], edge.ConfidenceScore);
             at += 8;
         }
@@ -310,19 +310,6 @@ internal sealed class SqliteEdgeJournal
         }
     }
 
-    private static int WriteVarint(Span<byte> span, uint value)
-    {
-        var at = 0;
-        while (value >= 0x80)
-        {
-            span[at++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        span[at++] = (byte)value;
-        return at;
-    }
-
     /// <summary>Unpacks a row into <paramref name="edges"/>; <paramref name="ids"/> shares one string per tool id among the rows.</summary>
     private static bool TryDecode(ReadOnlySpan<byte> data, List<ToolGraphEdge> edges, Dictionary<string, string> ids)
     {
@@ -332,7 +319,7 @@ internal sealed class SqliteEdgeJournal
         }
 
         var at = 1;
-        if (!TryReadVarint(data, ref at, out var toolCount) || toolCount > data.Length)
+        if (!SqliteVarint.TryReadInt(data, ref at, out var toolCount) || toolCount > data.Length)
         {
             return false;
         }
@@ -340,7 +327,7 @@ internal sealed class SqliteEdgeJournal
         var tools = new string[toolCount];
         for (var i = 0; i < tools.Length; i++)
         {
-            if (!TryReadVarint(data, ref at, out var length) || data.Length - at < length)
+            if (!SqliteVarint.TryReadInt(data, ref at, out var length) || data.Length - at < length)
             {
                 return false;
             }
@@ -352,7 +339,7 @@ internal sealed class SqliteEdgeJournal
 
         while (at < data.Length)
         {
-            if (!TryReadVarint(data, ref at, out var from) || !TryReadVarint(data, ref at, out var to) || !TryReadVarint(data, ref at, out var count)
+            if (!SqliteVarint.TryReadInt(data, ref at, out var from) || !SqliteVarint.TryReadInt(data, ref at, out var to) || !SqliteVarint.TryReadInt(data, ref at, out var count)
                 || from >= tools.Length || to >= tools.Length || data.Length - at < 8)
             {
                 return false;
@@ -366,26 +353,4 @@ internal sealed class SqliteEdgeJournal
         return true;
     }
 
-    private static bool TryReadVarint(ReadOnlySpan<byte> data, ref int at, out int value)
-    {
-        var result = 0u;
-        value = 0;
-        for (var shift = 0; shift <= 28; shift += 7)
-        {
-            if (at >= data.Length)
-            {
-                return false;
-            }
-
-            var b = data[at++];
-            result |= (uint)(b & 0x7F) << shift;
-            if (b < 0x80)
-            {
-                value = (int)result;
-                return result <= int.MaxValue;
-            }
-        }
-
-        return false;
-    }
 }

@@ -54,8 +54,8 @@ internal sealed class SqliteEventBatch
         {
             var data = records[i].Data.Span;
             var type = Type(records[i].EventType);
-            s += WriteVarint(sizes[s..], (uint)data.Length);
-            e += WriteVarint(events[e..], (uint)type.Length);
+            s += SqliteVarint.Write(sizes[s..], (uint)data.Length);
+            e += SqliteVarint.Write(events[e..], (uint)type.Length);
             type.CopyTo(events[e..]);
             e += type.Length;
             data.CopyTo(events[e..]);
@@ -77,7 +77,7 @@ internal sealed class SqliteEventBatch
         var at = 1;
         while (at < sizes.Length)
         {
-            if (!TryReadVarint(sizes, ref at, out var size))
+            if (!SqliteVarint.TryReadInt(sizes, ref at, out var size))
             {
                 return false;
             }
@@ -107,7 +107,7 @@ internal sealed class SqliteEventBatch
         ReadOnlySpan<byte> lastTypeBytes = default;
         for (var offset = firstOffset; s < sizes.Length && offset <= through && into.Count < maxCount; offset++)
         {
-            if (!TryReadVarint(sizes, ref s, out var size) || !TryReadVarint(events, ref e, out var typeLength) || events.Length - e < typeLength || events.Length - e - typeLength < size)
+            if (!SqliteVarint.TryReadInt(sizes, ref s, out var size) || !SqliteVarint.TryReadInt(events, ref e, out var typeLength) || events.Length - e < typeLength || events.Length - e - typeLength < size)
             {
                 return false;
             }
@@ -158,37 +158,4 @@ internal sealed class SqliteEventBatch
         }
     }
 
-    private static int WriteVarint(Span<byte> span, uint value)
-    {
-        var at = 0;
-        while (value >= 0x80)
-        {
-            span[at++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        span[at++] = (byte)value;
-        return at;
-    }
-
-    private static bool TryReadVarint(ReadOnlySpan<byte> span, ref int at, out int value)
-    {
-        value = 0;
-        for (var shift = 0; shift <= 28; shift += 7)
-        {
-            if (at >= span.Length)
-            {
-                return false;
-            }
-
-            var b = span[at++];
-            value |= (b & 0x7F) << shift;
-            if (b < 0x80)
-            {
-                return value >= 0;
-            }
-        }
-
-        return false;
-    }
 }

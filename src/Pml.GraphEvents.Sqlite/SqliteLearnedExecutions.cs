@@ -461,9 +461,9 @@ internal sealed class SqliteLearnedExecutions
             var milliseconds = execution.LearnedAt.ToUnixTimeMilliseconds();
             var delta = milliseconds - previous;
             previous = milliseconds;
-            at += WriteVarint(span[at..], (ulong)((delta << 1) ^ (delta >> 63)));
+            at += SqliteVarint.Write(span[at..], (ulong)((delta << 1) ^ (delta >> 63)));
             var length = Encoding.UTF8.GetBytes(execution.ExecutionId, span[(at + 5)..]);
-            var prefix = WriteVarint(span[at..], (ulong)length);
+            var prefix = SqliteVarint.Write(span[at..], (ulong)length);
             if (prefix != 5)
             {
                 span.Slice(at + 5, length).CopyTo(span[(at + prefix)..]);
@@ -487,7 +487,7 @@ internal sealed class SqliteLearnedExecutions
         var time = 0L;
         while (at < data.Length)
         {
-            if (!TryReadVarint(data, ref at, out var zigzag) || !TryReadVarint(data, ref at, out var length) || length > (ulong)(data.Length - at))
+            if (!SqliteVarint.TryRead(data, ref at, out var zigzag) || !SqliteVarint.TryRead(data, ref at, out var length) || length > (ulong)(data.Length - at))
             {
                 return false;
             }
@@ -498,40 +498,6 @@ internal sealed class SqliteLearnedExecutions
         }
 
         return true;
-    }
-
-    private static int WriteVarint(Span<byte> span, ulong value)
-    {
-        var at = 0;
-        while (value >= 0x80)
-        {
-            span[at++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        span[at++] = (byte)value;
-        return at;
-    }
-
-    private static bool TryReadVarint(ReadOnlySpan<byte> span, ref int at, out ulong value)
-    {
-        value = 0;
-        for (var shift = 0; shift < 64; shift += 7)
-        {
-            if (at >= span.Length)
-            {
-                return false;
-            }
-
-            var b = span[at++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     private static void Append(List<Run> runs, long at, long count)
